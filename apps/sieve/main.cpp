@@ -1,0 +1,30 @@
+// Entry point of the `sieve` CLI: builds the verb tree and turns every failure into a clear
+// message and a non-zero exit.
+#include <cstdio>
+#include <exception>
+
+#include "apps/sieve/verbs.h"
+#include "sieve/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sieve: train, compress and serve efficient transformer models"};
+  app.require_subcommand(1);
+  sieve::apps::add_train_verb(app);
+  sieve::apps::add_eval_verb(app);
+  sieve::apps::add_generate_verb(app);
+  sieve::apps::add_tokenizer_verb(app);
+  sieve::apps::add_inspect_verb(app);
+  sieve::apps::add_bench_verb(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const sieve::core::UserError& e) {
+    std::fprintf(stderr, "sieve: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sieve: internal error: %s\n", e.what());
+    return 3;
+  }
+  return 0;
+}

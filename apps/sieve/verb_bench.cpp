@@ -1,0 +1,301 @@
+// `sieve bench train|attention|decode|matmul`: the measurements bench/ compares against
+// peers. Each prints a human line, or with --json exactly one JSON line.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "apps/sieve/verbs.h"
+#include "sieve/autograd/engine.h"
+#include "sieve/autograd/grad_mode.h"
+#include "sieve/core/cpu_features.h"
+#include "sieve/core/parallel.h"
+#include "sieve/kernels/cpu/matmul.h"
+#include "sieve/nn/generation.h"
+#include "sieve/nn/models/presets.h"
+#include "sieve/ops/attention.h"
+#include "sieve/ops/arithmetic.h"
+#include "sieve/train/adamw.h"
+
+namespace sieve::apps {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+core::Tensor random_tokens(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, core::Rng& rng) {
+  core::Tensor ids = core::Tensor::empty({batch, tokens}, core::DType::i64);
+  auto* data = ids.data<std::int64_t>();
+  for (std::int64_t i = 0; i < ids.numel(); ++i) data[i] = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
+  return ids;
+}
+
+void emit(bool json, const nlohmann::json& result, const std::string& human) {
+  if (json) {
+    std::printf("%s\n", result.dump().c_str());
+  } else {
+    std::printf("%s\n", human.c_str());
+  }
+}
+
+struct CommonArgs {
+  bool json = false;
+  int threads = 0;
+  void apply() const {
+    if (threads > 0) core::set_num_threads(threads);
+  }
+};
+
+// ---- train: full training steps (forward, backward, AdamW) on random tokens -------------------
+struct TrainBenchArgs {
+  CommonArgs common;
+  std::string preset = "lm-17m";
+  std::int64_t steps = 5;
+  std::int64_t warmup = 1;
+  std::int64_t batch = 8;
+  std::int64_t context = 0;  // 0 = the preset's context
+};
+
+void run_train_bench(const TrainBenchArgs& args) {
+  args.common.apply();
+  SIEVE_USER_CHECK(args.steps > 0, "--steps must be > 0, got {}", args.steps);
+  SIEVE_USER_CHECK(args.batch > 0, "--batch must be > 0, got {}", args.batch);
+  const nn::LlamaConfig config = nn::preset_config(args.preset);
+  const std::int64_t context = args.context > 0 ? args.context : config.max_position_embeddings;
+  SIEVE_USER_CHECK(context <= config.max_position_embeddings, "--context {} exceeds the preset's {}", context,
+                   config.max_position_embeddings);
+  nn::LlamaForCausalLM model(config, 1);
+  train::AdamW optimizer(model.named_parameters(), {});
+  core::Rng rng(7);
+  double total_ms = 0.0;
+  float last_loss = 0.0f;
+  for (std::int64_t step = 0; step < args.warmup + args.steps; ++step) {
+    const core::Tensor ids = random_tokens(args.batch, context, config.vocab_size, rng);
+    const core::Tensor targets = random_tokens(args.batch, context, config.vocab_size, rng);
+    const auto start = Clock::now();
+    model.zero_grad();
+    core::Tensor loss = model.loss(ids, targets);
+    autograd::backward(loss);
+    optimizer.step(3e-4f);
+    const double ms = ms_since(start);
+    last_loss = static_cast<float>(loss.item());
+    if (step >= args.warmup) total_ms += ms;
+  }
+  const double step_ms = total_ms / static_cast<double>(args.steps);
+  const double tokens_per_s = static_cast<double>(args.batch * context) / (step_ms / 1000.0);
+  nlohmann::json result{{"impl", "sieve"},          {"bench", "train"},         {"preset", args.preset},
+                        {"precision", "fp32"},      {"batch", args.batch},      {"context", context},
+                        {"steps", args.steps},      {"step_ms", step_ms},       {"tokens_per_s", tokens_per_s},
+                        {"peak_rss_mb", peak_rss_mb()}, {"threads", core::num_threads()}, {"loss", last_loss}};
+  emit(args.common.json, result,
+       fmt::format("train {}: {:.1f} ms/step, {:.0f} tokens/s, peak RSS {:.0f} MB ({} threads)", args.preset, step_ms,
+                   tokens_per_s, peak_rss_mb(), core::num_threads()));
+}
+
+// ---- attention: the fused causal kernel, forward and backward ---------------------------------
+struct AttentionBenchArgs {
+  CommonArgs common;
+  std::string attention = "dense";
+  std::int64_t seq = 4096;
+  std::int64_t heads = 8;
+  std::int64_t head_dim = 64;
+  std::int64_t batch = 1;
+  int repeats = 3;
+};
+
+void run_attention_bench(const AttentionBenchArgs& args) {
+  args.common.apply();
+  SIEVE_USER_CHECK(args.attention == "dense", "--attention: unknown kind '{}' (known: dense)", args.attention);
+  SIEVE_USER_CHECK(args.seq > 0 && args.heads > 0 && args.head_dim > 0 && args.batch > 0,
+                   "--seq, --heads, --head-dim and --batch must be > 0");
+  SIEVE_USER_CHECK(args.repeats > 0, "--repeats must be > 0");
+  core::Rng rng(3);
+  const core::Shape shape{args.batch, args.seq, args.heads, args.head_dim};
+  auto make = [&] { return nn::normal_tensor(shape, 1.0, rng).set_requires_grad(true); };
+  core::Tensor q = make(), k = make(), v = make();
+  const core::Tensor grad = nn::normal_tensor(shape, 1.0, rng);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(args.head_dim));
+  double forward_ms = 1e30, backward_ms = 1e30;
+  for (int r = 0; r < args.repeats + 1; ++r) {  // the first round warms caches and is not counted
+    q.zero_grad();
+    k.zero_grad();
+    v.zero_grad();
+    auto start = Clock::now();
+    core::Tensor out = ops::causal_attention(q, k, v, scale);
+    const double f = ms_since(start);
+    start = Clock::now();
+    autograd::backward(out, grad);
+    const double b = ms_since(start);
+    if (r > 0) {
+      forward_ms = std::min(forward_ms, f);
+      backward_ms = std::min(backward_ms, b);
+    }
+  }
+  nlohmann::json result{{"impl", "sieve"},          {"bench", "attention"},   {"attention", args.attention},
+                        {"seq", args.seq},          {"heads", args.heads},    {"head_dim", args.head_dim},
+                        {"batch", args.batch},      {"forward_ms", forward_ms}, {"backward_ms", backward_ms},
+                        {"threads", core::num_threads()}, {"isa", core::cpu_features().has_avx512() ? "avx512" : "avx2"}};
+  emit(args.common.json, result,
+       fmt::format("attention {} seq {} heads {} head_dim {}: forward {:.2f} ms, backward {:.2f} ms", args.attention,
+                   args.seq, args.heads, args.head_dim, forward_ms, backward_ms));
+}
+
+// ---- decode: ms per generated token with a KV cache after N tokens of context -----------------
+struct DecodeBenchArgs {
+  CommonArgs common;
+  std::string preset = "lm-17m";
+  std::int64_t context = 128;
+  std::int64_t tokens = 32;
+};
+
+void run_decode_bench(const DecodeBenchArgs& args) {
+  args.common.apply();
+  nn::LlamaConfig config = nn::preset_config(args.preset);
+  SIEVE_USER_CHECK(args.context > 0 && args.tokens > 0, "--context and --tokens must be > 0");
+  // The benchmark may ask for more context than the preset trains with: positions are RoPE,
+  // so the model runs at any length.
+  config.max_position_embeddings = std::max(config.max_position_embeddings, args.context + args.tokens);
+  nn::LlamaForCausalLM model(config, 1);
+  model.set_training(false);
+  core::Rng rng(5);
+  const core::Tensor prompt_tensor = random_tokens(1, args.context, config.vocab_size, rng);
+  const std::vector<std::int64_t> prompt(prompt_tensor.data<std::int64_t>(),
+                                         prompt_tensor.data<std::int64_t>() + args.context);
+  nn::GenerationOptions options;
+  options.max_new_tokens = args.tokens;
+  options.sampling.temperature = 0.0f;
+  Clock::time_point first_token_at;
+  std::int64_t seen = 0;
+  const auto start = Clock::now();
+  nn::generate(model, prompt, options, [&](std::int64_t) {
+    if (seen++ == 0) first_token_at = Clock::now();
+    return true;
+  });
+  const double total_ms = ms_since(start);
+  const double prefill_ms = std::chrono::duration<double, std::milli>(first_token_at - start).count();
+  const double ms_per_token = (total_ms - prefill_ms) / static_cast<double>(std::max<std::int64_t>(1, seen - 1));
+  nlohmann::json result{{"impl", "sieve"},          {"bench", "decode"},     {"preset", args.preset},
+                        {"context", args.context},  {"tokens", seen},        {"prefill_ms", prefill_ms},
+                        {"ms_per_token", ms_per_token}, {"threads", core::num_threads()}};
+  emit(args.common.json, result,
+       fmt::format("decode {} after {} tokens: {:.2f} ms/token (prefill {:.1f} ms)", args.preset, args.context,
+                   ms_per_token, prefill_ms));
+}
+
+// ---- matmul: GFLOP/s at the lm-17m training shapes against the 2048³ ceiling ------------------
+struct MatmulBenchArgs {
+  CommonArgs common;
+  int repeats = 5;
+};
+
+double matmul_gflops(std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a, bool trans_b, int repeats) {
+  core::Rng rng(11);
+  const core::Tensor a = nn::normal_tensor({m * k}, 1.0, rng);
+  const core::Tensor b = nn::normal_tensor({k * n}, 1.0, rng);
+  core::Tensor c = core::Tensor::empty({m * n});
+  kernels::cpu::MatmulSpec spec;
+  spec.m = m;
+  spec.n = n;
+  spec.k = k;
+  spec.trans_a = trans_a;
+  spec.trans_b = trans_b;
+  double best_ms = 1e30;
+  for (int r = 0; r < repeats + 1; ++r) {
+    const auto start = Clock::now();
+    kernels::cpu::matmul(spec, a.raw_data(), b.raw_data(), c.raw_data());
+    if (r > 0) best_ms = std::min(best_ms, ms_since(start));
+  }
+  return 2.0 * static_cast<double>(m * n * k) / (best_ms * 1e6);
+}
+
+void run_matmul_bench(const MatmulBenchArgs& args) {
+  args.common.apply();
+  struct Case {
+    const char* name;
+    std::int64_t m, n, k;
+    bool trans_a, trans_b;
+  };
+  // Rows = batch 8 × context 256 tokens. Forward uses W [out, in] transposed; backward adds
+  // dX = dY·W and dW = dYᵀ·X.
+  const Case cases[] = {
+      {"ceiling 2048^3", 2048, 2048, 2048, false, false},
+      {"qkvo fwd 2048x384x384", 2048, 384, 384, false, true},
+      {"mlp up fwd 2048x1024x384", 2048, 1024, 384, false, true},
+      {"mlp down fwd 2048x384x1024", 2048, 384, 1024, false, true},
+      {"lm_head fwd 2048x8192x384", 2048, 8192, 384, false, true},
+      {"lm_head dX 2048x384x8192", 2048, 384, 8192, false, false},
+      {"lm_head dW 8192x384x2048", 8192, 384, 2048, true, false},
+      {"mlp up dW 1024x384x2048", 1024, 384, 2048, true, false},
+  };
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& c : cases) {
+    const double gflops = matmul_gflops(c.m, c.n, c.k, c.trans_a, c.trans_b, args.repeats);
+    rows.push_back({{"shape", c.name}, {"gflops", gflops}});
+    if (!args.common.json) std::printf("%-28s %7.1f GFLOP/s\n", c.name, gflops);
+  }
+  if (args.common.json)
+    std::printf("%s\n", nlohmann::json{{"impl", "sieve"}, {"bench", "matmul"}, {"threads", core::num_threads()},
+                                        {"results", rows}}
+                            .dump()
+                            .c_str());
+}
+
+void add_common(CLI::App* cmd, CommonArgs& common) {
+  cmd->add_flag("--json", common.json, "Print one JSON line");
+  cmd->add_option("--threads", common.threads, "Threads (default: SIEVE_NUM_THREADS, OMP_NUM_THREADS or all cores)");
+}
+
+}  // namespace
+
+void add_bench_verb(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure training, attention, decoding and matmul speed");
+  bench->require_subcommand(1);
+
+  auto train = std::make_shared<TrainBenchArgs>();
+  CLI::App* t = bench->add_subcommand("train", "Training steps per second on random tokens");
+  add_common(t, train->common);
+  t->add_option("--preset", train->preset, "Model preset")->capture_default_str();
+  t->add_option("--steps", train->steps, "Timed steps")->capture_default_str();
+  t->add_option("--warmup", train->warmup, "Untimed steps first")->capture_default_str();
+  t->add_option("--batch", train->batch, "Sequences per step")->capture_default_str();
+  t->add_option("--context", train->context, "Tokens per sequence (default: the preset's)");
+  t->callback([train] { run_train_bench(*train); });
+
+  auto attention = std::make_shared<AttentionBenchArgs>();
+  CLI::App* a = bench->add_subcommand("attention", "Causal attention forward and backward time");
+  add_common(a, attention->common);
+  a->add_option("--attention", attention->attention, "Attention kind")->capture_default_str();
+  a->add_option("--seq", attention->seq, "Sequence length")->capture_default_str();
+  a->add_option("--heads", attention->heads, "Heads")->capture_default_str();
+  a->add_option("--head-dim", attention->head_dim, "Head dimension")->capture_default_str();
+  a->add_option("--batch", attention->batch, "Batch")->capture_default_str();
+  a->add_option("--repeats", attention->repeats, "Timed repeats (best is reported)")->capture_default_str();
+  a->callback([attention] { run_attention_bench(*attention); });
+
+  auto decode = std::make_shared<DecodeBenchArgs>();
+  CLI::App* d = bench->add_subcommand("decode", "Milliseconds per generated token with a KV cache");
+  add_common(d, decode->common);
+  d->add_option("--preset", decode->preset, "Model preset")->capture_default_str();
+  d->add_option("--context", decode->context, "Tokens of context before timing")->capture_default_str();
+  d->add_option("--tokens", decode->tokens, "Tokens to generate")->capture_default_str();
+  d->callback([decode] { run_decode_bench(*decode); });
+
+  auto matmul = std::make_shared<MatmulBenchArgs>();
+  CLI::App* m = bench->add_subcommand("matmul", "GEMM GFLOP/s at the lm-17m shapes and at 2048^3");
+  add_common(m, matmul->common);
+  m->add_option("--repeats", matmul->repeats, "Timed repeats (best is reported)")->capture_default_str();
+  m->callback([matmul] { run_matmul_bench(*matmul); });
+}
+
+}  // namespace sieve::apps

@@ -1,0 +1,95 @@
+// `sieve eval`: perplexity of a model directory on a corpus (its validation split, or all of it).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "apps/sieve/verbs.h"
+#include "sieve/autograd/grad_mode.h"
+#include "sieve/data/batch_loader.h"
+#include "sieve/data/corpus.h"
+#include "sieve/data/corpus_registry.h"
+#include "sieve/data/split.h"
+#include "sieve/data/token_shard.h"
+#include "sieve/data/tokenizer.h"
+#include "sieve/io/model_dir.h"
+
+namespace sieve::apps {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvalArgs {
+  std::string model_dir;
+  std::string corpus;
+  std::string split = "val";
+  double val_fraction = 0.01;
+  std::uint64_t seed = 0;
+  std::int64_t context = 0;
+  std::int64_t batch = 8;
+  std::int64_t max_windows = 0;
+  std::int64_t max_documents = 0;
+};
+
+void run_eval(const EvalArgs& args) {
+  SIEVE_USER_CHECK(args.split == "val" || args.split == "all", "--split must be 'val' or 'all', got '{}'", args.split);
+  SIEVE_USER_CHECK(args.batch > 0, "--batch must be > 0, got {}", args.batch);
+  const data::SplitOptions split{.val_fraction = args.val_fraction, .seed = args.seed};
+  data::validate_split_options(split);
+  const auto model = io::load_model(args.model_dir);
+  model->set_training(false);
+  const auto tokenizer = data::Tokenizer::load(fs::path(args.model_dir) / io::kTokenizerFile);
+  const std::int64_t context = args.context > 0 ? args.context : model->config().max_position_embeddings;
+  SIEVE_USER_CHECK(context <= model->config().max_position_embeddings,
+                   "--context {} exceeds the model's max_position_embeddings ({})", context,
+                   model->config().max_position_embeddings);
+
+  // Tokenize the chosen documents into a temporary shard, then walk it in windows.
+  const fs::path shard_path = fs::temp_directory_path() / fmt::format("sieve-eval-{}.bin", ::getpid());
+  {
+    data::TokenShardWriter writer(shard_path, tokenizer.vocab_size(), tokenizer.eos_id());
+    std::uint64_t index = 0;
+    data::for_each_document(data::resolve_corpus(args.corpus), [&](std::string_view document) {
+      const bool keep = args.split == "all" || data::assign_split(index, split) == data::Split::validation;
+      ++index;
+      if (keep) writer.append_document(tokenizer.encode(document));
+      return args.max_documents == 0 || static_cast<std::int64_t>(index) < args.max_documents;
+    });
+    writer.commit();
+  }
+  data::TokenShard shard = data::TokenShard::open(shard_path);
+  fs::remove(shard_path);  // the mapping stays valid
+  data::EvalWindows windows(std::move(shard), context, args.max_windows);
+  autograd::NoGradGuard no_grad;
+  double total = 0.0;
+  std::int64_t rows = 0;
+  while (auto batch = windows.next_batch(args.batch)) {
+    const std::int64_t n = batch->inputs.size(0);
+    total += model->loss(batch->inputs, batch->targets).item() * static_cast<double>(n);
+    rows += n;
+  }
+  const double loss = total / static_cast<double>(rows);
+  std::printf("%s on %s (%s split, %lld windows of %lld tokens): loss %.4f, perplexity %.2f\n", args.model_dir.c_str(),
+              args.corpus.c_str(), args.split.c_str(), static_cast<long long>(rows), static_cast<long long>(context),
+              loss, std::exp(loss));
+}
+
+}  // namespace
+
+void add_eval_verb(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Perplexity of a model directory on a corpus");
+  cmd->add_option("--model", args->model_dir, "Model directory")->required();
+  cmd->add_option("--data", args->corpus, "Corpus: gcide, foldoc, or a file")->required();
+  cmd->add_option("--split", args->split, "val (the held-out documents training used) or all")->capture_default_str();
+  cmd->add_option("--val-fraction", args->val_fraction, "Held-out share, as in training")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Split seed, as in training")->capture_default_str();
+  cmd->add_option("--context", args->context, "Tokens per window (default: the model's context)");
+  cmd->add_option("--batch", args->batch, "Windows per forward pass")->capture_default_str();
+  cmd->add_option("--max-windows", args->max_windows, "Evaluate at most N windows (0: all)");
+  cmd->add_option("--max-documents", args->max_documents, "Read at most N documents of the corpus (0: all)");
+  cmd->callback([args] { run_eval(*args); });
+}
+
+}  // namespace sieve::apps

@@ -1,0 +1,17 @@
+// The `sieve` CLI: one file per verb. Each add_*_verb registers its subcommand on the app and
+// the callback that runs it. A callback reports bad input by throwing core::UserError; main()
+// prints it as "sieve: error: ..." and exits non-zero.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sieve::apps {
+
+void add_train_verb(CLI::App& app);
+void add_eval_verb(CLI::App& app);
+void add_generate_verb(CLI::App& app);
+void add_tokenizer_verb(CLI::App& app);
+void add_inspect_verb(CLI::App& app);
+void add_bench_verb(CLI::App& app);
+
+}  // namespace sieve::apps

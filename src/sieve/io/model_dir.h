@@ -1,0 +1,27 @@
+// A model directory: config.json + model.safetensors (+ tokenizer.model), the layout Hugging
+// Face uses, so a directory moves between Sieve and PyTorch as is.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "sieve/nn/models/llama.h"
+
+namespace sieve::io {
+
+inline constexpr const char* kConfigFile = "config.json";
+inline constexpr const char* kWeightsFile = "model.safetensors";
+inline constexpr const char* kTokenizerFile = "tokenizer.model";
+
+// Copies every named tensor of `weights` into the module's parameters. Every parameter must be
+// present with its exact shape; extra tensors are an error too (a wrong model, not a subset).
+void load_parameters(nn::Module& module, const std::filesystem::path& safetensors_file);
+void save_parameters(const nn::Module& module, const std::filesystem::path& safetensors_file);
+
+// Builds the model from dir/config.json and loads dir/model.safetensors. Errors name the
+// missing or malformed file.
+std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir);
+// Writes config.json and model.safetensors (each atomically), creating `dir`.
+void save_model(const nn::LlamaForCausalLM& model, const std::filesystem::path& dir);
+
+}  // namespace sieve::io

@@ -1,0 +1,21 @@
+#include "sieve/nn/attention/kv_cache.h"
+
+#include "sieve/core/error.h"
+
+namespace sieve::nn {
+
+LayerKvCache::LayerKvCache(std::int64_t batch, std::int64_t capacity, std::int64_t kv_heads, std::int64_t head_dim)
+    : keys_(Tensor::empty({batch, capacity, kv_heads, head_dim})),
+      values_(Tensor::empty({batch, capacity, kv_heads, head_dim})) {}
+
+void LayerKvCache::append(const Tensor& k, const Tensor& v) {
+  const std::int64_t tokens = k.size(1);
+  SIEVE_USER_CHECK(length_ + tokens <= capacity(),
+                   "the KV cache holds {} tokens; {} more do not fit (raise the context length)", capacity(),
+                   tokens);
+  keys_.slice(1, length_, length_ + tokens).copy_from(k);
+  values_.slice(1, length_, length_ + tokens).copy_from(v);
+  length_ += tokens;
+}
+
+}  // namespace sieve::nn

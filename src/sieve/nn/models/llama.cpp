@@ -1,0 +1,79 @@
+#include "sieve/nn/models/llama.h"
+
+#include <cmath>
+
+#include "sieve/ops/arithmetic.h"
+#include "sieve/ops/linear.h"
+#include "sieve/ops/loss.h"
+#include "sieve/ops/shape_ops.h"
+
+namespace sieve::nn {
+namespace {
+constexpr double kInitStd = 0.02;
+}
+
+DecoderBlock::DecoderBlock(const LlamaConfig& config, std::int64_t layer, core::Rng& rng) {
+  const auto eps = static_cast<float>(config.rms_norm_eps);
+  const double down_std = kInitStd / std::sqrt(2.0 * static_cast<double>(config.num_hidden_layers));
+  input_layernorm_ = register_module("input_layernorm", std::make_shared<RMSNorm>(config.hidden_size, eps));
+  self_attn_ = register_module("self_attn", make_attention(config, layer, rng));
+  post_attention_layernorm_ =
+      register_module("post_attention_layernorm", std::make_shared<RMSNorm>(config.hidden_size, eps));
+  mlp_ = register_module("mlp", std::make_shared<SwiGluMlp>(config.hidden_size, config.intermediate_size,
+                                                            kInitStd, down_std, rng));
+}
+
+Tensor DecoderBlock::forward(const Tensor& x, LayerKvCache* cache) const {
+  Tensor h = ops::add(x, self_attn_->forward(input_layernorm_->forward(x), cache));
+  return ops::add(h, mlp_->forward(post_attention_layernorm_->forward(h)));
+}
+
+LlamaBackbone::LlamaBackbone(const LlamaConfig& config, core::Rng& rng) {
+  embed_tokens_ = register_module("embed_tokens", std::make_shared<Embedding>(config.vocab_size, config.hidden_size,
+                                                                              kInitStd, rng));
+  for (std::int64_t i = 0; i < config.num_hidden_layers; ++i)
+    layers_.push_back(register_module("layers." + std::to_string(i), std::make_shared<DecoderBlock>(config, i, rng)));
+  norm_ = register_module("norm", std::make_shared<RMSNorm>(config.hidden_size, static_cast<float>(config.rms_norm_eps)));
+}
+
+Tensor LlamaBackbone::forward(const Tensor& ids, KvCache* cache) const {
+  Tensor h = embed_tokens_->forward(ids);  // [B, T, C]
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    h = layers_[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr);
+  return norm_->forward(h);
+}
+
+LlamaForCausalLM::LlamaForCausalLM(LlamaConfig config, std::uint64_t seed) : config_(std::move(config)) {
+  core::Rng rng(seed);
+  model_ = register_module("model", std::make_shared<LlamaBackbone>(config_, rng));
+  if (!config_.tie_word_embeddings)
+    lm_head_ = register_module("lm_head", std::make_shared<Linear>(config_.hidden_size, config_.vocab_size, false,
+                                                                   kInitStd, rng));
+}
+
+Tensor LlamaForCausalLM::forward(const Tensor& ids, KvCache* cache) const {
+  SIEVE_CHECK(ids.dim() == 2 && ids.dtype() == core::DType::i64, "token ids must be int64 [B, T], got {} {}",
+              core::dtype_name(ids.dtype()), core::shape_string(ids.shape()));
+  const std::int64_t end = ids.size(1) + (cache != nullptr ? cache->length() : 0);
+  SIEVE_USER_CHECK(end <= config_.max_position_embeddings,
+                   "sequence of {} tokens exceeds the model's max_position_embeddings ({})", end,
+                   config_.max_position_embeddings);
+  Tensor h = model_->forward(ids, cache);  // [B, T, C]
+  if (lm_head_) return lm_head_->forward(h);
+  return ops::linear(h, model_->embed_tokens().weight());  // tied: logits = h · Eᵀ
+}
+
+Tensor LlamaForCausalLM::loss(const Tensor& ids, const Tensor& targets) const {
+  Tensor logits = forward(ids);  // [B, T, V]
+  const std::int64_t rows = ids.numel();
+  return ops::cross_entropy(ops::reshape(logits, {rows, config_.vocab_size}), targets.view({rows}));
+}
+
+KvCache LlamaForCausalLM::make_cache(std::int64_t batch, std::int64_t capacity) const {
+  KvCache cache;
+  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    cache.layers.emplace_back(batch, capacity, config_.num_key_value_heads, config_.head_dim());
+  return cache;
+}
+
+}  // namespace sieve::nn

@@ -1,0 +1,59 @@
+// The LLaMA-style decoder LM (Hugging Face LlamaForCausalLM semantics and parameter names):
+// pre-norm blocks of RMSNorm → attention → residual, RMSNorm → SwiGLU MLP → residual; a final
+// RMSNorm and an untied or tied LM head; no biases.
+// Letters: B batch, T tokens, C channels (hidden_size), V vocab.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "sieve/nn/attention/attention.h"
+#include "sieve/nn/layers.h"
+#include "sieve/nn/models/llama_config.h"
+
+namespace sieve::nn {
+
+class DecoderBlock : public Module {
+ public:
+  DecoderBlock(const LlamaConfig& config, std::int64_t layer, core::Rng& rng);
+  Tensor forward(const Tensor& x, LayerKvCache* cache) const;  // [B, T, C] → [B, T, C]
+
+ private:
+  std::shared_ptr<RMSNorm> input_layernorm_, post_attention_layernorm_;
+  std::shared_ptr<Attention> self_attn_;
+  std::shared_ptr<SwiGluMlp> mlp_;
+};
+
+// The transformer body: embeddings, blocks, final norm ("model." in parameter names).
+class LlamaBackbone : public Module {
+ public:
+  LlamaBackbone(const LlamaConfig& config, core::Rng& rng);
+  Tensor forward(const Tensor& ids, KvCache* cache) const;  // int64 [B, T] → [B, T, C]
+  const Embedding& embed_tokens() const { return *embed_tokens_; }
+
+ private:
+  std::shared_ptr<Embedding> embed_tokens_;
+  std::vector<std::shared_ptr<DecoderBlock>> layers_;
+  std::shared_ptr<RMSNorm> norm_;
+};
+
+class LlamaForCausalLM : public Module {
+ public:
+  // Weights initialised from `seed` (N(0, 0.02²), residual projections scaled by depth, norms 1).
+  LlamaForCausalLM(LlamaConfig config, std::uint64_t seed);
+
+  const LlamaConfig& config() const { return config_; }
+  // ids int64 [B, T] → logits [B, T, V]. With a cache, ids are the newest tokens.
+  Tensor forward(const Tensor& ids, KvCache* cache = nullptr) const;
+  // Mean next-token cross-entropy of logits(ids) against targets [B, T].
+  Tensor loss(const Tensor& ids, const Tensor& targets) const;
+  // An empty cache for `batch` sequences of up to `capacity` tokens.
+  KvCache make_cache(std::int64_t batch, std::int64_t capacity) const;
+
+ private:
+  LlamaConfig config_;
+  std::shared_ptr<LlamaBackbone> model_;
+  std::shared_ptr<Linear> lm_head_;  // null when tie_word_embeddings
+};
+
+}  // namespace sieve::nn
