@@ -41,7 +41,8 @@ Tensor scaled(const Tensor& x, float alpha);
 void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op);
 void check_floating(const Tensor& x, std::string_view op);
 
-// A dimension index in [0, rank); negative counts from the end. SIEVE_CHECK error otherwise.
-std::int64_t normalize_dim(std::int64_t d, std::int64_t rank, std::string_view op);
+// A dimension index in [0, rank of shape); negative counts from the end. SIEVE_CHECK error
+// naming the shape otherwise.
+std::int64_t normalize_dim(std::int64_t d, const Shape& shape, std::string_view op);
 
 }  // namespace sieve::ops::detail

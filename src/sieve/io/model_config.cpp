@@ -1,0 +1,253 @@
+#include "sieve/io/model_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "sieve/core/error.h"
+#include "sieve/io/atomic_file.h"
+
+namespace sieve::io {
+namespace {
+
+using nlohmann::json;
+
+// Every integer field fits in 32 bits (token ids are stored as int32 downstream); keeping
+// them this small also keeps products like vocab_size * hidden_size far from overflow.
+constexpr std::int64_t kMaxInteger = std::int64_t{1} << 31;
+// Far deeper than any HF config nests; bounds what a hostile file can make the parser build.
+constexpr int kMaxJsonDepth = 64;
+// A config.json is a few kilobytes; anything this large is not one.
+constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
+
+constexpr std::string_view kKnownAttentionTypes[] = {"dense"};
+
+// Values from the file are cut short in messages.
+std::string brief_text(std::string_view text) {
+  if (text.size() > 60) return std::string(text.substr(0, 57)) + "...";
+  return std::string(text);
+}
+std::string brief(const json& value) { return brief_text(value.dump()); }
+
+// Reads fields of one JSON object, naming the file and the field in every error.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string source) : object_(object), source_(std::move(source)) {}
+
+  template <typename... Args>
+  [[noreturn]] void fail(std::string_view field, fmt::format_string<Args...> format, Args&&... args) const {
+    core::throw_user_error("{}: field '{}': {}", source_, field, fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  const json* find(std::string_view field) const {
+    const auto it = object_.find(field);
+    return it == object_.end() ? nullptr : &*it;
+  }
+
+  std::int64_t integer(std::string_view field, std::int64_t min, std::int64_t max) const {
+    const json* value = find(field);
+    if (value == nullptr) fail(field, "missing (expected an integer in [{}, {}])", min, max);
+    return integer_value(field, *value, min, max);
+  }
+  std::int64_t integer_or(std::string_view field, std::int64_t fallback, std::int64_t min,
+                          std::int64_t max) const {
+    const json* value = find(field);
+    return value == nullptr ? fallback : integer_value(field, *value, min, max);
+  }
+
+  double positive_number_or(std::string_view field, double fallback) const {
+    const json* value = find(field);
+    if (value == nullptr) return fallback;
+    if (!value->is_number()) fail(field, "expected a number > 0, got {}", brief(*value));
+    const double number = value->get<double>();
+    if (!std::isfinite(number) || number <= 0) fail(field, "expected a finite number > 0, got {}", brief(*value));
+    return number;
+  }
+
+  bool boolean_or(std::string_view field, bool fallback) const {
+    const json* value = find(field);
+    if (value == nullptr) return fallback;
+    if (!value->is_boolean()) fail(field, "expected true or false, got {}", brief(*value));
+    return value->get<bool>();
+  }
+
+  std::optional<std::string> string(std::string_view field) const {
+    const json* value = find(field);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_string()) fail(field, "expected a string, got {}", brief(*value));
+    return value->get<std::string>();
+  }
+
+ private:
+  std::int64_t integer_value(std::string_view field, const json& value, std::int64_t min, std::int64_t max) const {
+    // is_number_integer() is true for both signed and unsigned JSON integers, never for 2.0.
+    if (!value.is_number_integer()) fail(field, "expected an integer in [{}, {}], got {}", min, max, brief(value));
+    const bool in_range = value.is_number_unsigned()
+                              ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
+                                    static_cast<std::int64_t>(value.get<std::uint64_t>()) >= min
+                              : value.get<std::int64_t>() >= min && value.get<std::int64_t>() <= max;
+    if (!in_range) fail(field, "expected an integer in [{}, {}], got {}", min, max, brief(value));
+    return value.get<std::int64_t>();
+  }
+
+  const json& object_;
+  std::string source_;
+};
+
+std::string known_attention_types() {
+  std::string out;
+  for (const auto type : kKnownAttentionTypes) out += (out.empty() ? "" : ", ") + std::string(type);
+  return out;
+}
+
+nn::AttentionConfig parse_attention(const json& value, const std::string& source) {
+  if (!value.is_object())
+    core::throw_user_error("{}: field 'attention': expected an object like {{\"type\": \"dense\"}}, got {}",
+                           source, brief(value));
+  // Sieve's own section: unlike HF's top-level keys, an unknown key here is a typo.
+  for (const auto& [key, unused] : value.items())
+    if (key != "type")
+      core::throw_user_error("{}: field 'attention': unknown key '{}' (known: type)", source, brief_text(key));
+  const FieldReader reader(value, source);
+  const auto type = reader.string("type");
+  if (!type)
+    core::throw_user_error("{}: field 'attention.type': missing (known types: {})", source,
+                           known_attention_types());
+  if (std::find(std::begin(kKnownAttentionTypes), std::end(kKnownAttentionTypes), *type) ==
+      std::end(kKnownAttentionTypes))
+    core::throw_user_error("{}: field 'attention.type': unknown attention type '{}' (known types: {})", source,
+                           brief_text(*type), known_attention_types());
+  return nn::AttentionConfig{*type};
+}
+
+void check_architecture(const FieldReader& reader) {
+  if (const json* architectures = reader.find("architectures")) {
+    if (!architectures->is_array() || architectures->empty())
+      reader.fail("architectures", "expected [\"LlamaForCausalLM\"], got {}", brief(*architectures));
+    for (const json& name : *architectures)
+      if (name != "LlamaForCausalLM")
+        reader.fail("architectures", "Sieve runs LlamaForCausalLM, not {}", brief(name));
+  }
+  if (const auto model_type = reader.string("model_type"); model_type && *model_type != "llama")
+    reader.fail("model_type", "Sieve runs \"llama\" models, not \"{}\"", brief_text(*model_type));
+  // HF fields that change what the model computes: accept them only when they describe what
+  // Sieve runs, instead of silently running a different model.
+  if (const auto act = reader.string("hidden_act"); act && *act != "silu")
+    reader.fail("hidden_act", "Sieve's MLP uses \"silu\", not \"{}\"", brief_text(*act));
+  for (const char* bias : {"attention_bias", "mlp_bias"})
+    if (reader.boolean_or(bias, false)) reader.fail(bias, "biases are not supported (expected false)");
+  if (const json* scaling = reader.find("rope_scaling"); scaling != nullptr && !scaling->is_null())
+    reader.fail("rope_scaling", "RoPE scaling is not supported (expected null), got {}", brief(*scaling));
+}
+
+}  // namespace
+
+nn::LlamaConfig parse_llama_config(const json& config, std::string_view source_name) {
+  const std::string source(source_name);
+  if (!config.is_object())
+    core::throw_user_error("{}: expected a JSON object of model settings, got {}", source, config.type_name());
+  const FieldReader reader(config, source);
+  check_architecture(reader);
+
+  nn::LlamaConfig c;
+  c.vocab_size = reader.integer("vocab_size", 1, kMaxInteger);
+  c.hidden_size = reader.integer("hidden_size", 1, kMaxInteger);
+  c.intermediate_size = reader.integer("intermediate_size", 1, kMaxInteger);
+  c.num_hidden_layers = reader.integer("num_hidden_layers", 1, kMaxInteger);
+  c.num_attention_heads = reader.integer("num_attention_heads", 1, kMaxInteger);
+  c.num_key_value_heads = reader.integer_or("num_key_value_heads", c.num_attention_heads, 1, kMaxInteger);
+  c.max_position_embeddings =
+      reader.integer_or("max_position_embeddings", c.max_position_embeddings, 1, kMaxInteger);
+  c.rms_norm_eps = reader.positive_number_or("rms_norm_eps", c.rms_norm_eps);
+  c.rope_theta = reader.positive_number_or("rope_theta", c.rope_theta);
+  c.tie_word_embeddings = reader.boolean_or("tie_word_embeddings", c.tie_word_embeddings);
+  c.bos_token_id = reader.integer_or("bos_token_id", c.bos_token_id, 0, kMaxInteger);
+  c.eos_token_id = reader.integer_or("eos_token_id", c.eos_token_id, 0, kMaxInteger);
+  if (const json* attention = reader.find("attention")) c.attention = parse_attention(*attention, source);
+
+  if (c.hidden_size % c.num_attention_heads != 0)
+    reader.fail("hidden_size", "{} is not divisible by num_attention_heads ({})", c.hidden_size,
+                c.num_attention_heads);
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    reader.fail("num_key_value_heads", "num_attention_heads ({}) is not a multiple of it ({})",
+                c.num_attention_heads, c.num_key_value_heads);
+  if (c.head_dim() % 2 != 0)
+    reader.fail("hidden_size", "head dim hidden_size / num_attention_heads = {} must be even (RoPE rotates pairs)",
+                c.head_dim());
+  // The defaults (1, 2) apply when the file names no ids; a tiny vocabulary must name them.
+  for (const auto& [field, id] :
+       {std::pair{"bos_token_id", c.bos_token_id}, std::pair{"eos_token_id", c.eos_token_id}})
+    if (id >= c.vocab_size) reader.fail(field, "token id {} is not below vocab_size ({})", id, c.vocab_size);
+  if (const json* head_dim = reader.find("head_dim"); head_dim != nullptr && !head_dim->is_null())
+    if (*head_dim != c.head_dim())
+      reader.fail("head_dim", "Sieve uses hidden_size / num_attention_heads = {}, the file says {}", c.head_dim(),
+                  brief(*head_dim));
+  return c;
+}
+
+nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view source) {
+  json config;
+  try {
+    config = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json&) {
+      if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+          depth >= kMaxJsonDepth)
+        core::throw_user_error("{}: malformed config: JSON nested more than {} levels deep", source,
+                               kMaxJsonDepth);
+      return true;
+    });
+  } catch (const json::exception& e) {
+    // nlohmann's message carries the line and column; drop its "[json.exception...] " tag.
+    std::string_view message = e.what();
+    if (const auto close = message.find("] "); message.starts_with("[json.") && close != std::string_view::npos)
+      message.remove_prefix(close + 2);
+    core::throw_user_error("{}: malformed JSON: {}", source, message);
+  }
+  return parse_llama_config(config, source);
+}
+
+nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json) {
+  const std::string source = config_json.string();
+  std::error_code error;
+  const auto size = std::filesystem::file_size(config_json, error);
+  if (error) core::throw_user_error("cannot read model config {}: {}", source, error.message());
+  if (size > kMaxConfigBytes)
+    core::throw_user_error("{}: {} bytes is too large for a model config (limit {})", source, size,
+                           kMaxConfigBytes);
+  std::ifstream in(config_json, std::ios::binary);
+  if (!in) core::throw_user_error("cannot read model config {}", source);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  if (in.bad()) core::throw_user_error("cannot read model config {}: read error", source);
+  return parse_llama_config_text(text, source);
+}
+
+json llama_config_to_json(const nn::LlamaConfig& config, json base) {
+  SIEVE_CHECK(base.is_object(), "llama_config_to_json: base must be a JSON object, got {}", base.type_name());
+  base["architectures"] = json::array({"LlamaForCausalLM"});
+  base["model_type"] = "llama";
+  base["vocab_size"] = config.vocab_size;
+  base["hidden_size"] = config.hidden_size;
+  base["intermediate_size"] = config.intermediate_size;
+  base["num_hidden_layers"] = config.num_hidden_layers;
+  base["num_attention_heads"] = config.num_attention_heads;
+  base["num_key_value_heads"] = config.num_key_value_heads;
+  base["max_position_embeddings"] = config.max_position_embeddings;
+  base["rms_norm_eps"] = config.rms_norm_eps;
+  base["rope_theta"] = config.rope_theta;
+  base["tie_word_embeddings"] = config.tie_word_embeddings;
+  base["bos_token_id"] = config.bos_token_id;
+  base["eos_token_id"] = config.eos_token_id;
+  base["attention"] = {{"type", config.attention.type}};
+  // A head_dim kept from `base` must follow a changed hidden_size or head count.
+  if (base.contains("head_dim")) base["head_dim"] = config.head_dim();
+  return base;
+}
+
+void save_llama_config(const std::filesystem::path& path, const nn::LlamaConfig& config) {
+  const std::string text = llama_config_to_json(config).dump(2) + "\n";
+  write_bytes_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+}  // namespace sieve::io

@@ -1,0 +1,10 @@
+// The AVX2 instantiation of the SiLU / SwiGLU kernels (activation_simd.h); built with the
+// AVX2 flags.
+#include "sieve/kernels/cpu/simd_avx2.h"
+#include "sieve/kernels/cpu/activation_simd.h"
+
+namespace sieve::kernels::cpu::avx2 {
+
+ActivationKernels activation_kernels() { return make_activation_kernels<Simd>(); }
+
+}  // namespace sieve::kernels::cpu::avx2

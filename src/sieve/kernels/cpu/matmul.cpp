@@ -1,0 +1,197 @@
+#include "sieve/kernels/cpu/matmul.h"
+
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "sieve/core/error.h"
+#include "sieve/core/parallel.h"
+
+// Shape letters: B batch, M rows of C, N columns of C, K the contracted dimension.
+//
+// NOTE [matmul primitive cache]
+// Creating a oneDNN primitive costs far more than running a small GEMM (it picks an
+// implementation and JIT-compiles kernels), so primitives are cached by the full spec plus the
+// thread count they were created for (oneDNN's blocking depends on it). The mutex guards only
+// the map: lookup and insertion. Primitive creation and execution run without it, so threads
+// never wait on each other's GEMMs. A oneDNN primitive is immutable once created and may be
+// executed from several threads at once; what is per call (memory objects, scratchpad) or per
+// thread (stream) is kept out of the cache entry.
+
+namespace sieve::kernels::cpu {
+namespace {
+
+using dnnl::memory;
+using core::DType;
+
+// Distinct shapes are few in training; a server with ragged batches could create many, so the
+// cache is dropped wholesale when it grows past this (entries in use stay alive via shared_ptr).
+constexpr std::size_t kMaxCachedPrimitives = 1024;
+
+struct CacheKey {
+  MatmulSpec spec;
+  int threads = 1;
+  bool operator==(const CacheKey&) const = default;
+};
+
+struct CacheKeyHash {
+  std::size_t operator()(const CacheKey& key) const {
+    const MatmulSpec& s = key.spec;
+    std::size_t h = 0;
+    auto mix = [&h](std::uint64_t v) { h ^= std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+    mix(static_cast<std::uint64_t>(s.a_dtype) | static_cast<std::uint64_t>(s.b_dtype) << 8 |
+        static_cast<std::uint64_t>(s.c_dtype) << 16 | std::uint64_t{s.trans_a} << 24 |
+        std::uint64_t{s.trans_b} << 25 | std::uint64_t{s.accumulate} << 26 |
+        std::uint64_t{s.broadcast_b} << 27 | static_cast<std::uint64_t>(key.threads) << 32);
+    mix(static_cast<std::uint64_t>(s.batch));
+    mix(static_cast<std::uint64_t>(s.m));
+    mix(static_cast<std::uint64_t>(s.n));
+    mix(static_cast<std::uint64_t>(s.k));
+    return h;
+  }
+};
+
+struct Prepared {
+  dnnl::matmul primitive;
+  memory::desc a_md, b_md, c_md, scratchpad_md;
+};
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// One stream per thread: a CPU stream is cheap, and this avoids relying on a shared stream
+// object being safe to use from several threads at once.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+// Scratchpad is user-managed so that concurrent calls never share one; each thread keeps a
+// grow-only buffer aligned for oneDNN's vector loads.
+void* thread_scratchpad(std::size_t bytes) {
+  constexpr std::size_t kAlign = 64;
+  thread_local std::vector<std::byte> buffer;
+  if (buffer.size() < bytes + kAlign) buffer.resize(bytes + kAlign);
+  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
+  return buffer.data() + ((kAlign - address % kAlign) % kAlign);
+}
+
+memory::data_type to_dnnl(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return memory::data_type::f32;
+    case DType::bf16: return memory::data_type::bf16;
+    default: break;
+  }
+  SIEVE_CHECK(false, "matmul: dtype {} is not supported (f32 or bf16 expected)", core::dtype_name(dtype));
+}
+
+Prepared prepare(const MatmulSpec& s) {
+  const memory::data_type a_dt = to_dnnl(s.a_dtype), b_dt = to_dnnl(s.b_dtype), c_dt = to_dnnl(s.c_dtype);
+  const std::int64_t m = s.m, n = s.n, k = s.k;
+  memory::desc a_md, b_md, c_md;
+  // When every batch multiplies the same B and A's rows are contiguous across batches, the
+  // batch folds into M: one [B*M, K]·[K, N] GEMM blocks better than B small ones.
+  const bool fold_batch = s.batch == 1 || (s.broadcast_b && !s.trans_a);
+  if (fold_batch) {
+    const std::int64_t rows = s.batch * m;
+    // op(A) [B*M, K]: stored [K, M] when transposed (only reachable with B == 1).
+    a_md = memory::desc({rows, k}, a_dt, s.trans_a ? memory::dims{1, rows} : memory::dims{k, 1});
+    // op(B) [K, N]: stored [N, K] when transposed.
+    b_md = memory::desc({k, n}, b_dt, s.trans_b ? memory::dims{1, k} : memory::dims{n, 1});
+    c_md = memory::desc({rows, n}, c_dt, memory::dims{n, 1});
+  } else {
+    const std::int64_t b_batch = s.broadcast_b ? 1 : s.batch;
+    a_md = memory::desc({s.batch, m, k}, a_dt,
+                        s.trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    b_md = memory::desc({b_batch, k, n}, b_dt,
+                        s.trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    c_md = memory::desc({s.batch, m, n}, c_dt, memory::dims{m * n, n, 1});
+  }
+
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (s.accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  try {
+    const dnnl::matmul::desc desc(a_md, b_md, c_md);
+    const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+    return Prepared{dnnl::matmul(pd), a_md, b_md, c_md, pd.scratchpad_desc()};
+  } catch (const dnnl::error& e) {
+    SIEVE_CHECK(false, "matmul: oneDNN cannot build a={} b={} c={} B={} M={} N={} K={}: {}",
+                core::dtype_name(s.a_dtype), core::dtype_name(s.b_dtype), core::dtype_name(s.c_dtype),
+                s.batch, m, n, k, e.what());
+  }
+}
+
+std::shared_ptr<const Prepared> cached_primitive(const CacheKey& key) {
+  static std::mutex mutex;
+  static std::unordered_map<CacheKey, std::shared_ptr<const Prepared>, CacheKeyHash> cache;
+  {
+    const std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  // Built outside the lock; if another thread raced us to the same key, keep theirs.
+  auto prepared = std::make_shared<const Prepared>(prepare(key.spec));
+  const std::lock_guard lock(mutex);
+  if (cache.size() >= kMaxCachedPrimitives) cache.clear();
+  return cache.try_emplace(key, std::move(prepared)).first->second;
+}
+
+}  // namespace
+
+void matmul(const MatmulSpec& spec, const void* a, const void* b, void* c) {
+  SIEVE_CHECK(spec.batch >= 0 && spec.m >= 0 && spec.n >= 0 && spec.k >= 0,
+              "matmul: negative size B={} M={} N={} K={}", spec.batch, spec.m, spec.n, spec.k);
+  SIEVE_CHECK(spec.a_dtype == spec.b_dtype && (spec.a_dtype == DType::f32 || spec.a_dtype == DType::bf16),
+              "matmul: inputs must be both f32 or both bf16, got a={} b={}",
+              core::dtype_name(spec.a_dtype), core::dtype_name(spec.b_dtype));
+  SIEVE_CHECK(spec.c_dtype == DType::f32 || spec.c_dtype == DType::bf16,
+              "matmul: output dtype {} is not supported (f32 or bf16 expected)", core::dtype_name(spec.c_dtype));
+  if (spec.batch == 0 || spec.m == 0 || spec.n == 0) return;
+  if (spec.k == 0) {
+    // An empty sum: oneDNN rejects zero-sized dims, and the answer needs no GEMM.
+    if (!spec.accumulate)
+      std::memset(c, 0, static_cast<std::size_t>(spec.batch * spec.m * spec.n) * core::dtype_size(spec.c_dtype));
+    return;
+  }
+  SIEVE_CHECK(a != nullptr && b != nullptr && c != nullptr, "matmul: null operand");
+
+  // oneDNN's OpenMP runtime sizes its parallel regions from the *calling thread's* OpenMP
+  // setting, which core::set_num_threads only changed on the thread that called it; align it
+  // here so every caller runs on core::num_threads(). Inside a parallel region oneDNN runs on
+  // the calling thread alone, so such calls get a single-thread primitive.
+  int threads = 1;
+  if (!omp_in_parallel()) {
+    threads = core::num_threads();
+    if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+  }
+  const std::shared_ptr<const Prepared> prepared = cached_primitive(CacheKey{spec, threads});
+
+  const dnnl::engine& engine = cpu_engine();
+  memory a_mem(prepared->a_md, engine, const_cast<void*>(a));
+  memory b_mem(prepared->b_md, engine, const_cast<void*>(b));
+  memory c_mem(prepared->c_md, engine, c);
+  memory scratch_mem(prepared->scratchpad_md, engine,
+                     thread_scratchpad(prepared->scratchpad_md.get_size()));
+  dnnl::stream& stream = thread_stream();
+  prepared->primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
+                                       {DNNL_ARG_WEIGHTS, b_mem},
+                                       {DNNL_ARG_DST, c_mem},
+                                       {DNNL_ARG_SCRATCHPAD, scratch_mem}});
+  stream.wait();
+}
+
+}  // namespace sieve::kernels::cpu

@@ -1,0 +1,79 @@
+// Fused causal attention. Letters: B batch, T query tokens, S key tokens, H query heads,
+// Hkv key/value heads, D head dim. The forward saves out and the per-row logsumexp lse
+// [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S buffer).
+#include "sieve/ops/attention.h"
+
+#include "sieve/autograd/node.h"
+#include "sieve/kernels/cpu/attention_causal.h"
+#include "sieve/ops/op_support.h"
+
+namespace sieve::ops {
+namespace {
+
+// True when every token's [Hkv, D] block is contiguous and tokens follow each other, so only
+// the batch stride may differ from a contiguous layout (a KV-cache view).
+bool kv_readable_in_place(const Tensor& t) {
+  const auto& st = t.strides();
+  const std::int64_t S = t.size(1), Hkv = t.size(2), D = t.size(3);
+  const bool token_ok = (D <= 1 || st[3] == 1) && (Hkv <= 1 || st[2] == D) && (S <= 1 || st[1] == Hkv * D);
+  return token_ok && (t.size(0) <= 1 || st[0] >= S * Hkv * D);
+}
+
+}  // namespace
+
+Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, std::int64_t query_offset) {
+  SIEVE_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
+              "causal_attention: q, k, v must be [B, T, H, D], [B, S, Hkv, D], [B, S, Hkv, D]; got {}, {}, {}",
+              core::shape_string(q.shape()), core::shape_string(k.shape()), core::shape_string(v.shape()));
+  const std::int64_t B = q.size(0), T = q.size(1), H = q.size(2), D = q.size(3);
+  const std::int64_t S = k.size(1), Hkv = k.size(2);
+  SIEVE_CHECK(k.shape() == v.shape() && k.size(0) == B && k.size(3) == D && Hkv > 0 && H % Hkv == 0,
+              "causal_attention: q {} needs k and v [B={}, S, Hkv, D={}] with H={} divisible by Hkv; got k {}, v {}",
+              core::shape_string(q.shape()), B, D, H, core::shape_string(k.shape()), core::shape_string(v.shape()));
+  SIEVE_CHECK(query_offset >= 0, "causal_attention: query_offset must be >= 0, got {}", query_offset);
+  detail::check_floating(q, "causal_attention");
+  detail::check_same_dtype(q, k, "causal_attention");
+  detail::check_same_dtype(q, v, "causal_attention");
+
+  const Tensor qc = detail::dense(q);  // [B, T, H, D]
+  // k and v are read in place when they are KV-cache views sharing one batch stride;
+  // anything else is made contiguous.
+  const bool in_place =
+      kv_readable_in_place(k) && kv_readable_in_place(v) && (B <= 1 || k.strides()[0] == v.strides()[0]);
+  const Tensor kc = in_place ? k : detail::dense(k);  // [B, S, Hkv, D]
+  const Tensor vc = in_place ? v : detail::dense(v);  // [B, S, Hkv, D]
+  kernels::cpu::CausalAttentionShape shape{};
+  shape.batch = B;
+  shape.query_tokens = T;
+  shape.key_tokens = S;
+  shape.heads = H;
+  shape.kv_heads = Hkv;
+  shape.head_dim = D;
+  shape.query_offset = query_offset;
+  shape.kv_batch_stride = B <= 1 ? 0 : kc.strides()[0];
+  shape.scale = scale;
+
+  Tensor out = Tensor::empty(q.shape(), q.dtype());  // [B, T, H, D]
+  const bool record = autograd::needs_grad({&q, &k, &v});
+  Tensor lse = record ? Tensor::empty({B, H, T}) : Tensor();  // [B, H, T]
+  kernels::cpu::attention_causal_forward(q.dtype(), shape, qc.raw_data(), kc.raw_data(), vc.raw_data(), out.raw_data(),
+                                         record ? lse.data<float>() : nullptr);
+  if (record) {
+    const bool need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad();
+    const Tensor qs = qc.detach(), ks = kc.detach(), vs = vc.detach(), outs = out.detach();
+    autograd::record(out, "causal_attention", {&q, &k, &v}, [=](const Tensor& dout) -> std::vector<Tensor> {
+      const Tensor dc = detail::dense(dout);  // [B, T, H, D]
+      // The kernel writes all three gradients; dk and dv come back contiguous.
+      Tensor dq = Tensor::empty(qs.shape(), qs.dtype());  // [B, T, H, D]
+      Tensor dk = Tensor::empty(ks.shape(), ks.dtype());  // [B, S, Hkv, D]
+      Tensor dv = Tensor::empty(vs.shape(), vs.dtype());  // [B, S, Hkv, D]
+      kernels::cpu::attention_causal_backward(qs.dtype(), shape, qs.raw_data(), ks.raw_data(), vs.raw_data(),
+                                              outs.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(),
+                                              dk.raw_data(), dv.raw_data());
+      return {need_q ? dq : Tensor(), need_k ? dk : Tensor(), need_v ? dv : Tensor()};
+    });
+  }
+  return out;
+}
+
+}  // namespace sieve::ops

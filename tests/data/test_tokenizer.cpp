@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "data_test_util.h"
+#include "sieve/core/error.h"
+#include "sieve/data/tokenizer.h"
+
+namespace sieve::data {
+namespace {
+
+using testing::TempDir;
+using testing::tiny_tokenizer;
+using testing::write_file;
+
+TEST(Tokenizer, TrainedModelHasRequestedVocabularyAndSpecialIds) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  EXPECT_EQ(tokenizer.vocab_size(), 500);
+  EXPECT_EQ(tokenizer.unk_id(), 0);
+  EXPECT_EQ(tokenizer.bos_id(), 1);
+  EXPECT_EQ(tokenizer.eos_id(), 2);
+  EXPECT_EQ(tokenizer.pad_id(), 3);
+  // Frequent words of the training text became single pieces; text compresses.
+  EXPECT_EQ(tokenizer.encode("the").size(), 1u);
+  const std::string text = testing::generated_paragraphs(1, 99).front();
+  EXPECT_LT(tokenizer.encode(text).size() * 2, text.size());
+}
+
+TEST(Tokenizer, RoundTripsAnyTextExactly) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  const std::vector<std::string> texts = {
+      "The dictionary entry of the word.",
+      "Affect \\Af*fect\"\\, v. t.\n   To act upon; {Fact}.\n\n      --Milton.",
+      "  leading and trailing spaces  ",
+      "tabs\tand\r\nCRLF",
+      "unseen characters: é, ß, 漢字, emoji 🙂",  // byte fallback
+      "",
+  };
+  for (const auto& text : texts) {
+    const auto ids = tokenizer.encode(text);
+    for (const auto id : ids) {
+      ASSERT_GE(id, 0);
+      ASSERT_LT(id, tokenizer.vocab_size());
+    }
+    EXPECT_EQ(tokenizer.decode(ids), text);
+  }
+  EXPECT_NE(tokenizer.encode("é").front(), tokenizer.unk_id());  // bytes, not <unk>
+}
+
+TEST(Tokenizer, SerializedBytesLoadToTheSameModel) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  const Tokenizer copy = Tokenizer::from_serialized(tokenizer.serialized());
+  EXPECT_EQ(copy.vocab_size(), tokenizer.vocab_size());
+  EXPECT_EQ(copy.encode("the river and the stone"), tokenizer.encode("the river and the stone"));
+}
+
+TEST(Tokenizer, StreamingDecoderPrintsTheSameTextTokenByToken) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  const std::string text = "The word 漢字 means\n   a figure; café.";
+  const auto ids = tokenizer.encode(text);
+  StreamingDecoder decoder(tokenizer);
+  std::string printed;
+  for (const auto id : ids) {
+    const std::string piece = decoder.push(id);
+    // Never prints a placeholder for a half-received character.
+    EXPECT_EQ(piece.find("\xEF\xBF\xBD"), std::string::npos) << "after id " << id;
+    printed += piece;
+  }
+  printed += decoder.finish();
+  EXPECT_EQ(printed, text);
+  EXPECT_TRUE(decoder.ids().empty());
+}
+
+TEST(Tokenizer, StreamingDecoderHoldsBackAnIncompleteCharacter) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  const auto ids = tokenizer.encode("漢");  // three byte pieces
+  ASSERT_GE(ids.size(), 3u);
+  StreamingDecoder decoder(tokenizer);
+  std::string printed;
+  for (std::size_t i = 0; i + 1 < ids.size(); ++i) printed += decoder.push(ids[i]);
+  EXPECT_EQ(printed, "");
+  printed += decoder.push(ids.back());
+  EXPECT_EQ(printed, "漢");
+  EXPECT_THROW(decoder.push(tokenizer.vocab_size()), core::UserError);
+  EXPECT_EQ(decoder.push(tokenizer.encode("the").front()), " the");  // stream still usable
+}
+
+TEST(Tokenizer, TrainingIsDeterministic) {
+  TempDir dir;
+  // Each line repeats its own random word, so which lines are sampled decides the merges.
+  std::mt19937 rng(11);
+  std::string text;
+  for (int line = 0; line < 300; ++line) {
+    std::string word;
+    for (int c = 0; c < 6; ++c) word += static_cast<char>('a' + rng() % 26);
+    for (int r = 0; r < 20; ++r) text += word + " ";
+    text += "\n";
+  }
+  write_file(dir / "text.txt", text);
+  TokenizerTrainOptions options;
+  options.inputs = {dir / "text.txt"};
+  options.vocab_size = 360;
+  options.input_sentence_size = 150;  // fewer than the lines: forces sampling, which must be seeded
+  options.model_prefix = dir / "a";
+  train_tokenizer(options);
+  options.model_prefix = dir / "b";
+  train_tokenizer(options);
+  const std::string a = testing::read_file(dir / "a.model");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, testing::read_file(dir / "b.model"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "a.vocab"));
+  // The seed does steer the sample.
+  options.seed = 2;
+  options.model_prefix = dir / "c";
+  train_tokenizer(options);
+  EXPECT_NE(a, testing::read_file(dir / "c.model"));
+}
+
+TEST(Tokenizer, WithoutByteFallbackASmallVocabularyWorks) {
+  TempDir dir;
+  write_file(dir / "text.txt", testing::join(testing::generated_paragraphs(100, 5), "\n"));
+  TokenizerTrainOptions options;
+  options.inputs = {dir / "text.txt"};
+  options.model_prefix = dir / "small";
+  options.vocab_size = 200;
+  options.byte_fallback = false;
+  train_tokenizer(options);
+  const Tokenizer tokenizer = Tokenizer::load(dir / "small.model");
+  EXPECT_EQ(tokenizer.vocab_size(), 200);
+  const auto ids = tokenizer.encode("the 漢 river");
+  EXPECT_NE(std::find(ids.begin(), ids.end(), tokenizer.unk_id()), ids.end());
+}
+
+TEST(Tokenizer, TrainsUnigramFromAWikitextCorpus) {
+  TempDir dir;
+  std::string raw;
+  const auto paragraphs = testing::generated_paragraphs(200, 3);
+  for (std::size_t i = 0; i < paragraphs.size(); ++i) {
+    if (i % 20 == 0) raw += " \n = Article " + std::to_string(i) + " = \n \n";
+    raw += " " + paragraphs[i] + " \n";
+  }
+  write_file(dir / "wiki.train.raw", raw);
+  TokenizerTrainOptions options;
+  options.inputs = {dir / "wiki.train.raw"};
+  options.model_prefix = dir / "uni";
+  options.model_type = "unigram";
+  options.vocab_size = 340;
+  options.num_threads = 2;
+  train_tokenizer(options);
+  const Tokenizer tokenizer = Tokenizer::load(dir / "uni.model");
+  EXPECT_EQ(tokenizer.vocab_size(), 340);
+  EXPECT_EQ(tokenizer.decode(tokenizer.encode(paragraphs[5])), paragraphs[5]);
+}
+
+TEST(Tokenizer, BadInputIsAUserError) {
+  TempDir dir;
+  EXPECT_THROW(Tokenizer::load(dir / "missing.model"), core::UserError);
+  write_file(dir / "garbage.model", "this is not a protobuf");
+  EXPECT_THROW(Tokenizer::load(dir / "garbage.model"), core::UserError);
+  EXPECT_THROW(tiny_tokenizer().decode(std::vector<std::int32_t>{5, 500}), core::UserError);
+  EXPECT_THROW(tiny_tokenizer().decode(std::vector<std::int32_t>{-1}), core::UserError);
+
+  write_file(dir / "text.txt", testing::join(testing::generated_paragraphs(50), "\n"));
+  TokenizerTrainOptions options;
+  options.inputs = {dir / "text.txt"};
+  options.model_prefix = dir / "m";
+
+  auto bad = options;
+  bad.inputs = {dir / "nope.txt"};
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  bad = options;
+  bad.vocab_size = 100;  // byte fallback alone needs 256 + 4
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  bad = options;
+  bad.input_sentence_size = -1;
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  bad = options;
+  bad.model_type = "wordpiece";
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  bad = options;
+  bad.model_prefix = dir / "no-such-dir" / "m";
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  bad = options;
+  bad.vocab_size = 5000;  // far more pieces than 50 short paragraphs can give
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  write_file(dir / "blank.txt", "\n   \n\n");
+  bad = options;
+  bad.inputs = {dir / "blank.txt"};
+  EXPECT_THROW(train_tokenizer(bad), core::UserError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.model"));
+}
+
+}  // namespace
+}  // namespace sieve::data

@@ -1,0 +1,83 @@
+// cross_entropy: value vs a double log-softmax reference, ignore_index, gradients, errors.
+// Letters: N rows, V vocabulary.
+#include "sieve/ops/loss.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradcheck.h"
+
+namespace sieve::ops {
+namespace {
+
+using testing::gradcheck;
+using testing::requires_grad;
+using testing::uniform_tensor;
+
+double reference(const std::vector<float>& logits, const std::vector<std::int64_t>& targets, std::int64_t V) {
+  double total = 0.0;
+  int count = 0;
+  for (std::size_t r = 0; r < targets.size(); ++r) {
+    if (targets[r] == kIgnoreIndex) continue;
+    double mx = -INFINITY, s = 0.0;
+    for (std::int64_t v = 0; v < V; ++v) mx = std::max(mx, double(logits[r * V + v]));
+    for (std::int64_t v = 0; v < V; ++v) s += std::exp(logits[r * V + v] - mx);
+    total += mx + std::log(s) - logits[r * V + targets[r]];
+    ++count;
+  }
+  return total / count;
+}
+
+Tensor ids(const std::vector<std::int64_t>& values) {
+  return Tensor::from_vector(values, {static_cast<std::int64_t>(values.size())});
+}
+
+TEST(CrossEntropy, MatchesReference) {
+  const Tensor logits = uniform_tensor({6, 37}, 1, -4.0f, 4.0f);
+  const std::vector<std::int64_t> t{0, 36, 5, 17, 17, 2};
+  const Tensor loss = cross_entropy(logits, ids(t));
+  EXPECT_EQ(loss.numel(), 1);
+  EXPECT_NEAR(loss.item(), reference(logits.to_vector(), t, 37), 1e-5);
+}
+
+TEST(CrossEntropy, IgnoredRowsAreSkipped) {
+  const Tensor logits = uniform_tensor({4, 9}, 2, -2.0f, 2.0f);
+  const std::vector<std::int64_t> t{3, kIgnoreIndex, 8, kIgnoreIndex};
+  EXPECT_NEAR(cross_entropy(logits, ids(t)).item(), reference(logits.to_vector(), t, 9), 1e-5);
+}
+
+TEST(CrossEntropy, Gradient) {
+  const Tensor logits = requires_grad(uniform_tensor({5, 7}, 3, -2.0f, 2.0f));
+  const Tensor t = ids({1, kIgnoreIndex, 6, 0, 3});
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return cross_entropy(in[0], in[1]); }, {logits, t}));
+}
+
+TEST(CrossEntropy, GradientScalesWithUpstream) {
+  // d(2·loss)/dlogits through a scaled seed: the backward must use the incoming gradient.
+  Tensor logits = requires_grad(uniform_tensor({3, 4}, 4));
+  const Tensor t = ids({0, 1, 2});
+  autograd::backward(cross_entropy(logits, t), Tensor::full({}, 1.0));
+  const auto g1 = logits.grad().to_vector();
+  logits.zero_grad();
+  autograd::backward(cross_entropy(logits, t), Tensor::full({}, 2.0));
+  const auto g2 = logits.grad().to_vector();
+  for (std::size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 2.0 * g1[i], 1e-6);
+}
+
+TEST(CrossEntropy, AllIgnoredIsNaN) {
+  const Tensor logits = uniform_tensor({2, 3}, 5);
+  EXPECT_TRUE(std::isnan(cross_entropy(logits, ids({kIgnoreIndex, kIgnoreIndex})).item()));
+}
+
+TEST(CrossEntropy, BadInputsAreErrors) {
+  const Tensor logits = uniform_tensor({2, 3}, 6);
+  EXPECT_THROW(cross_entropy(logits, ids({0, 3})), core::Error);        // target == V
+  EXPECT_THROW(cross_entropy(logits, ids({0, -2})), core::Error);       // negative, not ignore
+  EXPECT_THROW(cross_entropy(logits, ids({0, 1, 2})), core::Error);     // wrong N
+  EXPECT_THROW(cross_entropy(uniform_tensor({2, 3, 1}, 7), ids({0, 1})), core::Error);
+  EXPECT_THROW(cross_entropy(logits, Tensor::from_vector(std::vector<std::int32_t>{0, 1}, {2})), core::Error);
+}
+
+}  // namespace
+}  // namespace sieve::ops
