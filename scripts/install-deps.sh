@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy           # golden fixtures and benchmark peers
+  libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
   dict-gcide dict-foldoc                        # bundled English and computing text
 )
 

@@ -15,14 +15,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CommandResult {
   int exit_code;
   std::string output;  // stdout and stderr together
 };
 
-Run run(const std::string& args) {
+CommandResult run(const std::string& args) {
   const std::string command = std::string(SIEVE_BINARY) + " " + args + " 2>&1";
-  Run result{-1, {}};
+  CommandResult result{-1, {}};
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
@@ -71,7 +71,7 @@ TEST_F(Cli, TrainSaveReloadResumeGenerateEvalInspect) {
   const std::string train = "train --data " + corpus_.string() + " --out " + out.string() +
                             " --preset tiny --batch 4 --context 32 --log-interval 2 --val-fraction 0.05 "
                             "--eval-windows 8 --warmup 2";
-  Run first = run(train + " --steps 6");
+  CommandResult first = run(train + " --steps 6");
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("validation perplexity"), std::string::npos) << first.output;
   EXPECT_NE(first.output.find("tok/s"), std::string::npos) << first.output;
@@ -79,25 +79,25 @@ TEST_F(Cli, TrainSaveReloadResumeGenerateEvalInspect) {
     EXPECT_TRUE(fs::exists(out / file)) << file;
   EXPECT_TRUE(fs::exists(out / "checkpoints" / "step-00000006" / "state.json"));
 
-  Run resumed = run(train + " --steps 10 --resume");
+  CommandResult resumed = run(train + " --steps 10 --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("after 10 steps"), std::string::npos) << resumed.output;
 
-  Run generated = run("generate --model " + out.string() +
+  CommandResult generated = run("generate --model " + out.string() +
                       " --prompt 'the model' --max-new-tokens 12 --temperature 0.8 --top-k 20 --seed 3");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   EXPECT_EQ(generated.output.rfind("the model", 0), 0u) << generated.output;
-  Run again = run("generate --model " + out.string() +
+  CommandResult again = run("generate --model " + out.string() +
                   " --prompt 'the model' --max-new-tokens 12 --temperature 0.8 --top-k 20 --seed 3");
   EXPECT_EQ(generated.output, again.output) << "seeded generation must be reproducible";
 
-  Run evaluated = run("eval --model " + out.string() + " --data " + corpus_.string() +
+  CommandResult evaluated = run("eval --model " + out.string() + " --data " + corpus_.string() +
                       " --split all --context 32 --max-windows 8");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
   EXPECT_NE(evaluated.output.find("perplexity"), std::string::npos) << evaluated.output;
 
-  Run inspected = run("inspect " + out.string());
+  CommandResult inspected = run("inspect " + out.string());
   ASSERT_EQ(inspected.exit_code, 0) << inspected.output;
   EXPECT_NE(inspected.output.find("parameters"), std::string::npos) << inspected.output;
   EXPECT_NE(inspected.output.find("kv heads 2"), std::string::npos) << inspected.output;
@@ -106,7 +106,7 @@ TEST_F(Cli, TrainSaveReloadResumeGenerateEvalInspect) {
 TEST_F(Cli, EveryVerbHasHelp) {
   for (const char* verb : {"train", "eval", "generate", "tokenizer", "inspect", "bench", "bench train",
                            "bench attention", "bench decode", "tokenizer train"}) {
-    Run help = run(std::string(verb) + " --help");
+    CommandResult help = run(std::string(verb) + " --help");
     EXPECT_EQ(help.exit_code, 0) << verb << ": " << help.output;
     EXPECT_NE(help.output.find("Usage"), std::string::npos) << verb;
   }
@@ -122,7 +122,7 @@ TEST_F(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
   const fs::path empty_dir = dir_ / "empty";
   fs::create_directories(empty_dir);
   const std::vector<Case> cases = {
-      {"train --bogus-flag", "bogus"},
+      {"train --data " + corpus_.string() + " --out " + (dir_ / "w").string() + " --bogus-flag", "bogus"},
       {"", "subcommand"},
       {"train --data /nonexistent/corpus.txt --out " + (dir_ / "x").string(), "/nonexistent/corpus.txt"},
       {"train --data " + corpus_.string() + " --out " + (dir_ / "y").string() + " --preset huge", "unknown preset"},
@@ -134,7 +134,7 @@ TEST_F(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
       {"bench train --steps abc", "abc"},
   };
   for (const auto& c : cases) {
-    Run r = run(c.args);
+    CommandResult r = run(c.args);
     EXPECT_NE(r.exit_code, 0) << c.args << ": " << r.output;
     EXPECT_NE(r.exit_code, -1) << c.args << " crashed: " << r.output;
     EXPECT_NE(r.exit_code, 3) << c.args << " reported an internal error: " << r.output;

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
@@ -249,7 +248,6 @@ TEST(AttentionCausal, ForwardAndBackwardMatchReferenceOnEveryIsa) {
         SCOPED_TRACE(std::string(c.name) + " on " + isa_label(isa) + ", " +
                      schedule_label(schedule));
         const Outputs o = run(isa, p, schedule);
-        std::printf("%-22s %-8s %-12s out %.2e lse %.2e dq %.2e dk %.2e dv %.2e\n", c.name, isa_label(isa).c_str(), schedule_label(schedule).c_str(), scaled_error(o.out, r.out), scaled_error(o.lse, r.lse, 1.0), scaled_error(o.dq, r.dq), scaled_error(o.dk, r.dk), scaled_error(o.dv, r.dv));
         EXPECT_LT(scaled_error(o.out, r.out), 1e-5);
         EXPECT_LT(scaled_error(o.lse, r.lse, 1.0), 1e-5);
         EXPECT_LT(scaled_error(o.dq, r.dq), 2e-5);

@@ -116,6 +116,39 @@ TEST(CrossEntropy, BackwardMatchesFiniteDifferences) {
     const std::string where = "N=" + std::to_string(s.N) + " V=" + std::to_string(s.V);
     expect_close(dlogits, grad_fd, 1e-4, 1e-6 * max_abs(grad_fd), "dlogits " + where);
     for (std::int64_t v = 0; v < s.V; ++v) EXPECT_EQ(dlogits[v], 0.0f) << "ignored row 0 must get zeros";
+
+    std::vector<float> fused(logits.size(), 123.0f);
+    cross_entropy_forward_backward(DType::f32, s.N, s.V, logits.data(), targets.data(), dloss, fused.data(), nullptr,
+                                   nullptr);
+    expect_close(fused, grad_fd, 1e-4, 1e-6 * max_abs(grad_fd), "fused dlogits " + where);
+  }
+}
+
+// The fused sweep must agree with forward + backward: loss, lse and count bit for bit,
+// dlogits to within rounding; in place over the logits too.
+TEST(CrossEntropy, FusedForwardBackwardMatchesSeparateCalls) {
+  for (const Shape s : {Shape{1, 1}, Shape{5, 16}, Shape{9, 37}, Shape{33, 1000}}) {
+    const auto logits = random_floats(s.N * s.V, 12, -8.0f, 8.0f);
+    auto targets = random_targets(s.N, s.V, 13);
+    if (s.N > 2) targets[2] = kIgnore;
+    const float dloss = 1.5f;
+    std::vector<float> lse(s.N), dlogits(logits.size());
+    std::int64_t count = -1;
+    const float loss = cross_entropy_forward(DType::f32, s.N, s.V, logits.data(), targets.data(), lse.data(), &count);
+    cross_entropy_backward(DType::f32, s.N, s.V, logits.data(), targets.data(), lse.data(), dloss, count,
+                           dlogits.data());
+
+    auto inplace = logits;
+    std::vector<float> fused_lse(s.N);
+    std::int64_t fused_count = -1;
+    const float fused_loss = cross_entropy_forward_backward(DType::f32, s.N, s.V, inplace.data(), targets.data(),
+                                                            dloss, inplace.data(), fused_lse.data(), &fused_count);
+    const std::string where = "N=" + std::to_string(s.N) + " V=" + std::to_string(s.V);
+    EXPECT_EQ(fused_loss, loss) << where;
+    EXPECT_EQ(fused_lse, lse) << where;
+    EXPECT_EQ(fused_count, count) << where;
+    const std::vector<double> expected(dlogits.begin(), dlogits.end());
+    expect_close(inplace, expected, 1e-6, 1e-6 * max_abs(expected), "fused in-place dlogits " + where);
   }
 }
 
@@ -143,6 +176,11 @@ TEST(CrossEntropy, AllRowsIgnored) {
   std::vector<float> dlogits(logits.size(), 1.0f);
   cross_entropy_backward(DType::f32, N, V, logits.data(), targets.data(), lse.data(), 1.0f, count, dlogits.data());
   EXPECT_EQ(dlogits, std::vector<float>(logits.size(), 0.0f));
+  std::vector<float> fused(logits.size(), 1.0f);
+  EXPECT_TRUE(std::isnan(cross_entropy_forward_backward(DType::f32, N, V, logits.data(), targets.data(), 1.0f,
+                                                        fused.data(), nullptr, &count)));
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(fused, std::vector<float>(logits.size(), 0.0f));
 }
 
 TEST(CrossEntropy, OutOfRangeTargetIsAnErrorNamingIt) {
@@ -161,6 +199,9 @@ TEST(CrossEntropy, OutOfRangeTargetIsAnErrorNamingIt) {
     std::vector<float> lse(N), dlogits(logits.size());
     EXPECT_THROW(cross_entropy_backward(DType::f32, N, V, logits.data(), targets.data(), lse.data(), 1.0f, 2,
                                         dlogits.data()),
+                 core::Error);
+    EXPECT_THROW(cross_entropy_forward_backward(DType::f32, N, V, logits.data(), targets.data(), 1.0f, dlogits.data(),
+                                                nullptr, nullptr),
                  core::Error);
   }
 }

@@ -221,6 +221,43 @@ TEST(ReduceToShape, Gradient) {
   EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return reduce_to_shape(in[0], {4}); }, {g}));
 }
 
+TEST(Arithmetic, LargeShapesUseTheThreadedPaths) {
+  // Big enough for the kernels to split work across threads and to take their vector paths.
+  const Tensor a = uniform_tensor({300, 257}, 60), b = uniform_tensor({257}, 61), c = uniform_tensor({300, 1}, 62);
+  check_binary(add, [](double x, double y) { return x + y; }, a, b, {300, 257});
+  check_binary(mul, [](double x, double y) { return x * y; }, a.transpose(0, 1), c.transpose(0, 1), {257, 300});
+  const auto av = a.to_vector();
+  const auto rows = sum(a, 0).to_vector(), cols = sum(a, 1).to_vector();
+  for (std::int64_t j = 0; j < 257; ++j) {
+    double expected = 0.0;
+    for (std::int64_t i = 0; i < 300; ++i) expected += av[i * 257 + j];
+    ASSERT_NEAR(rows[j], expected, 1e-4) << j;
+  }
+  for (std::int64_t i = 0; i < 300; ++i) {
+    double expected = 0.0;
+    for (std::int64_t j = 0; j < 257; ++j) expected += av[i * 257 + j];
+    ASSERT_NEAR(cols[i], expected, 1e-4) << i;
+  }
+  // A middle dimension with a short inner extent (the transpose-then-reduce path).
+  const Tensor x = uniform_tensor({40, 30, 3}, 63);
+  const auto xv = x.to_vector(), mid = sum(x, 1).to_vector();
+  for (std::int64_t o = 0; o < 40; ++o)
+    for (std::int64_t i = 0; i < 3; ++i) {
+      double expected = 0.0;
+      for (std::int64_t l = 0; l < 30; ++l) expected += xv[(o * 30 + l) * 3 + i];
+      ASSERT_NEAR(mid[o * 3 + i], expected, 1e-5) << o << "," << i;
+    }
+}
+
+TEST(Arithmetic, EmptyTensors) {
+  const Tensor e = Tensor::zeros({0, 3});
+  EXPECT_EQ(add(e, uniform_tensor({3}, 1)).shape(), (core::Shape{0, 3}));
+  EXPECT_EQ(exp(e).numel(), 0);
+  EXPECT_EQ(sum(e).item(), 0.0);
+  EXPECT_EQ(sum(e, 0).to_vector(), (std::vector<float>{0, 0, 0}));
+  EXPECT_EQ(sum(e, 1).shape(), (core::Shape{0}));
+}
+
 TEST(Arithmetic, NoGraphUnderNoGrad) {
   const Tensor x = requires_grad(uniform_tensor({3}, 50));
   autograd::NoGradGuard guard;

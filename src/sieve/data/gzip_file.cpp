@@ -39,11 +39,13 @@ std::string read_binary_file(const std::filesystem::path& path) {
                    "'{}' is a directory (expected a file)", path.string());
   std::ifstream in(path, std::ios::binary);
   SIEVE_USER_CHECK(in.is_open(), "cannot open '{}': {}", path.string(), std::strerror(errno));
-  std::string bytes;
   const auto size = std::filesystem::file_size(path, ec);
-  if (!ec) bytes.reserve(size);
-  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  SIEVE_USER_CHECK(!in.bad(), "error while reading '{}'", path.string());
+  SIEVE_USER_CHECK(!ec, "cannot read the size of '{}': {}", path.string(), ec.message());
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  SIEVE_USER_CHECK(!in.bad() && static_cast<std::uintmax_t>(in.gcount()) == size,
+                   "error while reading '{}' (got {} of {} bytes)", path.string(), in.gcount(),
+                   size);
   return bytes;
 }
 

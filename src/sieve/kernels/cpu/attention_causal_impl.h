@@ -64,6 +64,10 @@ constexpr int kBlockVectors = Vec::kBlockVectors;
 // pass: rows of P and dS. 64 keeps the score tiles in L1 next to the packed block.
 constexpr int64_t kKeyStep = 64;
 constexpr int64_t kQueryStep = 64;
+// Blocks per work item: up to this many query blocks (forward, dQ) or key blocks (dK/dV)
+// share each step's rows of the other side, which are then read from L3 once per group
+// instead of once per block (see forward_item). 4 blocks of scratch still sit in L2.
+constexpr int kGroupBlocks = 4;
 constexpr float kLog2e = 1.44269504088896340736f;
 constexpr float kLn2 = 0.69314718055994530942f;
 
@@ -133,6 +137,13 @@ void run_items(int64_t count, std::size_t scratch_floats, const Fn& fn) {
       fn(i, mine);
     }
   });
+}
+
+// Blocks per work item for `blocks` blocks in each of `lanes` (batch, head) pairs: as many as
+// kGroupBlocks while that still leaves about four items per thread to balance with.
+inline int64_t group_size(int64_t blocks, int64_t lanes) {
+  const int64_t wanted = blocks * lanes / (4 * static_cast<int64_t>(core::num_threads()));
+  return std::clamp<int64_t>(wanted, 1, kGroupBlocks);
 }
 
 // dst[d][i] = src[i*ld + d] * factor for i < rows, 0 for rows <= i < L.
@@ -364,7 +375,8 @@ void accumulate_rows(const float* a, int64_t lda, const float* b, int64_t depth,
 template <int NV>
 constexpr std::size_t forward_scratch_floats(int64_t dim) {
   constexpr int64_t L = NV * kWidth;
-  return static_cast<std::size_t>(2 * dim * L + kKeyStep * L + 3 * L + kKeyStep * dim);
+  return static_cast<std::size_t>(kKeyStep * L + L + 2 * kKeyStep * dim +
+                                  kGroupBlocks * (2 * dim * L + 2 * L));
 }
 
 // One online-softmax step over a key block, in place on st [nk][L] (scores in log2 units):
@@ -409,61 +421,82 @@ void online_softmax_step(float* st, int64_t nk, int64_t shift, Reg* m, Reg* l, f
   }
 }
 
-// Work item: queries [q0, q0 + L) of head h in batch b (lanes over queries, NOTE [layout]).
+// Work item: query blocks [first, first + count) (L queries each) of head h in batch b, lanes
+// over queries (NOTE [layout]). The blocks share each step's K and V rows, copied once into
+// contiguous scratch while they are in cache: every block would otherwise stream the head's
+// K and V from L3 by itself, and that traffic, not the FMAs, bounds a lone 64-query block.
 template <int NV>
 void forward_item(const Geometry& g, const float* q, const float* k, const float* v, float* out,
-                  float* lse, int64_t b, int64_t h, int64_t q0, float* scratch) {
+                  float* lse, int64_t b, int64_t h, int64_t first, int64_t count,
+                  float* scratch) {
   constexpr int64_t L = NV * kWidth;
   const int64_t D = g.dim;
-  const int64_t nq = std::min(L, g.queries - q0);
   const int64_t hk = h / g.group;
-  float* qt = scratch;               // [D][L]  queries, transposed, times scale*log2(e)
-  float* ot = qt + D * L;            // [D][L]  unnormalised output, transposed
-  float* st = ot + D * L;            // [kKeyStep][L]  scores (log2 units), then probabilities
-  float* alpha = st + kKeyStep * L;  // [L]  rescale of the running sums for this step
-  float* stat = alpha + L;           // [2L]  final m, l
-  float* v_block = stat + 2 * L;     // [kKeyStep][D]  this step's V rows, contiguous
+  float* st = scratch;                    // [kKeyStep][L]  scores (log2 units) -> probabilities
+  float* alpha = st + kKeyStep * L;       // [L]  rescale of the running sums for this step
+  float* k_block = alpha + L;             // [kKeyStep][D]  this step's K rows, contiguous
+  float* v_block = k_block + kKeyStep * D;  // [kKeyStep][D]  this step's V rows, contiguous
+  float* blocks = v_block + kKeyStep * D;   // per block: qt [D][L], ot [D][L], m [L], l [L]
+  const int64_t per_block = 2 * D * L + 2 * L;
 
-  const int64_t q_base = (b * g.queries + q0) * g.q_row + h * D;
-  pack_transposed<L>(q + q_base, g.q_row, nq, D, g.scale * kLog2e, qt);
-  std::memset(ot, 0, sizeof(float) * static_cast<std::size_t>(D * L));
+  Reg m[kGroupBlocks][NV], l[kGroupBlocks][NV];  // running max (log2 units) and sum
+  int64_t q0[kGroupBlocks], nq[kGroupBlocks], key_end[kGroupBlocks];
+  int64_t all_keys = 0;
+  for (int64_t s = 0; s < count; ++s) {
+    float* qt = blocks + s * per_block;  // queries, transposed, times scale*log2(e)
+    float* ot = qt + D * L;              // unnormalised output, transposed
+    q0[s] = (first + s) * L;
+    nq[s] = std::min(L, g.queries - q0[s]);
+    key_end[s] = g.key_end(q0[s], nq[s]);  // keys past it are masked for the whole block
+    all_keys = std::max(all_keys, key_end[s]);
+    pack_transposed<L>(q + (b * g.queries + q0[s]) * g.q_row + h * D, g.q_row, nq[s], D,
+                       g.scale * kLog2e, qt);
+    std::memset(ot, 0, sizeof(float) * static_cast<std::size_t>(D * L));
+    for (int i = 0; i < NV; ++i) {
+      m[s][i] = Vec::set1(-std::numeric_limits<float>::infinity());
+      l[s][i] = Vec::zero();
+    }
+  }
   const float* k_head = k + b * g.kv_batch + hk * D;  // [S, D] rows, stride Hkv*D
   const float* v_head = v + b * g.kv_batch + hk * D;
 
-  Reg m[NV], l[NV];  // running max (log2 units) and running sum, per query lane
-  for (int i = 0; i < NV; ++i) {
-    m[i] = Vec::set1(-std::numeric_limits<float>::infinity());
-    l[i] = Vec::zero();
-  }
-  // Blocks past key_end are fully masked and never touched; key 0 is visible to every query
-  // (query_offset >= 0), so m is finite after the first step.
-  const int64_t key_end = g.key_end(q0, nq);
-  for (int64_t k0 = 0; k0 < key_end; k0 += kKeyStep) {
-    const int64_t nk = std::min(kKeyStep, key_end - k0);
-    if (k0 + nk < key_end) {
-      const int64_t next = std::min(kKeyStep, key_end - k0 - nk);
+  // Key 0 is visible to every query (query_offset >= 0), so m is finite after the first step.
+  for (int64_t k0 = 0; k0 < all_keys; k0 += kKeyStep) {
+    const int64_t nk = std::min(kKeyStep, all_keys - k0);
+    if (k0 + nk < all_keys) {
+      const int64_t next = std::min(kKeyStep, all_keys - k0 - nk);
       prefetch_rows(k_head + (k0 + nk) * g.kv_row, g.kv_row, next, D);
       prefetch_rows(v_head + (k0 + nk) * g.kv_row, g.kv_row, next, D);
     }
-    dot_rows<NV>(k_head + k0 * g.kv_row, g.kv_row, qt, D, nk, st);  // St [nk][L] = K Qt
-    online_softmax_step<NV>(st, nk, k0 - q0 - g.offset, m, l, alpha);
-    // Ot [D][L] = Ot * alpha + Vᵀ Pt
+    copy_rows(k_head + k0 * g.kv_row, g.kv_row, nk, D, k_block);
     copy_rows(v_head + k0 * g.kv_row, g.kv_row, nk, D, v_block);
-    accumulate_rows<NV, true>(v_block, D, st, nk, D, ot, alpha);
+    for (int64_t s = 0; s < count; ++s) {
+      if (k0 >= key_end[s]) continue;
+      const int64_t n = std::min(nk, key_end[s] - k0);
+      float* qt = blocks + s * per_block;
+      float* ot = qt + D * L;
+      dot_rows<NV>(k_block, D, qt, D, n, st);  // St [n][L] = K Qt
+      online_softmax_step<NV>(st, n, k0 - q0[s] - g.offset, m[s], l[s], alpha);
+      accumulate_rows<NV, true>(v_block, D, st, n, D, ot, alpha);  // Ot = Ot*alpha + Vᵀ Pt
+    }
   }
 
-  float* m_out = stat;
-  float* l_out = stat + L;
-  for (int i = 0; i < NV; ++i) {
-    Vec::store(m_out + i * kWidth, m[i]);
-    Vec::store(l_out + i * kWidth, l[i]);
+  for (int64_t s = 0; s < count; ++s) {
+    float* ot = blocks + s * per_block + D * L;
+    float* m_out = ot + D * L;
+    float* l_out = m_out + L;
+    for (int i = 0; i < NV; ++i) {
+      Vec::store(m_out + i * kWidth, m[s][i]);
+      Vec::store(l_out + i * kWidth, l[s][i]);
+    }
+    if (lse != nullptr) {
+      float* lse_row = lse + (b * g.heads + h) * g.queries + q0[s];  // [B, H, T]
+      for (int64_t i = 0; i < nq[s]; ++i) lse_row[i] = (m_out[i] + std::log2(l_out[i])) * kLn2;
+    }
+    for (int64_t i = 0; i < nq[s]; ++i) l_out[i] = 1.0f / l_out[i];
+    unpack_transposed<L>(ot, nq[s], D, l_out, out + (b * g.queries + q0[s]) * g.q_row + h * D,
+                         g.q_row);
   }
-  if (lse != nullptr) {
-    float* lse_row = lse + (b * g.heads + h) * g.queries + q0;  // [B, H, T]
-    for (int64_t i = 0; i < nq; ++i) lse_row[i] = (m_out[i] + std::log2(l_out[i])) * kLn2;
-  }
-  for (int64_t i = 0; i < nq; ++i) l_out[i] = 1.0f / l_out[i];
-  unpack_transposed<L>(ot, nq, D, l_out, out + q_base, g.q_row);
 }
 
 template <int NV>
@@ -471,14 +504,18 @@ void forward_impl(const Geometry& g, const float* q, const float* k, const float
                   float* lse) {
   constexpr int64_t L = NV * kWidth;
   const int64_t blocks = (g.queries + L - 1) / L;
-  const int64_t per_block = g.batch * g.heads;
-  // Item index -> (query block, descending; batch; head): later blocks see more keys.
-  run_items(blocks * per_block, forward_scratch_floats<NV>(g.dim),
+  const int64_t per_item = group_size(blocks, g.batch * g.heads);
+  const int64_t groups = (blocks + per_item - 1) / per_item;
+  const int64_t per_group = g.batch * g.heads;
+  // Item index -> (block group, descending; batch; head): later blocks see more keys.
+  run_items(groups * per_group, forward_scratch_floats<NV>(g.dim),
             [&](int64_t index, float* scratch) {
-              const int64_t block = blocks - 1 - index / per_block;
-              const int64_t b = (index % per_block) / g.heads;
+              const int64_t group = groups - 1 - index / per_group;
+              const int64_t b = (index % per_group) / g.heads;
               const int64_t h = index % g.heads;
-              forward_item<NV>(g, q, k, v, out, lse, b, h, block * L, scratch);
+              const int64_t first = group * per_item;
+              forward_item<NV>(g, q, k, v, out, lse, b, h, first,
+                               std::min(per_item, blocks - first), scratch);
             });
 }
 
@@ -513,136 +550,202 @@ void forward_f32(const CausalAttentionShape& shape, const float* q, const float*
 template <int NV>
 constexpr std::size_t query_grad_scratch_floats(int64_t dim) {
   constexpr int64_t L = NV * kWidth;
-  return static_cast<std::size_t>(3 * dim * L + 2 * kKeyStep * L + 3 * L);
+  return static_cast<std::size_t>(2 * kKeyStep * L + 2 * kKeyStep * dim + L +
+                                  kGroupBlocks * (3 * dim * L + 2 * L));
 }
 
 template <int NV>
 constexpr std::size_t key_grad_scratch_floats(int64_t dim) {
   constexpr int64_t L = NV * kWidth;
-  return static_cast<std::size_t>(4 * dim * L + 2 * kQueryStep * L + L);
+  return static_cast<std::size_t>(2 * kQueryStep * L + 2 * kQueryStep * dim + L +
+                                  kGroupBlocks * 5 * dim * L);
 }
 
-// Query item of the split schedule: dq for queries [q0, q0 + L) of head h in batch b (lanes
-// over queries).
+// Query item of the split schedule: dq for query blocks [first, first + count) of head h in
+// batch b (lanes over queries), sharing each step's K/V rows like forward_item.
 template <int NV>
-void query_grad_item(const Geometry& g, const float* q, const float* k, const float* v,
-                     const float* lse, const float* di, const float* dout, float* dq, int64_t b,
-                     int64_t h, int64_t q0, float* scratch) {
+void query_grads(const Geometry& g, const float* q, const float* k, const float* v,
+                 const float* lse, const float* di, const float* dout, float* dq, int64_t b,
+                 int64_t h, int64_t first, int64_t count, float* scratch) {
   constexpr int64_t L = NV * kWidth;
   const int64_t D = g.dim;
-  const int64_t nq = std::min(L, g.queries - q0);
   const int64_t hk = h / g.group;
-  float* qt = scratch;               // [D][L]  queries, transposed, times scale*log2(e)
-  float* dot = qt + D * L;           // [D][L]  dO, transposed
-  float* dqt = dot + D * L;          // [D][L]  dQ / scale, transposed
-  float* st = dqt + D * L;           // [kKeyStep][L]  scores -> P -> dS
-  float* dpt = st + kKeyStep * L;    // [kKeyStep][L]  dP
-  float* lse2 = dpt + kKeyStep * L;  // [L]  lse in log2 units
-  float* dib = lse2 + L;             // [L]  Di
-  float* factor = dib + L;           // [L]  unpack factor: scale
+  float* st = scratch;                      // [kKeyStep][L]  scores -> P -> dS
+  float* dpt = st + kKeyStep * L;           // [kKeyStep][L]  dP
+  float* k_block = dpt + kKeyStep * L;      // [kKeyStep][D]  this step's K rows, contiguous
+  float* v_block = k_block + kKeyStep * D;  // [kKeyStep][D]  this step's V rows, contiguous
+  float* factor = v_block + kKeyStep * D;   // [L]  unpack factor: scale
+  float* blocks = factor + L;  // per block: qt, dot, dqt [D][L]; lse2, di [L]
+  const int64_t per_block = 3 * D * L + 2 * L;
 
-  const int64_t q_base = (b * g.queries + q0) * g.q_row + h * D;
-  pack_transposed<L>(q + q_base, g.q_row, nq, D, g.scale * kLog2e, qt);
-  pack_transposed<L>(dout + q_base, g.q_row, nq, D, 1.0f, dot);
-  std::memset(dqt, 0, sizeof(float) * static_cast<std::size_t>(D * L));
-  const int64_t stat_base = (b * g.heads + h) * g.queries + q0;  // [B, H, T]
-  for (int64_t i = 0; i < L; ++i) {
-    lse2[i] = i < nq ? lse[stat_base + i] * kLog2e : 0.0f;
-    dib[i] = i < nq ? di[stat_base + i] : 0.0f;
-    factor[i] = g.scale;
+  int64_t q0[kGroupBlocks], nq[kGroupBlocks], key_end[kGroupBlocks];
+  int64_t all_keys = 0;
+  for (int64_t s = 0; s < count; ++s) {
+    float* qt = blocks + s * per_block;  // queries, transposed, times scale*log2(e)
+    float* dot = qt + D * L;             // dO, transposed
+    float* dqt = dot + D * L;            // dQ / scale, transposed
+    float* lse2 = dqt + D * L;           // lse in log2 units
+    float* dib = lse2 + L;               // Di
+    q0[s] = (first + s) * L;
+    nq[s] = std::min(L, g.queries - q0[s]);
+    key_end[s] = g.key_end(q0[s], nq[s]);
+    all_keys = std::max(all_keys, key_end[s]);
+    const int64_t row0 = (b * g.queries + q0[s]) * g.q_row + h * D;
+    pack_transposed<L>(q + row0, g.q_row, nq[s], D, g.scale * kLog2e, qt);
+    pack_transposed<L>(dout + row0, g.q_row, nq[s], D, 1.0f, dot);
+    std::memset(dqt, 0, sizeof(float) * static_cast<std::size_t>(D * L));
+    const int64_t stat0 = (b * g.heads + h) * g.queries + q0[s];  // [B, H, T]
+    for (int64_t i = 0; i < L; ++i) {
+      lse2[i] = i < nq[s] ? lse[stat0 + i] * kLog2e : 0.0f;
+      dib[i] = i < nq[s] ? di[stat0 + i] : 0.0f;
+    }
   }
+  for (int64_t i = 0; i < L; ++i) factor[i] = g.scale;
   const float* k_head = k + b * g.kv_batch + hk * D;
   const float* v_head = v + b * g.kv_batch + hk * D;
   const Reg zero = Vec::zero();
 
-  const int64_t key_end = g.key_end(q0, nq);
-  for (int64_t k0 = 0; k0 < key_end; k0 += kKeyStep) {
-    const int64_t nk = std::min(kKeyStep, key_end - k0);
-    dot_rows<NV>(k_head + k0 * g.kv_row, g.kv_row, qt, D, nk, st);    // St [nk][L] = K Qt
-    dot_rows<NV>(v_head + k0 * g.kv_row, g.kv_row, dot, D, nk, dpt);  // dPt [nk][L] = V dOt
-    const int64_t shift = k0 - q0 - g.offset;  // key row j is hidden from lanes < j + shift
-    for (int64_t j = 0; j < nk; ++j) {
-      float* s_row = st + j * L;
-      const float* dp_row = dpt + j * L;
-      const int64_t hidden = j + shift;
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; ++i) {
-        Reg p = Vec::exp2(Vec::sub(Vec::load(s_row + i * kWidth), Vec::load(lse2 + i * kWidth)));
-        if (hidden > i * kWidth) p = Vec::fill_below(p, hidden - i * kWidth, zero);
-        const Reg ds = Vec::mul(p, Vec::sub(Vec::load(dp_row + i * kWidth),
-                                            Vec::load(dib + i * kWidth)));
-        Vec::store(s_row + i * kWidth, ds);
-      }
+  for (int64_t k0 = 0; k0 < all_keys; k0 += kKeyStep) {
+    const int64_t nk = std::min(kKeyStep, all_keys - k0);
+    if (k0 + nk < all_keys) {
+      const int64_t next = std::min(kKeyStep, all_keys - k0 - nk);
+      prefetch_rows(k_head + (k0 + nk) * g.kv_row, g.kv_row, next, D);
+      prefetch_rows(v_head + (k0 + nk) * g.kv_row, g.kv_row, next, D);
     }
-    // dQt [D][L] += Kᵀ dSt
-    accumulate_rows<NV, false>(k_head + k0 * g.kv_row, g.kv_row, st, nk, D, dqt, nullptr);
+    copy_rows(k_head + k0 * g.kv_row, g.kv_row, nk, D, k_block);
+    copy_rows(v_head + k0 * g.kv_row, g.kv_row, nk, D, v_block);
+    for (int64_t s = 0; s < count; ++s) {
+      if (k0 >= key_end[s]) continue;
+      const int64_t n = std::min(nk, key_end[s] - k0);
+      float* qt = blocks + s * per_block;
+      float* dot = qt + D * L;
+      float* dqt = dot + D * L;
+      const float* lse2 = dqt + D * L;
+      const float* dib = lse2 + L;
+      dot_rows<NV>(k_block, D, qt, D, n, st);    // St [n][L] = K Qt
+      dot_rows<NV>(v_block, D, dot, D, n, dpt);  // dPt [n][L] = V dOt
+      const int64_t shift = k0 - q0[s] - g.offset;  // key row j is hidden from lanes < j + shift
+      for (int64_t j = 0; j < n; ++j) {
+        float* s_row = st + j * L;
+        const float* dp_row = dpt + j * L;
+        const int64_t hidden = j + shift;
+#pragma GCC unroll 8
+        for (int i = 0; i < NV; ++i) {
+          Reg p = Vec::exp2(
+              Vec::sub(Vec::load(s_row + i * kWidth), Vec::load(lse2 + i * kWidth)));
+          if (hidden > i * kWidth) p = Vec::fill_below(p, hidden - i * kWidth, zero);
+          const Reg ds = Vec::mul(p, Vec::sub(Vec::load(dp_row + i * kWidth),
+                                              Vec::load(dib + i * kWidth)));
+          Vec::store(s_row + i * kWidth, ds);
+        }
+      }
+      accumulate_rows<NV, false>(k_block, D, st, n, D, dqt, nullptr);  // dQt += Kᵀ dSt
+    }
   }
-  unpack_transposed<L>(dqt, nq, D, factor, dq + q_base, g.q_row);
+  for (int64_t s = 0; s < count; ++s) {
+    const float* dqt = blocks + s * per_block + 2 * D * L;
+    unpack_transposed<L>(dqt, nq[s], D, factor, dq + (b * g.queries + q0[s]) * g.q_row + h * D,
+                         g.q_row);
+  }
 }
 
-// dk, dv for keys [k0, k0 + L) of kv head hk in batch b (lanes over keys): the key item of the
-// split schedule. With dq non-null it also adds dS K (without the scale) into dq for every
-// query it visits, which is the per-kv-head schedule's step.
+// dk, dv for key blocks [first, first + count) (L keys each) of kv head hk in batch b, lanes
+// over keys: the key item of the split schedule. The blocks share each step's Q and dO rows.
+// With dq non-null it also adds dS K (without the scale) into dq for every query it visits,
+// which is the per-kv-head schedule's work.
 template <int NV>
-void key_block_grads(const Geometry& g, const float* q, const float* k, const float* v,
-                     const float* lse, const float* di, const float* dout, float* dk, float* dv,
-                     float* dq, int64_t b, int64_t hk, int64_t k0, float* scratch) {
+void key_grads(const Geometry& g, const float* q, const float* k, const float* v,
+               const float* lse, const float* di, const float* dout, float* dk, float* dv,
+               float* dq, int64_t b, int64_t hk, int64_t first, int64_t count, float* scratch) {
   constexpr int64_t L = NV * kWidth;
   const int64_t D = g.dim;
-  const int64_t nk = std::min(L, g.keys - k0);
-  float* kt = scratch;                  // [D][L]  keys, transposed, times scale*log2(e)
-  float* vt = kt + D * L;               // [D][L]  values, transposed
-  float* dkt = vt + D * L;              // [D][L]  dK / scale, transposed
-  float* dvt = dkt + D * L;             // [D][L]  dV, transposed
-  float* p = dvt + D * L;               // [kQueryStep][L]  scores -> P
-  float* ds = p + kQueryStep * L;       // [kQueryStep][L]  dP -> dS
-  float* factor = ds + kQueryStep * L;  // [L]  unpack factor
+  float* p = scratch;                           // [kQueryStep][L]  scores -> P
+  float* ds = p + kQueryStep * L;               // [kQueryStep][L]  dP -> dS
+  float* q_block = ds + kQueryStep * L;         // [kQueryStep][D]  this step's Q rows
+  float* do_block = q_block + kQueryStep * D;   // [kQueryStep][D]  this step's dO rows
+  float* factor = do_block + kQueryStep * D;    // [L]  unpack factor
+  float* blocks = factor + L;  // per block: kt, vt, dkt, dvt [D][L]; k_rows [L][D]
+  const int64_t per_block = 5 * D * L;
 
-  const int64_t kv_base = b * g.kv_batch + k0 * g.kv_row + hk * D;
-  pack_transposed<L>(k + kv_base, g.kv_row, nk, D, g.scale * kLog2e, kt);
-  pack_transposed<L>(v + kv_base, g.kv_row, nk, D, 1.0f, vt);
-  std::memset(dkt, 0, sizeof(float) * static_cast<std::size_t>(2 * D * L));  // dkt and dvt
+  int64_t k0[kGroupBlocks], nk[kGroupBlocks];
+  for (int64_t s = 0; s < count; ++s) {
+    float* kt = blocks + s * per_block;  // keys, transposed, times scale*log2(e)
+    float* vt = kt + D * L;              // values, transposed
+    float* dkt = vt + D * L;             // dK / scale, transposed
+    float* k_rows = dkt + 2 * D * L;     // keys, as rows (for dQ)
+    k0[s] = (first + s) * L;
+    nk[s] = std::min(L, g.keys - k0[s]);
+    const int64_t kv0 = b * g.kv_batch + k0[s] * g.kv_row + hk * D;
+    pack_transposed<L>(k + kv0, g.kv_row, nk[s], D, g.scale * kLog2e, kt);
+    pack_transposed<L>(v + kv0, g.kv_row, nk[s], D, 1.0f, vt);
+    std::memset(dkt, 0, sizeof(float) * static_cast<std::size_t>(2 * D * L));  // dkt and dvt
+    if (dq != nullptr) copy_rows(k + kv0, g.kv_row, nk[s], D, k_rows);
+  }
   const Reg zero = Vec::zero();
 
+  const int64_t q_begin = g.first_query(k0[0]);
   for (int64_t h = hk * g.group; h < (hk + 1) * g.group; ++h) {
     const float* lse_head = lse + (b * g.heads + h) * g.queries;  // [T]
     const float* di_head = di + (b * g.heads + h) * g.queries;
-    for (int64_t q0 = g.first_query(k0); q0 < g.queries; q0 += kQueryStep) {
+    for (int64_t q0 = q_begin; q0 < g.queries; q0 += kQueryStep) {
       const int64_t nq = std::min(kQueryStep, g.queries - q0);
       const int64_t row0 = (b * g.queries + q0) * g.q_row + h * D;
-      const float* q_rows = q + row0;      // [nq, D]
-      const float* do_rows = dout + row0;  // [nq, D]
-      dot_rows<NV>(q_rows, g.q_row, kt, D, nq, p);    // S [nq][L] = Q Kt
-      dot_rows<NV>(do_rows, g.q_row, vt, D, nq, ds);  // dP [nq][L] = dO Vt
-      for (int64_t i = 0; i < nq; ++i) {
-        // Lanes past `last` are keys this query cannot see (or padding past the keys).
-        const int64_t last = std::min(q0 + i + g.offset - k0, nk - 1);
-        const Reg lse_i = Vec::set1(lse_head[q0 + i] * kLog2e);
-        const Reg di_i = Vec::set1(di_head[q0 + i]);
-        float* p_row = p + i * L;
-        float* ds_row = ds + i * L;
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) {
-          Reg pj = Vec::exp2(Vec::sub(Vec::load(p_row + j * kWidth), lse_i));
-          if (last < (j + 1) * kWidth - 1) pj = Vec::fill_above(pj, last - j * kWidth, zero);
-          Vec::store(p_row + j * kWidth, pj);
-          Vec::store(ds_row + j * kWidth,
-                     Vec::mul(pj, Vec::sub(Vec::load(ds_row + j * kWidth), di_i)));
-        }
+      if (q0 + nq < g.queries) {
+        const int64_t next = std::min(kQueryStep, g.queries - q0 - nq);
+        prefetch_rows(q + row0 + nq * g.q_row, g.q_row, next, D);
+        prefetch_rows(dout + row0 + nq * g.q_row, g.q_row, next, D);
       }
-      accumulate_rows<NV, false>(do_rows, g.q_row, p, nq, D, dvt, nullptr);  // dVt += dOᵀ P
-      accumulate_rows<NV, false>(q_rows, g.q_row, ds, nq, D, dkt, nullptr);  // dKt += Qᵀ dS
-      if (dq != nullptr) {
-        // dQ [nq, D] += dS [nq][nk] K [nk, D]   (K rows read in place)
-        add_rows_over_dim(ds, L, k + kv_base, g.kv_row, nk, nq, dq + row0, g.q_row, D);
+      copy_rows(q + row0, g.q_row, nq, D, q_block);
+      copy_rows(dout + row0, g.q_row, nq, D, do_block);
+      for (int64_t s = 0; s < count; ++s) {
+        // Rows before i0 are queries that cannot see any key of this block.
+        const int64_t i0 = std::max<int64_t>(0, k0[s] - g.offset - q0);
+        if (i0 >= nq) continue;
+        const int64_t rows = nq - i0;
+        float* kt = blocks + s * per_block;
+        float* vt = kt + D * L;
+        float* dkt = vt + D * L;
+        float* dvt = dkt + D * L;
+        const float* k_rows = dvt + D * L;
+        const float* q_rows = q_block + i0 * D;    // [rows, D]
+        const float* do_rows = do_block + i0 * D;  // [rows, D]
+        dot_rows<NV>(q_rows, D, kt, D, rows, p);    // S [rows][L] = Q Kt
+        dot_rows<NV>(do_rows, D, vt, D, rows, ds);  // dP [rows][L] = dO Vt
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t t = q0 + i0 + r;
+          // Lanes past `last` are keys this query cannot see (or padding past the keys).
+          const int64_t last = std::min(t + g.offset - k0[s], nk[s] - 1);
+          const Reg lse_t = Vec::set1(lse_head[t] * kLog2e);
+          const Reg di_t = Vec::set1(di_head[t]);
+          float* p_row = p + r * L;
+          float* ds_row = ds + r * L;
+#pragma GCC unroll 8
+          for (int j = 0; j < NV; ++j) {
+            Reg pj = Vec::exp2(Vec::sub(Vec::load(p_row + j * kWidth), lse_t));
+            if (last < (j + 1) * kWidth - 1) pj = Vec::fill_above(pj, last - j * kWidth, zero);
+            Vec::store(p_row + j * kWidth, pj);
+            Vec::store(ds_row + j * kWidth,
+                       Vec::mul(pj, Vec::sub(Vec::load(ds_row + j * kWidth), di_t)));
+          }
+        }
+        accumulate_rows<NV, false>(do_rows, D, p, rows, D, dvt, nullptr);  // dVt += dOᵀ P
+        accumulate_rows<NV, false>(q_rows, D, ds, rows, D, dkt, nullptr);  // dKt += Qᵀ dS
+        if (dq != nullptr) {
+          // dQ [rows, D] += dS [rows][nk] K [nk, D]
+          add_rows_over_dim(ds, L, k_rows, D, nk[s], rows, dq + row0 + i0 * g.q_row, g.q_row, D);
+        }
       }
     }
   }
-  const int64_t out_base = (b * g.keys + k0) * g.kv_row + hk * D;  // dk, dv: contiguous
-  for (int64_t j = 0; j < L; ++j) factor[j] = 1.0f;
-  unpack_transposed<L>(dvt, nk, D, factor, dv + out_base, g.kv_row);
-  for (int64_t j = 0; j < L; ++j) factor[j] = g.scale;
-  unpack_transposed<L>(dkt, nk, D, factor, dk + out_base, g.kv_row);
+  for (int64_t s = 0; s < count; ++s) {
+    const float* dkt = blocks + s * per_block + 2 * D * L;
+    const float* dvt = dkt + D * L;
+    const int64_t out0 = (b * g.keys + k0[s]) * g.kv_row + hk * D;  // dk, dv: contiguous
+    for (int64_t j = 0; j < L; ++j) factor[j] = 1.0f;
+    unpack_transposed<L>(dvt, nk[s], D, factor, dv + out0, g.kv_row);
+    for (int64_t j = 0; j < L; ++j) factor[j] = g.scale;
+    unpack_transposed<L>(dkt, nk[s], D, factor, dk + out0, g.kv_row);
+  }
 }
 
 // Item of the per-kv-head schedule: all gradients that touch kv head hk of batch b.
@@ -656,8 +759,10 @@ void kv_head_grads(const Geometry& g, const float* q, const float* k, const floa
   for (int64_t t = 0; t < g.queries; ++t) {
     std::memset(dq_rows + t * g.q_row, 0, sizeof(float) * static_cast<std::size_t>(span));
   }
-  for (int64_t k0 = 0; k0 < g.keys; k0 += L) {
-    key_block_grads<NV>(g, q, k, v, lse, di, dout, dk, dv, dq, b, hk, k0, scratch);
+  const int64_t blocks = (g.keys + L - 1) / L;
+  for (int64_t first = 0; first < blocks; first += kGroupBlocks) {
+    key_grads<NV>(g, q, k, v, lse, di, dout, dk, dv, dq, b, hk, first,
+                  std::min<int64_t>(kGroupBlocks, blocks - first), scratch);
   }
   for (int64_t t = 0; t < g.queries; ++t) {
     float* row = dq_rows + t * g.q_row;
@@ -667,30 +772,32 @@ void kv_head_grads(const Geometry& g, const float* q, const float* k, const floa
 
 struct BackwardItem {
   double cost;    // estimated multiply-adds, for heaviest-first ordering
-  bool key_item;  // true: (b, kv head, key block); false: (b, head, query block)
-  int64_t b, head, block;
+  bool key_item;  // true: (b, kv head, key blocks); false: (b, head, query blocks)
+  int64_t b, head, first, count;
 };
 
 // The split schedule's items, heaviest first.
 template <int NV>
 std::vector<BackwardItem> split_items(const Geometry& g) {
   constexpr int64_t L = NV * kWidth;
-  const int64_t D = g.dim;
+  const double LD = static_cast<double>(L * g.dim);
   const int64_t key_blocks = (g.keys + L - 1) / L;
   const int64_t query_blocks = (g.queries + L - 1) / L;
+  const int64_t keys_per_item = group_size(key_blocks, g.batch * g.kv_heads);
+  const int64_t queries_per_item = group_size(query_blocks, g.batch * g.heads);
   std::vector<BackwardItem> items;
-  items.reserve(
-      static_cast<std::size_t>(g.batch * (g.kv_heads * key_blocks + g.heads * query_blocks)));
   for (int64_t b = 0; b < g.batch; ++b) {
-    for (int64_t kb = 0; kb < key_blocks; ++kb) {
-      const int64_t seen = g.queries - std::min(g.queries, g.first_query(kb * L));
-      const double cost = 4.0 * static_cast<double>(g.group * seen * L * D) + 2.0 * L * D;
-      for (int64_t hk = 0; hk < g.kv_heads; ++hk) items.push_back({cost, true, b, hk, kb});
+    for (int64_t first = 0; first < key_blocks; first += keys_per_item) {
+      const int64_t count = std::min(keys_per_item, key_blocks - first);
+      const int64_t seen = g.queries - std::min(g.queries, g.first_query(first * L));
+      const double cost = 4.0 * LD * static_cast<double>(count * g.group * seen);
+      for (int64_t hk = 0; hk < g.kv_heads; ++hk) items.push_back({cost, true, b, hk, first, count});
     }
-    for (int64_t qb = 0; qb < query_blocks; ++qb) {
-      const int64_t nq = std::min(L, g.queries - qb * L);
-      const double cost = 3.0 * static_cast<double>(g.key_end(qb * L, nq) * L * D) + 2.0 * L * D;
-      for (int64_t h = 0; h < g.heads; ++h) items.push_back({cost, false, b, h, qb});
+    for (int64_t first = 0; first < query_blocks; first += queries_per_item) {
+      const int64_t count = std::min(queries_per_item, query_blocks - first);
+      const int64_t q_last = std::min(g.queries, (first + count) * L);
+      const double cost = 3.0 * LD * static_cast<double>(count * g.key_end(q_last - 1, 1));
+      for (int64_t h = 0; h < g.heads; ++h) items.push_back({cost, false, b, h, first, count});
     }
   }
   std::stable_sort(items.begin(), items.end(),
@@ -702,7 +809,6 @@ void backward_f32(const CausalAttentionShape& shape, AttentionBackwardSchedule s
                   const float* q, const float* k, const float* v, const float* out,
                   const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   constexpr int NV = kBlockVectors;
-  constexpr int64_t L = NV * kWidth;
   const Geometry g(shape);
   const int64_t D = g.dim;
 
@@ -743,11 +849,11 @@ void backward_f32(const CausalAttentionShape& shape, AttentionBackwardSchedule s
   run_items(static_cast<int64_t>(items.size()), scratch, [&](int64_t index, float* s) {
     const BackwardItem& item = items[static_cast<std::size_t>(index)];
     if (item.key_item) {
-      key_block_grads<NV>(g, q, k, v, lse, di.data(), dout, dk, dv, nullptr, item.b, item.head,
-                          item.block * L, s);
+      key_grads<NV>(g, q, k, v, lse, di.data(), dout, dk, dv, nullptr, item.b, item.head,
+                    item.first, item.count, s);
     } else {
-      query_grad_item<NV>(g, q, k, v, lse, di.data(), dout, dq, item.b, item.head,
-                          item.block * L, s);
+      query_grads<NV>(g, q, k, v, lse, di.data(), dout, dq, item.b, item.head, item.first,
+                      item.count, s);
     }
   });
 }

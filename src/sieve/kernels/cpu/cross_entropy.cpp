@@ -42,6 +42,29 @@ void check_inputs(const char* kernel, std::int64_t N, std::int64_t V, const std:
   }
 }
 
+std::int64_t count_kept_rows(std::int64_t N, const std::int64_t* targets) {
+  std::int64_t count = 0;
+  for (std::int64_t r = 0; r < N; ++r) count += targets[r] != kCrossEntropyIgnoreIndex;
+  return count;
+}
+
+// mean over kept rows of -log softmax(x)[t] = lse - x[t], summed in double in row order so the
+// loss is reproducible; target_logit(r) gives x[r, targets[r]].
+template <class TargetLogit>
+float mean_loss(std::int64_t N, const std::int64_t* targets, const float* lse, TargetLogit&& target_logit,
+                std::int64_t* count_out) {
+  double total = 0.0;
+  std::int64_t count = 0;
+  for (std::int64_t r = 0; r < N; ++r) {
+    if (targets[r] == kCrossEntropyIgnoreIndex) continue;
+    total += static_cast<double>(lse[r]) - static_cast<double>(target_logit(r));
+    ++count;
+  }
+  if (count_out != nullptr) *count_out = count;
+  if (count == 0) return std::numeric_limits<float>::quiet_NaN();
+  return static_cast<float>(total / static_cast<double>(count));
+}
+
 }  // namespace
 
 float cross_entropy_forward(core::DType dtype, std::int64_t N, std::int64_t V, const void* logits,
@@ -59,18 +82,7 @@ float cross_entropy_forward(core::DType dtype, std::int64_t N, std::int64_t V, c
       core::parallel_for(N, row_grain(V), [&](std::int64_t begin, std::int64_t end) {
         kernel(begin, end, V, x, lse);
       });
-      // -log softmax(x)[t] = lse - x[t], summed in row order so the loss is reproducible.
-      double total = 0.0;
-      std::int64_t count = 0;
-      for (std::int64_t r = 0; r < N; ++r) {
-        const std::int64_t t = targets[r];
-        if (t == kCrossEntropyIgnoreIndex) continue;
-        total += static_cast<double>(lse[r]) - static_cast<double>(x[r * V + t]);
-        ++count;
-      }
-      if (count_out != nullptr) *count_out = count;
-      if (count == 0) return std::numeric_limits<float>::quiet_NaN();
-      return static_cast<float>(total / static_cast<double>(count));
+      return mean_loss(N, targets, lse, [&](std::int64_t r) { return x[r * V + targets[r]]; }, count_out);
     }
     default:
       throw_unsupported_dtype("cross_entropy_forward", dtype);
@@ -95,6 +107,34 @@ void cross_entropy_backward(core::DType dtype, std::int64_t N, std::int64_t V, c
     }
     default:
       throw_unsupported_dtype("cross_entropy_backward", dtype);
+  }
+}
+
+float cross_entropy_forward_backward(core::DType dtype, std::int64_t N, std::int64_t V, const void* logits,
+                                     const std::int64_t* targets, float dloss, void* dlogits, float* lse,
+                                     std::int64_t* count_out) {
+  check_inputs("cross_entropy_forward_backward", N, V, targets);
+  switch (dtype) {
+    case core::DType::f32: {
+      const auto kernel = row_kernels().forward_backward_f32;
+      const auto* x = static_cast<const float*>(logits);
+      auto* dx = static_cast<float*>(dlogits);
+      // The mean's denominator is needed before any row is written.
+      const std::int64_t count = count_kept_rows(N, targets);
+      const float scale = count > 0 ? dloss / static_cast<float>(count) : 0.0f;
+      std::vector<float> own_lse;
+      if (lse == nullptr) {
+        own_lse.resize(static_cast<std::size_t>(N));
+        lse = own_lse.data();
+      }
+      std::vector<float> target_logit(static_cast<std::size_t>(N));  // [N]
+      core::parallel_for(N, row_grain(V), [&](std::int64_t begin, std::int64_t end) {
+        kernel(begin, end, V, x, targets, kCrossEntropyIgnoreIndex, scale, lse, target_logit.data(), dx);
+      });
+      return mean_loss(N, targets, lse, [&](std::int64_t r) { return target_logit[r]; }, count_out);
+    }
+    default:
+      throw_unsupported_dtype("cross_entropy_forward_backward", dtype);
   }
 }
 

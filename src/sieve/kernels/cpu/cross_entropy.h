@@ -32,4 +32,14 @@ void cross_entropy_backward(core::DType dtype, std::int64_t N, std::int64_t V, c
                             const std::int64_t* targets, const float* lse, float dloss, std::int64_t count,
                             void* dlogits);
 
+// Forward and backward in one sweep over the logits, for training, where the upstream gradient
+// dloss is known before the forward (1, or a loss-scale / accumulation factor). Returns the
+// loss and fills lse and count_out exactly as cross_entropy_forward (bit-identical), and writes
+// dlogits as cross_entropy_backward would with this dloss (equal to within rounding). Reads
+// the logits from memory once instead of twice and computes each exp once; dlogits may alias
+// logits, which also saves the memory traffic of a separate output.
+float cross_entropy_forward_backward(core::DType dtype, std::int64_t N, std::int64_t V, const void* logits,
+                                     const std::int64_t* targets, float dloss, void* dlogits, float* lse,
+                                     std::int64_t* count_out);
+
 }  // namespace sieve::kernels::cpu

@@ -16,6 +16,11 @@ struct CrossEntropyRowKernels {
   void (*backward_f32)(std::int64_t begin, std::int64_t end, std::int64_t V, const float* logits,
                        const std::int64_t* targets, std::int64_t ignore_index, const float* lse, float scale,
                        float* dlogits);
+  // Both at once: lse as logsumexp_f32, dlogits as backward_f32, and target_logit[r] =
+  // logits[r, targets[r]] (left unset for ignored rows), read before dlogits may overwrite it.
+  void (*forward_backward_f32)(std::int64_t begin, std::int64_t end, std::int64_t V, const float* logits,
+                               const std::int64_t* targets, std::int64_t ignore_index, float scale, float* lse,
+                               float* target_logit, float* dlogits);
 };
 
 namespace avx512 {
@@ -30,9 +35,51 @@ void logsumexp_rows(std::int64_t begin, std::int64_t end, std::int64_t V, const 
   for (std::int64_t r = begin; r < end; ++r) {
     const float* xr = logits + r * V;  // [V]
     // Two passes over the row (max, then sum of exp): the second reads a row (32 KiB at
-    // V = 8192) that the first just brought into cache.
+    // V = 8192) that the first just brought into cache, and, being compute-bound, fetches the
+    // next row for the next memory-bound max pass.
+    const float* next = r + 1 < end ? xr + V : nullptr;
     const float m = row_max<S>(xr, V);
-    lse[r] = m + S::log(row_sum_exp<S>(xr, V, m));
+    lse[r] = m + S::log(row_sum_exp<S>(xr, V, m, next));
+  }
+}
+
+template <class S>
+void cross_entropy_forward_backward_rows(std::int64_t begin, std::int64_t end, std::int64_t V, const float* logits,
+                                         const std::int64_t* targets, std::int64_t ignore_index, float scale,
+                                         float* lse, float* target_logit, float* dlogits) {
+  using F = typename S::F;
+  for (std::int64_t r = begin; r < end; ++r) {
+    const float* xr = logits + r * V;  // [V]
+    float* dr = dlogits + r * V;       // [V]
+    const std::int64_t t = targets[r];
+    const float* next = r + 1 < end ? xr + V : nullptr;  // prefetched by the exp pass
+    const float m = row_max<S>(xr, V);
+    if (t == ignore_index) {
+      lse[r] = m + S::log(row_sum_exp<S>(xr, V, m, next));
+      for_each_vector<S>(V, [&](std::int64_t i, std::int64_t len) { store_n<S>(dr + i, S::zero(), len); });
+      continue;
+    }
+    target_logit[r] = xr[t];
+    // e = exp(x - m) goes straight into dlogits while it is summed, in the same order as
+    // row_sum_exp, so lse is bit-identical to logsumexp_rows'. Tail lanes load -inf (adding 0).
+    const F m_v = S::set1(m);
+    const F sum_v = fold_vectors<S>(
+        V, S::zero(),
+        [&](F a, std::int64_t i, std::int64_t len) {
+          prefetch_line<S>(next, i);
+          const F e = S::exp(S::sub(load_n<S>(xr + i, len, -__builtin_inff()), m_v));
+          store_n<S>(dr + i, e, len);
+          return S::add(a, e);
+        },
+        [](F a, F b) { return S::add(a, b); });
+    const float sum = S::reduce_add(sum_v);
+    lse[r] = m + S::log(sum);
+    // softmax * scale = e * (scale / sum), rescaled in place while the row is still in cache.
+    const F k_v = S::set1(scale / sum);
+    for_each_vector<S>(V, [&](std::int64_t i, std::int64_t len) {
+      store_n<S>(dr + i, S::mul(load_n<S>(dr + i, len), k_v), len);
+    });
+    dr[t] -= scale;
   }
 }
 
@@ -63,7 +110,7 @@ void cross_entropy_backward_rows(std::int64_t begin, std::int64_t end, std::int6
 
 template <class S>
 CrossEntropyRowKernels make_cross_entropy_row_kernels() {
-  return {&logsumexp_rows<S>, &cross_entropy_backward_rows<S>};
+  return {&logsumexp_rows<S>, &cross_entropy_backward_rows<S>, &cross_entropy_forward_backward_rows<S>};
 }
 
 }  // namespace sieve::kernels::cpu

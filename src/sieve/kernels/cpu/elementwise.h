@@ -26,7 +26,8 @@ void binary(BinaryOp op, core::DType dtype, std::int64_t n, const void* a, const
 
 // Broadcasting form for the ops layer: out[idx] = a[idx · a_strides] op b[idx · b_strides] for
 // every multi-index idx of out_shape (rank <= kMaxStridedRank; rank 0 is a single element).
-// out is contiguous; a stride of 0 broadcasts that operand along the dimension.
+// out is contiguous; a stride of 0 broadcasts that operand along the dimension. out may be the
+// same pointer as an operand only if that operand's strides are out's own (contiguous).
 void binary_strided(BinaryOp op, core::DType dtype, int rank, const std::int64_t* out_shape,
                     const std::int64_t* a_strides, const std::int64_t* b_strides, const void* a,
                     const void* b, void* out);
@@ -48,8 +49,9 @@ void fill(core::DType dtype, std::int64_t n, float value, void* out);
 
 // dst[idx] = src[idx · src_strides] for every multi-index idx of shape (rank <=
 // kMaxStridedRank), dst contiguous: makes a transposed, sliced or broadcast view contiguous.
-// Strides may be zero or negative. Rows that are contiguous in src are copied with memcpy,
-// and a view whose last two dimensions are transposed is copied in cache-sized tiles.
+// Strides may be zero or negative; src and dst must not overlap. Rows that are contiguous in
+// src are copied with memcpy, and a view whose last two dimensions are transposed is copied
+// in cache-sized tiles.
 void copy_strided(core::DType dtype, int rank, const std::int64_t* shape, const std::int64_t* src_strides,
                   const void* src, void* dst);
 

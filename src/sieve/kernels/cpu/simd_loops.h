@@ -82,14 +82,25 @@ inline float row_max(const float* x, std::int64_t n) {
   return S::reduce_max(acc);
 }
 
-// sum_i exp(x[i] - shift).
+// Asks for the 64-byte line holding next + i to be brought into L2, once per line as i steps
+// through a row. Row kernels whose second pass is compute-bound (exp) use it to fetch the next
+// row meanwhile, so the next row's first, memory-bound pass finds it in cache. A no-op when
+// next is null; a prefetch never faults, even past the end of a buffer. (A template only so that
+// each ISA keeps its own copy, like everything in this file.)
 template <class S>
-inline float row_sum_exp(const float* x, std::int64_t n, float shift) {
+inline void prefetch_line(const float* next, std::int64_t i) {
+  if (next != nullptr && (i & 15) == 0) __builtin_prefetch(next + i, 0, 2);
+}
+
+// sum_i exp(x[i] - shift); prefetches next[0, n) (may be null) on the way.
+template <class S>
+inline float row_sum_exp(const float* x, std::int64_t n, float shift, const float* next = nullptr) {
   using F = typename S::F;
   const F s = S::set1(shift);
   const F acc = fold_vectors<S>(
       n, S::zero(),
       [&](F a, std::int64_t i, std::int64_t len) {
+        prefetch_line<S>(next, i);
         // Tail lanes load -inf so they contribute exp(-inf) = 0.
         return S::add(a, S::exp(S::sub(load_n<S>(x + i, len, -__builtin_inff()), s)));
       },

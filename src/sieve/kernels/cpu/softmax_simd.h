@@ -30,10 +30,12 @@ void softmax_forward_rows(std::int64_t begin, std::int64_t end, std::int64_t C, 
     const float* xr = x + r * C;  // [C]
     float* yr = y + r * C;        // [C]
     const F max_v = S::set1(row_max<S>(xr, C));
-    // Pass 2 writes e = exp(x - max) and sums it; pass 3 rescales y in place (the row is still
-    // in cache).
+    // Pass 2 writes e = exp(x - max) and sums it, and, being compute-bound, fetches the next row
+    // for the next memory-bound max pass; pass 3 rescales y in place (the row is still in cache).
+    const float* next = r + 1 < end ? xr + C : nullptr;
     F sum_v = S::zero();
     for_each_vector<S>(C, [&](std::int64_t i, std::int64_t len) {
+      prefetch_line<S>(next, i);
       // Tail lanes load -inf, so they add exp(-inf) = 0 to the sum.
       const F e = S::exp(S::sub(load_n<S>(xr + i, len, -__builtin_inff()), max_v));
       store_n<S>(yr + i, e, len);
