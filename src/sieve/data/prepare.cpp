@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "sieve/core/error.h"
-#include "sieve/data/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 #include "sieve/data/corpus.h"
 #include "sieve/data/token_shard.h"
 
@@ -218,7 +218,7 @@ PrepareResult prepare_dataset(const Tokenizer& tokenizer, const PrepareOptions& 
   info["val"] = {{"file", "val.bin"},
                  {"documents", result.val_documents},
                  {"tokens", result.val_tokens}};
-  write_file_atomically(options.out_dir / "dataset.json", info.dump(2) + "\n");
+  core::write_file_atomically(options.out_dir / "dataset.json", info.dump(2) + "\n");
 
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;

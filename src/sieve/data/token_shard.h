@@ -21,7 +21,7 @@
 #include <span>
 #include <vector>
 
-#include "sieve/data/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 
 namespace sieve::data {
 
@@ -47,7 +47,7 @@ class TokenShardWriter {
  private:
   void flush();
 
-  AtomicFileWriter file_;
+  core::AtomicFileWriter file_;
   int vocab_size_;
   int separator_id_;
   int token_bytes_;

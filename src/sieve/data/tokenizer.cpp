@@ -10,7 +10,7 @@
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
 #include "sieve/core/rng.h"
-#include "sieve/data/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 #include "sieve/data/corpus.h"
 #include "sieve/data/line_reader.h"
 
@@ -301,8 +301,8 @@ void train_tokenizer(const TokenizerTrainOptions& options) {
     vocab += fmt::format("{}\t{}\n", trained.IdToPiece(id), trained.GetScore(id));
   }
   const std::string prefix = options.model_prefix.string();
-  write_file_atomically(prefix + ".model", model_bytes);
-  write_file_atomically(prefix + ".vocab", vocab);
+  core::write_file_atomically(prefix + ".model", model_bytes);
+  core::write_file_atomically(prefix + ".vocab", vocab);
 }
 
 }  // namespace sieve::data

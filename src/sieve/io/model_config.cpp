@@ -8,7 +8,7 @@
 #include <string>
 
 #include "sieve/core/error.h"
-#include "sieve/io/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 
 namespace sieve::io {
 namespace {
@@ -247,7 +247,7 @@ json llama_config_to_json(const nn::LlamaConfig& config, json base) {
 
 void save_llama_config(const std::filesystem::path& path, const nn::LlamaConfig& config) {
   const std::string text = llama_config_to_json(config).dump(2) + "\n";
-  write_bytes_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
+  core::write_file_atomically(path, text);
 }
 
 }  // namespace sieve::io

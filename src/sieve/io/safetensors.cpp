@@ -16,7 +16,7 @@
 #include <system_error>
 
 #include "sieve/core/error.h"
-#include "sieve/io/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 
 namespace sieve::io {
 
@@ -411,15 +411,14 @@ void save_safetensors(const std::filesystem::path& path,
   text.append((8 - text.size() % 8) % 8, ' ');
   const std::uint64_t header_size = text.size();
 
-  write_file_atomically(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(&header_size), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const std::size_t i : order) {
-      const core::Tensor& t = contiguous[i];
-      if (t.nbytes() > 0)
-        out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-    }
-  });
+  core::AtomicFileWriter file(path);
+  file.write(std::as_bytes(std::span(&header_size, 1)));
+  file.write(text);
+  for (const std::size_t i : order) {
+    const core::Tensor& t = contiguous[i];
+    if (t.nbytes() > 0) file.write(std::span(static_cast<const std::byte*>(t.raw_data()), t.nbytes()));
+  }
+  file.commit();
 }
 
 std::map<std::string, core::Tensor> load_safetensors(const std::filesystem::path& path) {

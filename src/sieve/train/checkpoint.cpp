@@ -7,7 +7,7 @@
 #include <fstream>
 #include <regex>
 
-#include "sieve/io/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 #include "sieve/io/safetensors.h"
 
 namespace sieve::train {
@@ -65,7 +65,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, const CheckpointConten
   io::save_safetensors(partial / kOptimizerFile, contents.optimizer);
   nlohmann::json state = contents.state;
   state["step"] = contents.step;
-  io::write_file_atomically(partial / kStateFile, [&](std::ostream& out) { out << state.dump(2) << '\n'; });
+  core::write_file_atomically(partial / kStateFile, state.dump(2) + "\n");
   fsync_directory(partial);
   fs::remove_all(final_dir);  // an older checkpoint of the same step (a rerun) is replaced
   fs::rename(partial, final_dir);

@@ -1,4 +1,4 @@
-#include "sieve/data/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "sieve/core/error.h"
 
-namespace sieve::data {
+namespace sieve::core {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
@@ -20,7 +20,7 @@ void write_all(int fd, const std::byte* data, std::size_t size, std::uint64_t of
   while (size > 0) {
     const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) core::throw_user_error("cannot write '{}': {}", path.string(), errno_text());
+    if (n <= 0) throw_user_error("cannot write '{}': {}", path.string(), errno_text());
     data += n;
     size -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
@@ -40,7 +40,7 @@ AtomicFileWriter::AtomicFileWriter(std::filesystem::path destination)
   std::string pattern = (directory / name).string();
   fd_ = ::mkstemp(pattern.data());
   if (fd_ < 0) {
-    core::throw_user_error("cannot create a file in '{}' (for '{}'): {}", directory.string(),
+    throw_user_error("cannot create a file in '{}' (for '{}'): {}", directory.string(),
                            destination_.string(), errno_text());
   }
   temporary_ = pattern;
@@ -77,7 +77,7 @@ void AtomicFileWriter::commit() {
   // umask(), which is process-global and racy.)
   ::fchmod(fd_, 0644);
   if (::fsync(fd_) != 0) {
-    core::throw_user_error("cannot flush '{}' to disk: {}", temporary_.string(), errno_text());
+    throw_user_error("cannot flush '{}' to disk: {}", temporary_.string(), errno_text());
   }
   ::close(fd_);
   fd_ = -1;
@@ -85,7 +85,7 @@ void AtomicFileWriter::commit() {
     const std::string reason = errno_text();
     std::error_code ignored;
     std::filesystem::remove(temporary_, ignored);
-    core::throw_user_error("cannot move '{}' into place as '{}': {}", temporary_.string(),
+    throw_user_error("cannot move '{}' into place as '{}': {}", temporary_.string(),
                            destination_.string(), reason);
   }
   // Make the rename itself durable.
@@ -104,4 +104,4 @@ void write_file_atomically(const std::filesystem::path& destination, std::string
   writer.commit();
 }
 
-}  // namespace sieve::data
+}  // namespace sieve::core

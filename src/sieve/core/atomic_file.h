@@ -8,7 +8,7 @@
 #include <span>
 #include <string_view>
 
-namespace sieve::data {
+namespace sieve::core {
 
 // Streams bytes into a temporary sibling of `destination`; commit() publishes it. If the writer
 // is destroyed without commit() (an exception, an interrupted run), the temporary is removed and
@@ -42,4 +42,4 @@ class AtomicFileWriter {
 // Convenience: the whole content at once.
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content);
 
-}  // namespace sieve::data
+}  // namespace sieve::core

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "sieve/core/error.h"
-#include "sieve/io/atomic_file.h"
+#include "sieve/core/atomic_file.h"
 #include "temp_dir.h"
 
-namespace sieve::io {
+namespace sieve::core {
 namespace {
 
 using testing::TempDir;
@@ -20,7 +20,7 @@ std::string read_text(const std::filesystem::path& path) {
 }
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
-  write_file_atomically(path, [&](std::ostream& out) { out << text; });
+  write_file_atomically(path, text);
 }
 
 TEST(AtomicFile, WritesNewFileAndLeavesNoTemporary) {
@@ -38,40 +38,34 @@ TEST(AtomicFile, ReplacesExistingFile) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.txt"});
 }
 
-TEST(AtomicFile, WriterExceptionKeepsOldFileAndRemovesTemporary) {
+TEST(AtomicFile, UncommittedWriterKeepsOldFileAndRemovesTemporary) {
   TempDir dir;
   write_text(dir / "a.txt", "old");
-  EXPECT_THROW(write_file_atomically(dir / "a.txt",
-                                     [](std::ostream& out) {
-                                       out << "partial new conte";
-                                       throw std::runtime_error("writer failed");
-                                     }),
-               std::runtime_error);
+  EXPECT_THROW(
+      {
+        AtomicFileWriter writer(dir / "a.txt");
+        writer.write(std::string_view("partial new conte"));
+        throw std::runtime_error("writer failed");  // unwinding destroys the writer uncommitted
+      },
+      std::runtime_error);
   EXPECT_EQ(read_text(dir / "a.txt"), "old");
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.txt"});
 }
 
-TEST(AtomicFile, WriterExceptionWithNoOldFileLeavesNothing) {
+TEST(AtomicFile, UncommittedWriterWithNoOldFileLeavesNothing) {
   TempDir dir;
-  EXPECT_THROW(write_file_atomically(dir / "a.txt", [](std::ostream&) { throw std::logic_error("no"); }),
-               std::logic_error);
+  { AtomicFileWriter writer(dir / "a.txt"); }
   EXPECT_TRUE(dir.entries().empty());
 }
 
-TEST(AtomicFile, FailedStreamIsAnError) {
+TEST(AtomicFile, WriteAtPatchesAHeader) {
   TempDir dir;
-  write_text(dir / "a.txt", "old");
-  try {
-    write_file_atomically(dir / "a.txt", [](std::ostream& out) {
-      out << "x";
-      out.setstate(std::ios::badbit);  // what a full disk does to the stream
-    });
-    FAIL() << "expected UserError";
-  } catch (const core::UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("a.txt"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(read_text(dir / "a.txt"), "old");
-  EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.txt"});
+  AtomicFileWriter writer(dir / "h.bin");
+  writer.write(std::string_view("xxxxpayload"));
+  writer.write_at(0, std::as_bytes(std::span("HEAD", 4)));
+  EXPECT_THROW(writer.write_at(8, std::as_bytes(std::span("TOOLONG", 7))), Error);
+  writer.commit();
+  EXPECT_EQ(read_text(dir / "h.bin"), "HEADpayload");
 }
 
 TEST(AtomicFile, MissingDirectoryIsUserErrorNamingPath) {
@@ -91,12 +85,12 @@ TEST(AtomicFile, DirectoryPathIsUserError) {
   EXPECT_THROW(write_text(std::filesystem::path(), "x"), core::UserError);
 }
 
-TEST(AtomicFile, WriteBytes) {
+TEST(AtomicFile, WritesBinaryBytes) {
   TempDir dir;
   const std::string payload("a\0b\xff", 4);
-  write_bytes_atomically(dir / "b.bin", std::as_bytes(std::span(payload.data(), payload.size())));
+  write_file_atomically(dir / "b.bin", payload);
   EXPECT_EQ(read_text(dir / "b.bin"), payload);
-  write_bytes_atomically(dir / "b.bin", {});
+  write_file_atomically(dir / "b.bin", "");
   EXPECT_EQ(read_text(dir / "b.bin"), "");
 }
 
@@ -111,4 +105,4 @@ TEST(AtomicFile, OpenReaderKeepsOldContents) {
 }
 
 }  // namespace
-}  // namespace sieve::io
+}  // namespace sieve::core

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark side by side with its PyTorch peer in the same run (ratios
+# > 1 mean Sieve is better). Appends JSON lines to bench/results.jsonl; docs/benchmarks.md
+# records the numbers and these exact commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${SIEVE_BENCH_OUT:-bench/results.jsonl}
+export OMP_NUM_THREADS=2 SIEVE_NUM_THREADS=2
+
+echo "== training throughput, lm-17m fp32 (sieve vs PyTorch)"
+/usr/bin/python3 bench/compare.py train --preset lm-17m --steps 5 --rounds 2 --out "$out"
+
+echo "== fused causal attention vs PyTorch softmax(QK^T/sqrt(d))V, batch 1, 8 heads, head dim 64"
+/usr/bin/python3 bench/compare.py attention --attention dense --seq 1024 2048 4096 --heads 8 --head-dim 64 --out "$out"
+
+echo "== KV-cached decode, lm-17m, batch 1"
+/usr/bin/python3 bench/compare.py decode --preset lm-17m --context 128 256 --out "$out"
+
+echo "== matmul GFLOP/s at the lm-17m shapes against the 2048^3 ceiling (oneDNN)"
+build/sieve bench matmul --threads 2
