@@ -14,11 +14,9 @@ if [ ! -f build-asan/build.ninja ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIEVE_SANITIZE=ON >/dev/null
 fi
 cmake --build build-asan -j "$jobs"
-# Leak checking stays on; oneDNN's and OpenMP's process-lifetime caches are not leaks.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 echo "== fuzzing the safetensors and config parsers"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/run-fuzzers.sh

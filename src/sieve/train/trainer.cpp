@@ -66,10 +66,16 @@ double Trainer::step() {
   model_.zero_grad();
   core::Tensor loss = model_.loss(batch.inputs, batch.targets);
   autograd::backward(loss);
-  clip_gradient_norm(model_.parameters(), options_.clip_grad_norm);
+  const double value = loss.item();
+  const double norm = clip_gradient_norm(model_.parameters(), options_.clip_grad_norm);
+  // A non-finite loss or gradient would poison the weights and every later step: stop before
+  // the update, so the last checkpoint and the weights in memory stay usable.
+  SIEVE_USER_CHECK(std::isfinite(value) && std::isfinite(norm),
+                   "training diverged at step {}: loss {}, gradient norm {} (try a lower --lr)", step_ + 1, value,
+                   norm);
   optimizer_.step(options_.schedule.lr_at(step_));
   ++step_;
-  return loss.item();
+  return value;
 }
 
 TrainResult Trainer::run(const std::atomic<bool>* stop) {

@@ -174,7 +174,7 @@ void unpack_transposed(const float* src, int64_t rows, int64_t dim, const float*
 template <int R, int NV, bool kAccumulate, bool kMaskLast>
 inline void product_tile(const float* a, int64_t lda, const float* b, int64_t ldb,
                          int64_t depth, float* c, int64_t ldc, int last) {
-  auto load_lanes = [last](const float* p, int v) {
+  auto load_lanes = [&](const float* p, int v) {
     if constexpr (kMaskLast) {
       if (v == NV - 1) return Vec::load_first(p, last);
     }

@@ -8,8 +8,9 @@
 // once. Every function and type of both files therefore lives in that ISA's own namespace, so
 // the linker can never merge the AVX-512 copy of a helper into the AVX2 or portable path.
 // Keep it that way: no std:: algorithm or container instantiated on a type from outside this
-// namespace (their weak symbols would be shared between ISA files); std::min/max/clamp on
-// integers, which compile to scalar code, are the only exception.
+// namespace (their weak symbols would be shared between ISA files), and scalar math through
+// builtins rather than std:: wrappers; std::min/max/clamp on integers, which compile to
+// scalar code, are the only exception.
 //
 // Letters: B batch, T query tokens, S key tokens, H query heads, Hkv kv heads, G = H/Hkv query
 // heads per kv head, D head dim, L lanes of a block (kBlockVectors*kWidth, or kWidth).
@@ -31,7 +32,6 @@
 // operand of dot_rows / accumulate_rows) and keep all of the arithmetic below in f32.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -165,7 +165,7 @@ void forward_item(const Geometry& g, const float* q, const float* k, const float
     }
     if (lse != nullptr) {
       float* lse_row = lse + (b * g.heads + h) * g.queries + q0[s];  // [B, H, T]
-      for (int64_t i = 0; i < nq[s]; ++i) lse_row[i] = (m_out[i] + std::log2(l_out[i])) * kLn2;
+      for (int64_t i = 0; i < nq[s]; ++i) lse_row[i] = (m_out[i] + __builtin_log2f(l_out[i])) * kLn2;
     }
     for (int64_t i = 0; i < nq[s]; ++i) l_out[i] = 1.0f / l_out[i];
     unpack_transposed<L>(ot, nq[s], D, l_out, out + (b * g.queries + q0[s]) * g.q_row + h * D,
