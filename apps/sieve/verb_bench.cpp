@@ -187,7 +187,8 @@ void run_decode_bench(const DecodeBenchArgs& args) {
   const double ms_per_token = (total_ms - prefill_ms) / static_cast<double>(std::max<std::int64_t>(1, seen - 1));
   nlohmann::json result{{"impl", "sieve"},          {"bench", "decode"},     {"preset", args.preset},
                         {"context", args.context},  {"tokens", seen},        {"prefill_ms", prefill_ms},
-                        {"ms_per_token", ms_per_token}, {"threads", core::num_threads()}};
+                        {"ms_per_token", ms_per_token}, {"peak_rss_mb", peak_rss_mb()},
+                        {"threads", core::num_threads()}};
   emit(args.common.json, result,
        fmt::format("decode {} after {} tokens: {:.2f} ms/token (prefill {:.1f} ms)", args.preset, args.context,
                    ms_per_token, prefill_ms));
