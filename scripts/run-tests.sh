@@ -6,8 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# Runs ctest, keeping its summary line ("100% tests passed, 0 tests failed out of N").
+run_ctest() {
+  ctest "$@" --output-on-failure -j "$jobs" | tee -a "$log"
+  return "${PIPESTATUS[0]}"
+}
+
 echo "== unit and integration tests (build/)"
-ctest --test-dir build --output-on-failure -j "$jobs"
+run_ctest --test-dir build
 
 echo "== unit tests under ASan + UBSan (build-asan/)"
 if [ ! -f build-asan/build.ninja ]; then
@@ -16,7 +24,11 @@ fi
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+  run_ctest --test-dir build-asan
 
 echo "== fuzzing the safetensors and config parsers"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/run-fuzzers.sh
+
+# Every part passed (set -e stops at the first failure): one closing line for the whole run.
+passed=$(awk '/tests failed out of/ { total += $NF } END { print total }' "$log")
+echo "make test: $passed passed, 0 failed"

@@ -1,5 +1,6 @@
 #include "sieve/nn/layers.h"
 
+#include "sieve/nn/adapters/lora.h"
 #include "sieve/ops/activation.h"
 #include "sieve/ops/embedding.h"
 #include "sieve/ops/linear.h"
@@ -12,7 +13,21 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, d
   if (bias) bias_ = register_parameter("bias", Tensor::zeros({out_features}));
 }
 
-Tensor Linear::forward(const Tensor& x) const { return ops::linear(x, weight_, bias_); }
+Tensor Linear::forward(const Tensor& x) const {
+  Tensor y = ops::linear(x, weight_, bias_);
+  if (adapter_ != nullptr && !adapter_->merged()) y = adapter_->add_update(x, y, training());
+  return y;
+}
+
+void Linear::attach_adapter(std::shared_ptr<LoraAdapter> adapter) {
+  SIEVE_CHECK(adapter_ == nullptr, "this Linear already has an adapter");
+  SIEVE_CHECK(adapter->in_features() == in_features() && adapter->out_features() == out_features(),
+              "adapter shape {}x{} does not fit a {}x{} Linear", adapter->out_features(), adapter->in_features(),
+              out_features(), in_features());
+  register_module("lora_A", adapter->a());
+  register_module("lora_B", adapter->b());
+  adapter_ = std::move(adapter);
+}
 
 Embedding::Embedding(std::int64_t vocab, std::int64_t channels, double init_std, core::Rng& rng) {
   weight_ = register_parameter("weight", normal_tensor({vocab, channels}, init_std, rng));

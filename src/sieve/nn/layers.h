@@ -6,16 +6,28 @@
 
 namespace sieve::nn {
 
+class LoraAdapter;  // nn/adapters/lora.h
+
 class Linear : public Module {
  public:
   // weight [M, K] ~ N(0, init_std²); bias [M] zeros when `bias`.
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias, double init_std, core::Rng& rng);
-  Tensor forward(const Tensor& x) const;  // [..., K] → [..., M]
+  // [..., K] → [..., M]; plus the adapter's low-rank update when one is attached and not merged.
+  Tensor forward(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
+  std::int64_t in_features() const { return weight_.size(1); }
+  std::int64_t out_features() const { return weight_.size(0); }
+
+  // Attaches a LoRA adapter built for this layer's shape; its factors become the children
+  // "lora_A" and "lora_B", so their parameters are named "<path>.lora_A.weight" etc.
+  // At most one adapter per layer.
+  void attach_adapter(std::shared_ptr<LoraAdapter> adapter);
+  LoraAdapter* adapter() const { return adapter_.get(); }
 
  private:
   Tensor weight_;
   Tensor bias_;
+  std::shared_ptr<LoraAdapter> adapter_;
 };
 
 class Embedding : public Module {

@@ -13,6 +13,20 @@ void Module::collect(const std::string& prefix, NamedTensors& out) const {
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  collect_modules("", out);
+  return out;
+}
+
+void Module::collect_modules(const std::string& prefix,
+                             std::vector<std::pair<std::string, std::shared_ptr<Module>>>& out) const {
+  for (const auto& [name, child] : children_) {
+    out.emplace_back(prefix + name, child);
+    child->collect_modules(prefix + name + ".", out);
+  }
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [name, tensor] : named_parameters()) out.push_back(tensor);

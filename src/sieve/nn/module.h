@@ -32,6 +32,10 @@ class Module {
   // Trainable (requires_grad) share only.
   std::int64_t trainable_parameter_count() const;
 
+  // Every descendant module with its dotted path ("model.layers.0.self_attn"), parents before
+  // children, in registration order; the module itself is not included.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
+
   // Training mode turns dropout on; propagates to children.
   void set_training(bool training);
   bool training() const { return training_; }
@@ -48,6 +52,8 @@ class Module {
 
  private:
   void collect(const std::string& prefix, NamedTensors& out) const;
+  void collect_modules(const std::string& prefix,
+                       std::vector<std::pair<std::string, std::shared_ptr<Module>>>& out) const;
 
   NamedTensors parameters_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

@@ -1,0 +1,45 @@
+// One optimizer step from a list of micro-batches — the core of the training loop, shared by the
+// Trainer and by tests that need to feed it exact data.
+//
+// NOTE [Gradient accumulation]: with N micro-batches each loss's seed gradient is
+// loss_scale / N, so the accumulated .grad is loss_scale × the gradient of the mean of the N
+// micro-batch losses — for equal-sized micro-batches exactly the gradient of one batch N times
+// larger (up to float rounding). Unscaling, the inf/NaN check, clipping and the AdamW update
+// then happen once, on the accumulated gradient. A skipped step (inf/NaN) leaves the weights
+// and the optimizer state (including its step count, which drives the LR schedule) untouched.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "sieve/data/batch_loader.h"
+#include "sieve/nn/models/llama.h"
+#include "sieve/train/adamw.h"
+#include "sieve/train/loss_scaler.h"
+
+namespace sieve::train {
+
+struct StepResult {
+  double loss = 0.0;         // mean (unscaled) loss over the micro-batches
+  double grad_norm = 0.0;    // global L2 norm of the unscaled gradient, before clipping; NaN if skipped
+  float lr = 0.0f;           // the learning rate of the update (of the would-be update if skipped)
+  float loss_scale = 1.0f;   // the scale the gradients were computed with
+  bool skipped = false;      // inf/NaN gradient or loss: no update was made
+  std::int64_t tokens = 0;   // tokens in the micro-batches
+};
+
+// Called after every micro-batch's backward, before unscaling, with the model's parameters
+// (tests use it to inject an overflow).
+using GradientHook = std::function<void(const std::vector<core::Tensor>& parameters)>;
+
+// Zeroes the gradients, runs forward and backward on each micro-batch (seed gradient
+// scaler.scale() / micro_batches.size()), unscales and checks the gradients, clips them to
+// `clip_grad_norm` (<= 0: no clipping) and, unless something was non-finite, applies
+// optimizer.step(lr). Then scaler.update(skipped). Micro-batches should all have the same shape
+// (see the note: otherwise the result is the mean of per-micro-batch means).
+StepResult optimizer_step(nn::LlamaForCausalLM& model, AdamW& optimizer, LossScaler& scaler,
+                          std::span<const data::Batch> micro_batches, float lr, double clip_grad_norm,
+                          const GradientHook& hook = {});
+
+}  // namespace sieve::train
