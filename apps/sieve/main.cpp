@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sieve::apps::add_tokenizer_verb(app);
   sieve::apps::add_inspect_verb(app);
   sieve::apps::add_bench_verb(app);
+  sieve::apps::add_finetune_verb(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,13 +3,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
-#include <nlohmann/json.hpp>
 
+#include "apps/sieve/dataset_setup.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/corpus_registry.h"
-#include "sieve/data/prepare.h"
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/nn/models/presets.h"
@@ -61,35 +59,6 @@ data::Tokenizer ensure_tokenizer(const TrainArgs& args, const std::vector<fs::pa
   return data::Tokenizer::load(target);
 }
 
-// Tokenizes the corpora into out/data unless shards made with the same settings are there.
-data::PrepareResult ensure_dataset(const TrainArgs& args, const std::vector<fs::path>& corpora,
-                                   const data::Tokenizer& tokenizer) {
-  const fs::path data_dir = fs::path(args.out_dir) / "data";
-  const nlohmann::json recipe{{"corpora", args.corpora},       {"max_documents", args.max_documents},
-                              {"max_bytes", args.max_bytes},   {"val_fraction", args.val_fraction},
-                              {"seed", args.trainer.seed},     {"vocab_size", tokenizer.vocab_size()}};
-  const fs::path recipe_file = data_dir / "recipe.json";
-  data::PrepareResult result;
-  result.train_path = data_dir / "train.bin";
-  result.val_path = data_dir / "val.bin";
-  if (fs::exists(recipe_file) && fs::exists(result.train_path) && fs::exists(result.val_path)) {
-    std::ifstream in(recipe_file);
-    if (nlohmann::json::parse(in, nullptr, false) == recipe) return result;
-  }
-  data::PrepareOptions options;
-  options.corpora = corpora;
-  options.out_dir = data_dir;
-  options.split = {.val_fraction = args.val_fraction, .seed = args.trainer.seed};
-  options.max_documents = args.max_documents;
-  options.max_bytes = args.max_bytes;
-  result = data::prepare_dataset(tokenizer, options);
-  std::ofstream(recipe_file) << recipe.dump(2) << '\n';
-  std::fprintf(stderr, "dataset: %lld train tokens (%lld documents), %lld validation tokens (%lld documents)\n",
-               static_cast<long long>(result.train_tokens), static_cast<long long>(result.train_documents),
-               static_cast<long long>(result.val_tokens), static_cast<long long>(result.val_documents));
-  return result;
-}
-
 void run_train(TrainArgs args) {
   SIEVE_USER_CHECK(!args.corpora.empty(), "--data: give at least one corpus (gcide, foldoc, or a file)");
   std::vector<fs::path> corpora;
@@ -107,7 +76,11 @@ void run_train(TrainArgs args) {
   config.eos_token_id = tokenizer.eos_id();
   if (args.trainer.context == 0) args.trainer.context = config.max_position_embeddings;
 
-  const data::PrepareResult dataset = ensure_dataset(args, corpora, tokenizer);
+  const data::PrepareResult dataset = prepare_cached_dataset(
+      fs::path(args.out_dir) / "data",
+      {.corpora = args.corpora, .max_documents = args.max_documents, .max_bytes = args.max_bytes,
+       .val_fraction = args.val_fraction, .seed = args.trainer.seed},
+      tokenizer);
   nn::LlamaForCausalLM model(config, args.model_seed);
   std::fprintf(stderr, "model: %.2fM parameters (%lld layers, hidden %lld, context %lld)\n",
                static_cast<double>(model.parameter_count()) / 1e6, static_cast<long long>(config.num_hidden_layers),
@@ -129,6 +102,9 @@ void run_train(TrainArgs args) {
   std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
               std::exp(result.initial_val_loss), std::exp(result.final_val_loss),
               static_cast<long long>(result.steps_done), result.tokens_per_second);
+  if (result.skipped_steps > 0 || args.trainer.loss_scaling)
+    std::printf("loss scaling: %lld step(s) skipped for inf/NaN gradients, final scale %g\n",
+                static_cast<long long>(result.skipped_steps), static_cast<double>(result.loss_scale));
   std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", args.out_dir.c_str());
 }
 
@@ -146,8 +122,18 @@ void add_train_verb(CLI::App& app) {
   cmd->add_option("--config", args->config_file, "A config.json instead of a preset");
   cmd->add_option("--model-seed", args->model_seed, "Weight initialisation seed")->capture_default_str();
   cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
-  cmd->add_option("--batch", args->trainer.batch, "Sequences per step")->capture_default_str();
+  cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();
   cmd->add_option("--context", args->trainer.context, "Tokens per sequence (default: the model's context)");
+  cmd->add_option("--grad-accum", args->trainer.gradient_accumulation_steps,
+                  "Micro-batches of --batch sequences per optimizer step")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--loss-scaling", args->trainer.loss_scaling,
+                "Dynamic loss scaling (skip steps with inf/NaN gradients; meant for fp16)");
+  cmd->add_option("--loss-scale-window", args->trainer.loss_scale_window,
+                  "Clean steps before the loss scale doubles")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--lr", args->lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--min-lr", args->min_lr, "Final learning rate of the cosine decay")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Linear warmup steps")->capture_default_str();

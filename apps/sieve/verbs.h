@@ -13,5 +13,6 @@ void add_generate_verb(CLI::App& app);
 void add_tokenizer_verb(CLI::App& app);
 void add_inspect_verb(CLI::App& app);
 void add_bench_verb(CLI::App& app);
+void add_finetune_verb(CLI::App& app);
 
 }  // namespace sieve::apps

@@ -79,10 +79,13 @@ TEST_F(Cli, TrainSaveReloadResumeGenerateEvalInspect) {
     EXPECT_TRUE(fs::exists(out / file)) << file;
   EXPECT_TRUE(fs::exists(out / "checkpoints" / "step-00000006" / "state.json"));
 
-  CommandResult resumed = run(train + " --steps 10 --resume");
+  CommandResult resumed = run(train + " --steps 10 --resume --grad-accum 2 --loss-scaling --loss-scale-window 2");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("after 10 steps"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("| scale "), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("loss scaling: 0 step(s) skipped"), std::string::npos) << resumed.output;
+  EXPECT_TRUE(fs::exists(out / "metrics.jsonl"));
 
   CommandResult generated = run("generate --model " + out.string() +
                       " --prompt 'the model' --max-new-tokens 12 --temperature 0.8 --top-k 20 --seed 3");
@@ -130,6 +133,9 @@ TEST_F(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
        "bad.json"},
       {"generate --model /nonexistent --prompt hi", "/nonexistent"},
       {"inspect " + empty_dir.string(), "config.json"},
+      {"train --data " + corpus_.string() + " --out " + (dir_ / "v").string() + " --grad-accum 0", "--grad-accum"},
+      {"train --data " + corpus_.string() + " --out " + (dir_ / "u").string() + " --loss-scale-window 0",
+       "--loss-scale-window"},
       {"bench attention --seq 0", "--seq"},
       {"bench train --steps abc", "abc"},
   };

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
 
 #include "sieve/core/atomic_file.h"
 #include "sieve/io/safetensors.h"
@@ -20,12 +19,15 @@ constexpr const char* kStateFile = "state.json";
 
 std::string step_name(std::int64_t step) { return fmt::format("step-{:08d}", step); }
 
+// "step-" followed by at least 8 digits (step_name's format); anything else is not ours.
 std::optional<std::int64_t> parse_step(const fs::path& dir) {
-  static const std::regex pattern(R"(step-(\d{8,}))");
-  std::smatch match;
   const std::string name = dir.filename().string();
-  if (!std::regex_match(name, match, pattern)) return std::nullopt;
-  return std::stoll(match[1].str());
+  constexpr std::string_view prefix = "step-";
+  if (name.size() < prefix.size() + 8 || name.size() > prefix.size() + 18 || !name.starts_with(prefix))
+    return std::nullopt;
+  const std::string digits = name.substr(prefix.size());
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  return std::stoll(digits);
 }
 
 std::vector<std::pair<std::int64_t, fs::path>> complete_checkpoints(const fs::path& checkpoints_dir) {

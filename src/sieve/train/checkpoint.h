@@ -1,5 +1,7 @@
 // Training checkpoints. Each is a directory run/checkpoints/step-NNNNNNNN holding
-// model.safetensors, optimizer.safetensors and state.json (step, data position, RNG, ...).
+// model.safetensors, optimizer.safetensors and state.json (step, data position and loader RNG,
+// optimizer step count — which drives the LR schedule —, loss-scaler state, ...): everything a
+// resumed run needs to continue with bit-identical losses.
 //
 // NOTE [Atomic checkpoints]: a checkpoint is written into step-N.partial/, every file fsynced,
 // then the directory is renamed to step-N and its parent fsynced. A crash at any moment

@@ -1,5 +1,6 @@
 #include "sieve/train/loss_scaler.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -90,7 +91,9 @@ void LossScaler::update(bool found_inf) {
     return;
   }
   state_.hysteresis_left = options_.hysteresis;  // hysteresis counts consecutive overflows
-  if (++state_.growth_tracker == options_.growth_interval) {
+  // ≥ rather than GradScaler's ==: the same on every trace this scaler produces, and a state
+  // restored under a smaller window still grows.
+  if (++state_.growth_tracker >= options_.growth_interval) {
     const float grown = state_.scale * options_.growth_factor;
     if (std::isfinite(grown)) state_.scale = grown;  // GradScaler grows only to a finite value
     state_.growth_tracker = 0;

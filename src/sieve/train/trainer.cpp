@@ -1,13 +1,16 @@
 #include "sieve/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
 
-#include "sieve/autograd/engine.h"
 #include "sieve/autograd/grad_mode.h"
+#include "sieve/core/allocator.h"
 #include "sieve/train/checkpoint.h"
-#include "sieve/train/grad_clip.h"
 #include "sieve/train/progress.h"
 
 namespace sieve::train {
@@ -24,6 +27,24 @@ data::LoaderState loader_state_from(const nlohmann::json& j) {
   return state;
 }
 
+LossScalerOptions scaler_options(const TrainerOptions& options) {
+  return {.enabled = options.loss_scaling,
+          .init_scale = options.initial_loss_scale,
+          .growth_interval = options.loss_scale_window,
+          .hysteresis = options.loss_scale_hysteresis,
+          .min_scale = options.min_loss_scale};
+}
+
+std::filesystem::path metrics_path(const TrainerOptions& options) {
+  if (options.run_dir.empty()) return {};
+  std::filesystem::create_directories(options.run_dir);
+  return options.run_dir / kMetricsFile;
+}
+
+double allocator_peak_mb() {
+  return static_cast<double>(core::allocator().stats().peak_allocated_bytes) / (1024.0 * 1024.0);
+}
+
 }  // namespace
 
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
@@ -32,9 +53,13 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
       loader_(std::move(train), options.seed),
       validation_(std::move(validation)),
       options_(std::move(options)),
-      optimizer_(model.named_parameters(), options_.adamw) {
+      optimizer_(model.named_parameters(), options_.adamw),
+      scaler_(scaler_options(options_)),
+      metrics_(metrics_path(options_)) {
   SIEVE_USER_CHECK(options_.steps > 0, "--steps must be > 0, got {}", options_.steps);
   SIEVE_USER_CHECK(options_.batch > 0, "--batch must be > 0, got {}", options_.batch);
+  SIEVE_USER_CHECK(options_.gradient_accumulation_steps > 0, "--grad-accum must be > 0, got {}",
+                   options_.gradient_accumulation_steps);
   SIEVE_USER_CHECK(options_.context > 0 && options_.context <= model.config().max_position_embeddings,
                    "--context must be in [1, {}] (the model's max_position_embeddings), got {}",
                    model.config().max_position_embeddings, options_.context);
@@ -61,57 +86,107 @@ double Trainer::evaluate() {
   return total / static_cast<double>(rows);
 }
 
-double Trainer::step() {
-  const data::Batch batch = loader_.next_batch(options_.batch, options_.context);
-  model_.zero_grad();
-  core::Tensor loss = model_.loss(batch.inputs, batch.targets);
-  autograd::backward(loss);
-  const double value = loss.item();
-  const double norm = clip_gradient_norm(model_.parameters(), options_.clip_grad_norm);
-  // A non-finite loss or gradient would poison the weights and every later step: stop before
-  // the update, so the last checkpoint and the weights in memory stay usable.
-  SIEVE_USER_CHECK(std::isfinite(value) && std::isfinite(norm),
-                   "training diverged at step {}: loss {}, gradient norm {} (try a lower --lr)", step_ + 1, value,
-                   norm);
-  optimizer_.step(options_.schedule.lr_at(step_));
+StepResult Trainer::step() {
+  std::vector<data::Batch> micro_batches;
+  for (std::int64_t i = 0; i < options_.gradient_accumulation_steps; ++i)
+    micro_batches.push_back(loader_.next_batch(options_.batch, options_.context));
+  // The schedule follows applied updates: a skipped step does not advance it.
+  const float lr = options_.schedule.lr_at(optimizer_.steps_taken());
+  const StepResult result =
+      optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
   ++step_;
-  return value;
+  // A non-finite loss or gradient would poison the weights and every later step: stop before
+  // the update, so the last checkpoint and the weights in memory stay usable. With loss
+  // scaling an overflow is expected now and then and only skips the step — unless the scale
+  // is already at its floor, where backing off further cannot help.
+  if (result.skipped && (!scaler_.enabled() || result.loss_scale <= options_.min_loss_scale)) {
+    core::throw_user_error("training diverged at step {}: loss {}, gradients not finite{} (try a lower --lr)", step_,
+                           result.loss, scaler_.enabled() ? " at the minimum loss scale" : "");
+  }
+  return result;
+}
+
+void Trainer::log_eval(double val_loss) {
+  std::fprintf(stderr, "step %lld: validation loss %.4f, perplexity %.2f\n", static_cast<long long>(step_), val_loss,
+               std::exp(val_loss));
+  metrics_.write({{"event", "eval"},
+                  {"step", step_},
+                  {"val_loss", val_loss},
+                  {"val_ppl", std::exp(val_loss)},
+                  {"time_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count()},
+                  {"unix_time", unix_time_seconds()}});
 }
 
 TrainResult Trainer::run(const std::atomic<bool>* stop) {
   using Clock = std::chrono::steady_clock;
   TrainResult result;
   model_.set_training(true);
+  metrics_.write({{"event", "start"},
+                  {"step", step_},
+                  {"steps", options_.steps},
+                  {"batch", options_.batch},
+                  {"context", options_.context},
+                  {"grad_accum", options_.gradient_accumulation_steps},
+                  {"loss_scaling", scaler_.enabled()},
+                  {"precision", "fp32"},
+                  {"unix_time", unix_time_seconds()}});
   result.initial_val_loss = evaluate();
-  std::fprintf(stderr, "step %lld: validation loss %.4f, perplexity %.2f\n", static_cast<long long>(step_),
-               result.initial_val_loss, std::exp(result.initial_val_loss));
-  const std::int64_t tokens_per_step = options_.batch * options_.context;
+  log_eval(result.initial_val_loss);
+  const std::int64_t tokens_per_step = options_.batch * options_.context * options_.gradient_accumulation_steps;
   const std::int64_t first_step = step_;
   ProgressLine progress(options_.steps - first_step);
   const auto start = Clock::now();
+  auto interval_start = start;
   double loss_sum = 0.0;
   std::int64_t loss_count = 0;
+  std::int64_t interval_skipped = 0;
+  double last_grad_norm = 0.0;
   while (step_ < options_.steps) {
-    const double loss = step();
+    const StepResult step_result = step();
+    const double loss = step_result.loss;
     loss_sum += loss;
     ++loss_count;
+    if (step_result.skipped) ++interval_skipped;
+    else last_grad_norm = step_result.grad_norm;
     result.last_train_loss = loss;
     if (on_step) on_step(step_, loss);
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (on_step_result) on_step_result(step_, step_result);
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
     const std::int64_t done = step_ - first_step;
-    if (step_ % options_.log_interval == 0 || step_ == options_.steps) {
-      progress.report(done, fmt::format("step {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s", step_, options_.steps,
-                                        loss_sum / static_cast<double>(loss_count),
-                                        options_.schedule.lr_at(step_ - 1),
-                                        static_cast<double>(done * tokens_per_step) / elapsed));
+    const bool log_now = options_.log_interval > 0 && step_ % options_.log_interval == 0;
+    if (log_now || step_ == options_.steps) {
+      const double mean_loss = loss_sum / static_cast<double>(loss_count);
+      const double interval_seconds = std::max(std::chrono::duration<double>(now - interval_start).count(), 1e-9);
+      const double tokens_per_s = static_cast<double>(loss_count * tokens_per_step) / interval_seconds;
+      std::string message = fmt::format("step {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s", step_, options_.steps,
+                                        mean_loss, step_result.lr,
+                                        static_cast<double>(done * tokens_per_step) / std::max(elapsed, 1e-9));
+      if (scaler_.enabled())
+        message += fmt::format(" | scale {:g} | skipped {}", scaler_.scale(), scaler_.skipped_steps());
+      progress.report(done, message);
+      metrics_.write({{"event", "train"},
+                      {"step", step_},
+                      {"applied_steps", optimizer_.steps_taken()},
+                      {"loss", mean_loss},
+                      {"lr", step_result.lr},
+                      {"loss_scale", step_result.loss_scale},
+                      {"skipped", interval_skipped},
+                      {"skipped_total", scaler_.skipped_steps()},
+                      {"grad_norm", last_grad_norm},
+                      {"tokens_per_s", tokens_per_s},
+                      {"precision", "fp32"},
+                      {"peak_memory_mb", allocator_peak_mb()},
+                      {"peak_rss_mb", peak_rss_mb()},
+                      {"time_s", std::chrono::duration<double>(now - created_).count()},
+                      {"unix_time", unix_time_seconds()}});
       loss_sum = 0.0;
       loss_count = 0;
+      interval_skipped = 0;
+      interval_start = Clock::now();
     }
-    if (options_.eval_interval > 0 && step_ % options_.eval_interval == 0 && step_ < options_.steps) {
-      const double val = evaluate();
-      std::fprintf(stderr, "step %lld: validation loss %.4f, perplexity %.2f\n", static_cast<long long>(step_), val,
-                   std::exp(val));
-    }
+    if (options_.eval_interval > 0 && step_ % options_.eval_interval == 0 && step_ < options_.steps)
+      log_eval(evaluate());
     if (options_.checkpoint_interval > 0 && step_ % options_.checkpoint_interval == 0) save();
     const bool out_of_time = options_.max_seconds > 0.0 && elapsed >= options_.max_seconds;
     if ((stop != nullptr && stop->load()) || out_of_time) {
@@ -123,11 +198,13 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.steps_done = step_;
+  result.applied_steps = optimizer_.steps_taken();
+  result.skipped_steps = scaler_.skipped_steps();
+  result.loss_scale = scaler_.scale();
   result.tokens_per_second = static_cast<double>((step_ - first_step) * tokens_per_step) / std::max(seconds, 1e-9);
   save();
   result.final_val_loss = evaluate();
-  std::fprintf(stderr, "step %lld: validation loss %.4f, perplexity %.2f\n", static_cast<long long>(step_),
-               result.final_val_loss, std::exp(result.final_val_loss));
+  log_eval(result.final_val_loss);
   return result;
 }
 
@@ -135,7 +212,9 @@ void Trainer::save() {
   if (options_.run_dir.empty()) return;
   CheckpointContents contents;
   contents.step = step_;
-  contents.state = {{"loader", loader_state_json(loader_.state())}, {"optimizer_steps", optimizer_.steps_taken()}};
+  contents.state = {{"loader", loader_state_json(loader_.state())},
+                    {"optimizer_steps", optimizer_.steps_taken()},
+                    {"loss_scaler", scaler_.state()}};
   contents.model = model_.named_parameters();
   contents.optimizer = optimizer_.state();
   save_checkpoint(options_.run_dir / "checkpoints", contents, options_.keep_checkpoints);
@@ -158,6 +237,9 @@ void Trainer::try_resume() {
   try {
     optimizer_.load_state(contents.optimizer, contents.state.at("optimizer_steps").get<std::int64_t>());
     loader_.restore(loader_state_from(contents.state.at("loader")));
+    // Checkpoints from before loss scaling have no scaler state: start the scaler afresh.
+    if (contents.state.contains("loss_scaler"))
+      scaler_.load_state(contents.state.at("loss_scaler").get<LossScalerState>());
   } catch (const nlohmann::json::exception& e) {
     core::throw_user_error("checkpoint {} has a malformed state.json: {}", latest->string(), e.what());
   }

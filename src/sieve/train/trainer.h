@@ -1,9 +1,11 @@
-// The language-model training loop: batches from a token shard, AdamW with a cosine schedule
-// and gradient clipping, periodic validation perplexity, atomic checkpoints that a later run
-// resumes from, and a progress line with loss, tokens/s and ETA.
+// The language-model training loop: batches from a token shard, gradient accumulation, dynamic
+// loss scaling, AdamW with a cosine schedule and gradient clipping, periodic validation
+// perplexity, atomic checkpoints that a later run resumes from bit-identically, a progress line
+// with loss, tokens/s and ETA, and a JSON-lines metrics stream (docs/metrics.md).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 
@@ -11,29 +13,45 @@
 #include "sieve/nn/models/llama.h"
 #include "sieve/train/adamw.h"
 #include "sieve/train/lr_schedule.h"
+#include "sieve/train/metrics_log.h"
+#include "sieve/train/train_step.h"
 
 namespace sieve::train {
 
 struct TrainerOptions {
-  std::int64_t steps = 1000;      // optimizer steps in the whole run
-  std::int64_t batch = 8;         // sequences per step
+  std::int64_t steps = 1000;      // training steps in the whole run (skipped ones included)
+  std::int64_t batch = 8;         // sequences per micro-batch
+  std::int64_t gradient_accumulation_steps = 1;  // micro-batches per optimizer step
   std::int64_t context = 256;     // tokens per sequence
-  CosineSchedule schedule;        // total_steps is set from `steps`
+  CosineSchedule schedule;        // total_steps is set from `steps`; indexed by applied steps
   AdamWOptions adamw;
   double clip_grad_norm = 1.0;    // <= 0: off
   std::uint64_t seed = 0;         // data order
   std::int64_t eval_interval = 0;   // validate every N steps (0: only before and after)
   std::int64_t eval_windows = 64;   // validation windows of `context` tokens (0: all)
-  std::int64_t log_interval = 10;
-  std::filesystem::path run_dir;    // checkpoints go to run_dir/checkpoints (empty: none)
+  std::int64_t log_interval = 10;   // progress and metrics line every N steps (<= 0: last step only)
+  std::filesystem::path run_dir;    // checkpoints go to run_dir/checkpoints, metrics to
+                                    // run_dir/metrics.jsonl (empty: neither)
   std::int64_t checkpoint_interval = 0;  // 0: only at the end
   int keep_checkpoints = 3;
   bool resume = false;            // continue from the newest complete checkpoint
   double max_seconds = 0.0;       // stop (and checkpoint) after this much training time; 0: none
+  // Dynamic loss scaling (see loss_scaler.h). Meant for fp16 compute; settable on its own so
+  // the machinery can be exercised in fp32. Off: scale 1, and a non-finite gradient stops the
+  // run as diverged. On: such a step is skipped and the scale backs off; only an overflow at
+  // min_loss_scale stops the run.
+  bool loss_scaling = false;
+  std::int64_t loss_scale_window = 1000;
+  float initial_loss_scale = 65536.0f;
+  int loss_scale_hysteresis = 1;
+  float min_loss_scale = 1.0f;
 };
 
 struct TrainResult {
-  std::int64_t steps_done = 0;
+  std::int64_t steps_done = 0;     // training steps, skipped ones included
+  std::int64_t applied_steps = 0;  // optimizer updates made (run total, across resumes)
+  std::int64_t skipped_steps = 0;  // steps skipped for inf/NaN gradients (run total)
+  float loss_scale = 1.0f;         // the scale at the end
   double initial_val_loss = 0.0;
   double final_val_loss = 0.0;
   double last_train_loss = 0.0;
@@ -50,22 +68,35 @@ class Trainer {
   // Runs to options.steps (or the time limit, or until `stop` becomes true — e.g. set by a
   // SIGINT handler), checkpointing along the way; the loss of each step goes to `on_step` if set.
   TrainResult run(const std::atomic<bool>* stop = nullptr);
-  // One optimizer step; returns the training loss.
-  double step();
+  // One training step: gradient_accumulation_steps micro-batches, then one optimizer update
+  // unless the gradients overflowed. Throws core::UserError when training diverged (see
+  // TrainerOptions::loss_scaling).
+  StepResult step();
 
   std::int64_t steps_done() const { return step_; }
+  const LossScaler& loss_scaler() const { return scaler_; }
+  const AdamW& optimizer() const { return optimizer_; }
+  // Called after each step of run() with the step number (1-based) and its mean loss.
   std::function<void(std::int64_t step, double loss)> on_step;
+  // The same with the whole step result.
+  std::function<void(std::int64_t step, const StepResult& result)> on_step_result;
+  // Called on the accumulated (still scaled) gradients of every step; tests use it.
+  GradientHook gradient_hook;
 
  private:
   void save();
   void try_resume();
+  void log_eval(double val_loss);
 
   nn::LlamaForCausalLM& model_;
   data::BatchLoader loader_;
   data::TokenShard validation_;
   TrainerOptions options_;
   AdamW optimizer_;
+  LossScaler scaler_;
+  MetricsLog metrics_;
   std::int64_t step_ = 0;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace sieve::train

@@ -100,6 +100,15 @@ std::string with_commas(std::int64_t value) {
   return out;
 }
 
+void check_lora_options(const LoraOptions& options, std::int64_t in_features, std::int64_t out_features) {
+  SIEVE_USER_CHECK(options.rank >= 1, "LoRA rank must be at least 1, got {}", options.rank);
+  SIEVE_USER_CHECK(options.rank <= std::min(in_features, out_features),
+                   "LoRA rank {} exceeds the smaller side of a {}x{} layer", options.rank, out_features, in_features);
+  SIEVE_USER_CHECK(options.dropout >= 0.0f && options.dropout < 1.0f, "LoRA dropout must be in [0, 1), got {}",
+                   options.dropout);
+  SIEVE_USER_CHECK(std::isfinite(options.alpha), "LoRA alpha must be a finite number, got {}", options.alpha);
+}
+
 }  // namespace
 
 LoraAdapter::LoraAdapter(std::int64_t in_features, std::int64_t out_features, const LoraOptions& options,
@@ -108,11 +117,7 @@ LoraAdapter::LoraAdapter(std::int64_t in_features, std::int64_t out_features, co
       scale_(static_cast<float>(options.alpha / static_cast<double>(options.rank))),
       dropout_(options.dropout),
       dropout_seed_(rng.next_u64()) {
-  SIEVE_USER_CHECK(options.rank >= 1, "LoRA rank must be at least 1, got {}", options.rank);
-  SIEVE_USER_CHECK(options.rank <= std::min(in_features, out_features),
-                   "LoRA rank {} exceeds the layer's smaller side ({}x{})", options.rank, out_features, in_features);
-  SIEVE_USER_CHECK(options.dropout >= 0.0f && options.dropout < 1.0f, "LoRA dropout must be in [0, 1), got {}",
-                   options.dropout);
+  check_lora_options(options, in_features, out_features);
   a_ = std::make_shared<Linear>(in_features, rank_, false, 0.0, rng);
   b_ = std::make_shared<Linear>(rank_, out_features, false, 0.0, rng);  // zeros: the start is the base model
   const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
@@ -155,6 +160,8 @@ void LoraAdapter::merge_into(const Tensor& weight) {
   SIEVE_CHECK(!merged_, "LoRA adapter is already merged");
   SIEVE_CHECK(weight.is_contiguous() && weight.dtype() == core::DType::f32, "LoRA merge needs a contiguous f32 weight");
   const Tensor d = delta();
+  SIEVE_CHECK(weight.shape() == d.shape(), "LoRA merge: weight {} is not the adapter's {}",
+              core::shape_string(weight.shape()), core::shape_string(d.shape()));
   float* w = weight.data<float>();
   const float* dd = d.data<float>();
   for (std::int64_t i = 0; i < weight.numel(); ++i) w[i] += dd[i];
@@ -165,6 +172,8 @@ void LoraAdapter::unmerge_from(const Tensor& weight) {
   SIEVE_CHECK(merged_, "LoRA adapter is not merged");
   SIEVE_CHECK(weight.is_contiguous() && weight.dtype() == core::DType::f32, "LoRA unmerge needs a contiguous f32 weight");
   const Tensor d = delta();
+  SIEVE_CHECK(weight.shape() == d.shape(), "LoRA unmerge: weight {} is not the adapter's {}",
+              core::shape_string(weight.shape()), core::shape_string(d.shape()));
   float* w = weight.data<float>();
   const float* dd = d.data<float>();
   for (std::int64_t i = 0; i < weight.numel(); ++i) w[i] -= dd[i];
@@ -202,8 +211,12 @@ std::vector<std::string> apply_lora(Module& root, const LoraOptions& options) {
   const std::vector<std::string> paths = lora_target_paths(root, options.targets);
   std::map<std::string, std::shared_ptr<Linear>> by_path;
   for (auto& [path, linear] : linears(root)) by_path.emplace(path, linear);
-  for (const auto& path : paths)
-    SIEVE_USER_CHECK(by_path.at(path)->adapter() == nullptr, "'{}' already has a LoRA adapter", path);
+  // Every check before the first change: a failed call leaves the model as it was.
+  for (const auto& path : paths) {
+    const Linear& linear = *by_path.at(path);
+    SIEVE_USER_CHECK(linear.adapter() == nullptr, "'{}' already has a LoRA adapter", path);
+    check_lora_options(options, linear.in_features(), linear.out_features());
+  }
   for (auto& [name, parameter] : root.named_parameters()) {
     parameter.set_requires_grad(false);
     parameter.zero_grad();

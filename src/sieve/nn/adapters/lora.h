@@ -43,7 +43,9 @@ class LoraAdapter {
   // B [M, r] = 0.
   LoraAdapter(std::int64_t in_features, std::int64_t out_features, const LoraOptions& options, core::Rng& rng);
 
-  // base_out [..., M] + scale · B(A(dropout(x))) for x [..., K]; dropout only when `training`.
+  // base_out [..., M] + scale · B(A(dropout(x))) for x [..., K]; dropout only when `training`,
+  // with a fresh mask per call from a per-adapter counter. The counter is not part of a
+  // checkpoint, so with dropout > 0 a resumed run draws other masks than an uninterrupted one.
   Tensor add_update(const Tensor& x, const Tensor& base_out, bool training) const;
 
   // W += scale·B·A (merge) and W −= scale·B·A (unmerge) on the host's weight [M, K], in place.
@@ -52,6 +54,8 @@ class LoraAdapter {
   void merge_into(const Tensor& weight);
   void unmerge_from(const Tensor& weight);
   bool merged() const { return merged_; }
+  // scale·B·A [M, K] (f32, summed in f64): what a merge adds to the host's weight.
+  Tensor delta() const;
 
   const std::shared_ptr<Linear>& a() const { return a_; }  // weight [r, K]
   const std::shared_ptr<Linear>& b() const { return b_; }  // weight [M, r]
@@ -61,8 +65,6 @@ class LoraAdapter {
   std::int64_t out_features() const { return b_->out_features(); }
 
  private:
-  Tensor delta() const;  // scale·B·A [M, K], f32
-
   std::shared_ptr<Linear> a_, b_;
   std::int64_t rank_;
   float scale_;

@@ -1,0 +1,149 @@
+// `sieve finetune`: continue training a saved model directory on a corpus, either fully or with
+// LoRA adapters (--lora: the base frozen, only the adapters trained and saved, as
+// out/adapter.safetensors; --merge also writes the merged model to out/merged).
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/sieve/dataset_setup.h"
+#include "apps/sieve/verbs.h"
+#include "sieve/io/adapters.h"
+#include "sieve/io/model_dir.h"
+#include "sieve/train/trainer.h"
+
+namespace sieve::apps {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FinetuneArgs {
+  std::string model_dir;
+  std::string out_dir;
+  DatasetRecipe dataset;
+  bool lora = false;
+  nn::LoraOptions lora_options;
+  bool merge = false;
+  float lr = 1e-3f;
+  float min_lr = 1e-4f;
+  std::int64_t warmup = 10;
+  train::TrainerOptions trainer;
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_finetune_interrupt(int) { g_stop.store(true); }
+
+void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
+  const fs::path target = to_dir / io::kTokenizerFile;
+  if (fs::exists(target) && fs::equivalent(from_dir / io::kTokenizerFile, target)) return;
+  fs::copy_file(from_dir / io::kTokenizerFile, target, fs::copy_options::overwrite_existing);
+}
+
+void run_finetune(FinetuneArgs args) {
+  const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
+  SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
+  SIEVE_USER_CHECK(fs::exists(model_dir / io::kTokenizerFile),
+                   "model directory '{}' has no {} (the corpus is tokenized with the model's own tokenizer)",
+                   model_dir.string(), io::kTokenizerFile);
+  std::unique_ptr<nn::LlamaForCausalLM> model = io::load_model(model_dir);
+  const data::Tokenizer tokenizer = data::Tokenizer::load(model_dir / io::kTokenizerFile);
+  SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
+                   "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
+                   model->config().vocab_size);
+  fs::create_directories(out_dir);
+  args.dataset.seed = args.trainer.seed;
+  const data::PrepareResult dataset = prepare_cached_dataset(out_dir / "data", args.dataset, tokenizer);
+
+  if (args.lora) {
+    const auto paths = nn::apply_lora(*model, args.lora_options);
+    std::fprintf(stderr, "LoRA: rank %lld, alpha %g, dropout %g on %zu linear layers ('%s')\n",
+                 static_cast<long long>(args.lora_options.rank), args.lora_options.alpha,
+                 static_cast<double>(args.lora_options.dropout), paths.size(), args.lora_options.targets.c_str());
+  }
+  std::printf("%s\n", nn::trainable_share_line(*model).c_str());
+  std::fflush(stdout);
+
+  if (args.trainer.context == 0) args.trainer.context = model->config().max_position_embeddings;
+  args.trainer.schedule.peak_lr = args.lr;
+  args.trainer.schedule.min_lr = args.min_lr;
+  args.trainer.schedule.warmup_steps = args.warmup;
+  args.trainer.run_dir = out_dir;
+  train::Trainer trainer(*model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
+                         args.trainer);
+  std::signal(SIGINT, on_finetune_interrupt);
+  std::signal(SIGTERM, on_finetune_interrupt);
+  const train::TrainResult result = trainer.run(&g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
+              std::exp(result.initial_val_loss), std::exp(result.final_val_loss),
+              static_cast<long long>(result.steps_done), result.tokens_per_second);
+
+  if (!args.lora) {
+    io::save_model(*model, out_dir);
+    copy_tokenizer(model_dir, out_dir);
+    std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", out_dir.c_str());
+    return;
+  }
+  io::save_adapters(*model, args.lora_options, out_dir / io::kAdapterFile);
+  std::printf("adapters saved to %s (base model: %s)\n", (out_dir / io::kAdapterFile).c_str(), model_dir.c_str());
+  if (args.merge) {
+    const fs::path merged = out_dir / "merged";
+    io::save_merged_model(*model, merged);
+    copy_tokenizer(model_dir, merged);
+    std::printf("merged model saved to %s\n", merged.c_str());
+  }
+}
+
+}  // namespace
+
+void add_finetune_verb(CLI::App& app) {
+  auto args = std::make_shared<FinetuneArgs>();
+  args->trainer.context = 0;
+  args->trainer.steps = 200;
+  args->trainer.adamw.weight_decay = 0.0f;
+  args->trainer.eval_windows = 32;
+  CLI::App* cmd = app.add_subcommand("finetune", "Fine-tune a saved model on a corpus, fully or with LoRA adapters");
+  cmd->add_option("--model", args->model_dir, "Base model directory (config.json, model.safetensors, tokenizer.model)")
+      ->required();
+  cmd->add_option("--data", args->dataset.corpora, "Corpus: gcide, foldoc, or a text / wikitext .raw / .dict.dz file")
+      ->required();
+  cmd->add_option("--out", args->out_dir, "Run directory (created): adapter.safetensors or the model, checkpoints")
+      ->required();
+  cmd->add_flag("--lora", args->lora, "Train LoRA adapters on a frozen base instead of every weight");
+  cmd->add_option("--lora-rank", args->lora_options.rank, "LoRA rank r")->capture_default_str();
+  cmd->add_option("--lora-alpha", args->lora_options.alpha, "LoRA alpha (the update is scaled by alpha / r)")
+      ->capture_default_str();
+  cmd->add_option("--lora-dropout", args->lora_options.dropout, "Dropout on the adapters' input")->capture_default_str();
+  cmd->add_option("--lora-targets", args->lora_options.targets,
+                  "Linear layers to adapt: attn, mlp, all-linear, or comma-separated globs over names like "
+                  "model.layers.0.self_attn.q_proj (a glob matching a module selects the Linears inside it)")
+      ->capture_default_str();
+  cmd->add_option("--lora-seed", args->lora_options.seed, "Adapter initialisation seed")->capture_default_str();
+  cmd->add_flag("--merge", args->merge, "Also write the base with the adapters merged in to OUT/merged");
+  cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
+  cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();
+  cmd->add_option("--grad-accum", args->trainer.gradient_accumulation_steps,
+                  "Micro-batches of --batch sequences per optimizer step")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--context", args->trainer.context, "Tokens per sequence (default: the model's context)");
+  cmd->add_option("--lr", args->lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--min-lr", args->min_lr, "Final learning rate of the cosine decay")->capture_default_str();
+  cmd->add_option("--warmup", args->warmup, "Linear warmup steps")->capture_default_str();
+  cmd->add_option("--weight-decay", args->trainer.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option("--clip", args->trainer.clip_grad_norm, "Gradient norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--seed", args->trainer.seed, "Data order and split seed")->capture_default_str();
+  cmd->add_option("--eval-windows", args->trainer.eval_windows, "Validation windows (0: all)")->capture_default_str();
+  cmd->add_option("--log-interval", args->trainer.log_interval, "Progress line every N steps")->capture_default_str();
+  cmd->add_flag("--resume", args->trainer.resume, "Continue from the newest checkpoint in --out");
+  cmd->add_option("--max-documents", args->dataset.max_documents, "Use only the first N documents (0: all)");
+  cmd->add_option("--max-bytes", args->dataset.max_bytes, "Use only the first N bytes of text (0: all)");
+  cmd->add_option("--val-fraction", args->dataset.val_fraction, "Share of documents held out for validation")
+      ->capture_default_str();
+  cmd->callback([args] { run_finetune(*args); });
+}
+
+}  // namespace sieve::apps

@@ -1,0 +1,125 @@
+// `sieve finetune` end to end: train a tiny base, fine-tune it with LoRA (adapter file, merged
+// model that `generate` loads), fully, and the errors for bad targets and flag combinations.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result sieve(const std::string& args) {
+  const std::string command = std::string(SIEVE_BINARY) + " " + args + " 2>&1";
+  Result result{-1, {}};
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) result.output += buffer.data();
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class Finetune : public ::testing::Test {
+ protected:
+  // One tiny base model for every test of the suite (training it is the slow part).
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("sieve-finetune-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    std::ofstream corpus(*dir_ / "corpus.txt");
+    // Words of one to three syllables: enough distinct pieces for the tiny preset's 512-piece tokenizer.
+    const char* syllables[] = {"ka", "lo", "mi", "ren", "tus", "ba", "dor", "fe", "gil", "han", "jo", "ny",
+                               "pra", "qui", "sto", "vel", "wex", "zu", "cha", "ple"};
+    unsigned state = 12345;
+    auto next = [&state](unsigned bound) {
+      state = state * 1103515245u + 12345u;
+      return (state >> 16) % bound;
+    };
+    for (int doc = 0; doc < 400; ++doc) {
+      for (int w = 0; w < 40; ++w) {
+        const unsigned length = 1 + next(3);
+        for (unsigned s = 0; s < length; ++s) corpus << syllables[next(std::size(syllables))];
+        corpus << ((w % 10 == 9) ? ".\n" : " ");
+      }
+      corpus << "\n";
+    }
+    corpus.close();
+    base_result_ = new Result(sieve("train --data " + corpus_path() + " --out " + base_path() +
+                                    " --preset tiny --steps 2 --batch 2 --context 32 --eval-windows 2 --warmup 1"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete base_result_;
+  }
+  void SetUp() override { ASSERT_EQ(base_result_->exit_code, 0) << base_result_->output; }
+
+  static std::string corpus_path() { return (*dir_ / "corpus.txt").string(); }
+  static std::string base_path() { return (*dir_ / "base").string(); }
+  static std::string finetune(const fs::path& out) {
+    return "finetune --model " + base_path() + " --data " + corpus_path() + " --out " + out.string() +
+           " --batch 1 --grad-accum 2 --context 32 --eval-windows 2 --warmup 1 --steps 3";
+  }
+
+  static fs::path* dir_;
+  static Result* base_result_;
+};
+
+fs::path* Finetune::dir_ = nullptr;
+Result* Finetune::base_result_ = nullptr;
+
+TEST_F(Finetune, LoraSavesAdaptersAndAMergedModel) {
+  const fs::path out = *dir_ / "lora";
+  const Result r = sieve(finetune(out) + " --lora --lora-rank 4 --lora-alpha 8 --lora-targets attn --merge");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // tiny, rank 4 on attention: (4·64 + 64·4)·2 + (4·64 + 32·4)·2 = 1792 per layer, 2 layers.
+  EXPECT_NE(r.output.find("trainable parameters: 3,584 of "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("validation perplexity"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(out / "adapter.safetensors"));
+  EXPECT_FALSE(fs::exists(out / "model.safetensors"));
+  // A few KB of adapters, not a model.
+  EXPECT_LT(fs::file_size(out / "adapter.safetensors"), fs::file_size(fs::path(base_path()) / "model.safetensors") / 10);
+  for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"})
+    EXPECT_TRUE(fs::exists(out / "merged" / file)) << file;
+  const Result generated = sieve("generate --model " + (out / "merged").string() +
+                                 " --prompt 'kalo mi' --max-new-tokens 4 --seed 1");
+  EXPECT_EQ(generated.exit_code, 0) << generated.output;
+}
+
+TEST_F(Finetune, FullFineTuneSavesAModel) {
+  const fs::path out = *dir_ / "full";
+  const Result r = sieve(finetune(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(100.000%)"), std::string::npos) << r.output;
+  for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"})
+    EXPECT_TRUE(fs::exists(out / file)) << file;
+}
+
+TEST_F(Finetune, BadInputIsAClearError) {
+  const Result nothing = sieve(finetune(*dir_ / "bad1") + " --lora --lora-targets 'attn,no_such_layer*'");
+  EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
+  EXPECT_NE(nothing.output.find("'no_such_layer*' matches no linear layer"), std::string::npos) << nothing.output;
+  const Result merge = sieve(finetune(*dir_ / "bad2") + " --merge");
+  EXPECT_EQ(merge.exit_code, 2) << merge.output;
+  EXPECT_NE(merge.output.find("--merge needs --lora"), std::string::npos) << merge.output;
+  const Result rank = sieve(finetune(*dir_ / "bad3") + " --lora --lora-rank 0");
+  EXPECT_EQ(rank.exit_code, 2) << rank.output;
+  EXPECT_NE(rank.output.find("rank must be at least 1"), std::string::npos) << rank.output;
+  const Result help = sieve("finetune --help");
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  EXPECT_NE(help.output.find("--lora-targets"), std::string::npos) << help.output;
+}
+
+}  // namespace
