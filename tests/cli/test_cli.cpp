@@ -1,36 +1,22 @@
 // End to end through the `sieve` binary: train a tiny model on a small text, save, reload,
 // resume, generate, eval, inspect; and bad input gives a clear error and a non-zero exit.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 
+#include "run_sieve.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using sieve::testing::CommandResult;
 
-CommandResult run(const std::string& args) {
-  const std::string command = std::string(SIEVE_BINARY) + " " + args + " 2>&1";
-  CommandResult result{-1, {}};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) result.output += buffer.data();
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+CommandResult run(const std::string& args) { return sieve::testing::run_sieve(args); }
 
 // A few hundred KB of pseudo-English: enough for a 512-piece tokenizer and a few batches.
 fs::path write_corpus(const fs::path& dir) {

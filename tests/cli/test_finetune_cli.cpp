@@ -1,35 +1,21 @@
 // `sieve finetune` end to end: train a tiny base, fine-tune it with LoRA (adapter file, merged
 // model that `generate` loads), fully, and the errors for bad targets and flag combinations.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "run_sieve.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Result = sieve::testing::CommandResult;
 
-Result sieve(const std::string& args) {
-  const std::string command = std::string(SIEVE_BINARY) + " " + args + " 2>&1";
-  Result result{-1, {}};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) result.output += buffer.data();
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+Result sieve(const std::string& args) { return sieve::testing::run_sieve(args); }
 
 class Finetune : public ::testing::Test {
  protected:
