@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs a Sieve benchmark and its PyTorch peer in the same run and prints both with the ratio.
 
-  bench/compare.py train     [--preset lm-17m] [--steps 5] [--bf16]
+  bench/compare.py train     [--preset lm-17m] [--steps 5] [--precision fp32 bf16 fp16 auto]
   bench/compare.py attention [--seq 1024 2048 4096] [--heads 8] [--head-dim 64] [--attention dense]
   bench/compare.py decode    [--preset lm-17m] [--context 128 256]
 
@@ -12,6 +12,8 @@ decode: ms_per_token). Peer side: bench/peer_<what>.py under Debian's torch
 OPENBLAS_CORETYPE=SKYLAKEX. Ratios are oriented so that > 1 means Sieve is
 better: sieve/pytorch for throughput, pytorch/sieve for times and memory.
 With --out FILE one JSON line with every number and both commands is appended.
+For train, each Sieve precision runs against PyTorch fp32, and bf16 also against
+PyTorch under torch.autocast("cpu", bfloat16), the peer's own mixed precision.
 
 This script needs only the standard library, so any python3 can run it.
 """
@@ -31,7 +33,7 @@ REPO = os.path.dirname(BENCH_DIR)
 # metric -> True when higher is better. The first metric of each bench is the primary
 # one: it picks the best of several rounds.
 METRICS = {
-    "train": {"tokens_per_s": True, "step_ms": False, "peak_rss_mb": False},
+    "train": {"tokens_per_s": True, "step_ms": False, "peak_rss_mb": False, "peak_tensor_mb": False},
     "attention": {"forward_ms": False, "backward_ms": False, "total_ms": False},
     "decode": {"ms_per_token": False, "prefill_ms": False, "peak_rss_mb": False},
 }
@@ -116,7 +118,7 @@ def print_table(title, bench, sieve, peer, ratio):
             print("  " + "  ".join("-" * w for w in widths))
     sp, pp = sieve.get("precision"), peer.get("precision")
     if sp and pp and sp != pp and not (sp.startswith("bf16") and pp.startswith("bf16")):
-        print(f"  warning: precisions differ (sieve {sp}, pytorch {pp})")
+        print(f"  note: precisions differ (sieve {sp}, pytorch {pp})")
     if peer.get("blas") == "reference":
         print("  warning: the peer ran on the netlib reference BLAS; its fp32 numbers are not a fair "
               "peer. Install libopenblas0-pthread or pass --peer-blas-dir.")
@@ -136,12 +138,15 @@ def cases(args):
     sieve, py = args.sieve, [args.python]
     threads = ["--threads", str(args.threads)]
     if args.bench == "train":
-        s = [sieve, "bench", "train", "--preset", args.preset, "--steps", str(args.steps), "--json"]
         p = py + [os.path.join(BENCH_DIR, "peer_train_lm.py"), "--preset", args.preset,
                   "--steps", str(args.steps), "--warmup", str(args.warmup)] + threads
-        if args.bf16:
-            p.append("--autocast-bf16")
-        yield f"train {args.preset}", s + args.sieve_arg, p
+        for precision in args.precision:
+            s = [sieve, "bench", "train", "--preset", args.preset, "--steps", str(args.steps),
+                 "--precision", precision, "--json"] + args.sieve_arg
+            yield f"train {args.preset}: sieve {precision} vs pytorch fp32", s, p
+            if precision == "bf16":
+                yield (f"train {args.preset}: sieve bf16 vs pytorch autocast bf16", s,
+                       p + ["--autocast-bf16"])
     elif args.bench == "attention":
         for seq in args.seq:
             shape = ["--seq", str(seq), "--heads", str(args.heads), "--head-dim", str(args.head_dim)]
@@ -183,8 +188,9 @@ def parse_args():
     t.add_argument("--preset", default="lm-17m")
     t.add_argument("--steps", type=int, default=5)
     t.add_argument("--warmup", type=int, default=2, help="peer warmup steps")
-    t.add_argument("--bf16", action="store_true",
-                   help="peer under bf16 autocast (give sieve its bf16 flag with --sieve-arg)")
+    t.add_argument("--precision", nargs="+", default=["fp32"],
+                   choices=["fp32", "bf16", "fp16", "tf32", "auto"],
+                   help="sieve precisions to run (bf16 is also compared with PyTorch autocast bf16)")
 
     a = sub.add_parser("attention", parents=[common], help="attention forward + backward")
     a.add_argument("--seq", type=int, nargs="+", default=[4096])

@@ -13,11 +13,15 @@
 #include "sieve/core/cpu_features.h"
 #include "sieve/core/parallel.h"
 #include "sieve/kernels/cpu/matmul.h"
+#include "sieve/nn/adapters/lora.h"
 #include "sieve/nn/generation.h"
 #include "sieve/nn/models/presets.h"
 #include "sieve/ops/attention.h"
 #include "sieve/ops/arithmetic.h"
+#include "sieve/core/allocator.h"
 #include "sieve/train/adamw.h"
+#include "sieve/train/precision_choice.h"
+#include "sieve/train/train_step.h"
 
 namespace sieve::apps {
 namespace {
@@ -65,7 +69,18 @@ struct TrainBenchArgs {
   std::int64_t warmup = 1;
   std::int64_t batch = 8;
   std::int64_t context = 0;  // 0 = the preset's context
+  std::string precision = "fp32";
+  std::int64_t lora_rank = 0;  // > 0: LoRA fine-tuning cost instead of full training
+  std::string lora_targets = "attn";
 };
+
+// Bytes of the gradients and AdamW moments training keeps: 3 f32 values per trainable weight.
+double optimizer_and_gradient_mb(const nn::Module& model) {
+  std::int64_t trainable = 0;
+  for (const auto& [name, p] : model.named_parameters())
+    if (p.requires_grad()) trainable += p.numel();
+  return static_cast<double>(trainable) * 3.0 * sizeof(float) / (1024.0 * 1024.0);
+}
 
 void run_train_bench(const TrainBenchArgs& args) {
   args.common.apply();
@@ -75,32 +90,52 @@ void run_train_bench(const TrainBenchArgs& args) {
   const std::int64_t context = args.context > 0 ? args.context : config.max_position_embeddings;
   SIEVE_USER_CHECK(context <= config.max_position_embeddings, "--context {} exceeds the preset's {}", context,
                    config.max_position_embeddings);
+  // The decision report goes to stderr so that --json stays one line on stdout.
+  const train::PrecisionChoice precision = train::choose_precision(args.precision, config, args.batch * context);
+  std::fprintf(stderr, "%s", precision.report.c_str());
   nn::LlamaForCausalLM model(config, 1);
+  if (args.lora_rank > 0) {
+    nn::apply_lora(model, {.rank = args.lora_rank, .targets = args.lora_targets});
+    std::fprintf(stderr, "%s\n", nn::trainable_share_line(model).c_str());
+  }
   train::AdamW optimizer(model.named_parameters(), {});
+  // The trainer's own step (loss scaling, unscale and overflow check included; no clipping,
+  // like the PyTorch peer), under the chosen precision.
+  train::LossScaler scaler({.enabled = precision.loss_scaling});
   core::Rng rng(7);
   double total_ms = 0.0;
-  float last_loss = 0.0f;
+  double last_loss = 0.0;
+  auto& allocator = core::allocator();
   for (std::int64_t step = 0; step < args.warmup + args.steps; ++step) {
-    const core::Tensor ids = random_tokens(args.batch, context, config.vocab_size, rng);
-    const core::Tensor targets = random_tokens(args.batch, context, config.vocab_size, rng);
+    const data::Batch batch{random_tokens(args.batch, context, config.vocab_size, rng),
+                            random_tokens(args.batch, context, config.vocab_size, rng)};
+    if (step == args.warmup) allocator.reset_peak();
     const auto start = Clock::now();
-    model.zero_grad();
-    core::Tensor loss = model.loss(ids, targets);
-    autograd::backward(loss);
-    optimizer.step(3e-4f);
+    const ops::PrecisionScope scope(precision.policy);
+    const train::StepResult result = train::optimizer_step(model, optimizer, scaler, {&batch, 1}, 3e-4f, 0.0);
     const double ms = ms_since(start);
-    last_loss = static_cast<float>(loss.item());
+    last_loss = result.loss;
     if (step >= args.warmup) total_ms += ms;
   }
   const double step_ms = total_ms / static_cast<double>(args.steps);
   const double tokens_per_s = static_cast<double>(args.batch * context) / (step_ms / 1000.0);
+  const double peak_tensor_mb = static_cast<double>(allocator.stats().peak_allocated_bytes) / (1024.0 * 1024.0);
+  const std::string policy = ops::describe(precision.policy);
   nlohmann::json result{{"impl", "sieve"},          {"bench", "train"},         {"preset", args.preset},
-                        {"precision", "fp32"},      {"batch", args.batch},      {"context", context},
+                        {"precision", policy},      {"precision_mode", args.precision},
+                        {"batch", args.batch},      {"context", context},
                         {"steps", args.steps},      {"step_ms", step_ms},       {"tokens_per_s", tokens_per_s},
-                        {"peak_rss_mb", peak_rss_mb()}, {"threads", core::num_threads()}, {"loss", last_loss}};
+                        {"peak_rss_mb", peak_rss_mb()}, {"peak_tensor_mb", peak_tensor_mb},
+                        {"threads", core::num_threads()}, {"loss", last_loss},
+                        {"optimizer_and_gradient_mb", optimizer_and_gradient_mb(model)}};
+  if (args.lora_rank > 0) {
+    result["lora_rank"] = args.lora_rank;
+    result["lora_targets"] = args.lora_targets;
+  }
   emit(args.common.json, result,
-       fmt::format("train {}: {:.1f} ms/step, {:.0f} tokens/s, peak RSS {:.0f} MB ({} threads)", args.preset, step_ms,
-                   tokens_per_s, peak_rss_mb(), core::num_threads()));
+       fmt::format("train {} ({}): {:.1f} ms/step, {:.0f} tokens/s, peak RSS {:.0f} MB, peak tensors {:.0f} MB "
+                   "({} threads)",
+                   args.preset, policy, step_ms, tokens_per_s, peak_rss_mb(), peak_tensor_mb, core::num_threads()));
 }
 
 // ---- attention: the fused causal kernel, forward and backward ---------------------------------
@@ -271,6 +306,11 @@ void add_bench_verb(CLI::App& app) {
   t->add_option("--warmup", train->warmup, "Untimed steps first")->capture_default_str();
   t->add_option("--batch", train->batch, "Sequences per step")->capture_default_str();
   t->add_option("--context", train->context, "Tokens per sequence (default: the preset's)");
+  t->add_option("--precision", train->precision, "fp32, bf16, fp16, tf32 or auto")->capture_default_str();
+  t->add_option("--lora-rank", train->lora_rank, "Fine-tune LoRA adapters of this rank instead (0: full training)")
+      ->capture_default_str();
+  t->add_option("--lora-targets", train->lora_targets, "Linear layers that get adapters (see sieve finetune)")
+      ->capture_default_str();
   t->callback([train] { run_train_bench(*train); });
 
   auto attention = std::make_shared<AttentionBenchArgs>();

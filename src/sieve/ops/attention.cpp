@@ -1,11 +1,16 @@
 // Fused causal attention. Letters: B batch, T query tokens, S key tokens, H query heads,
 // Hkv key/value heads, D head dim. The forward saves out and the per-row logsumexp lse
 // [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S buffer).
+//
+// Precision policy (precision.h): the kernel computes in f32; under bf16 / fp16 / tf32 its
+// operands are rounded to that dtype's values first (and its output and gradients to binary16
+// under fp16), and the tensors it saves for backward are kept in the policy's storage dtype.
 #include "sieve/ops/attention.h"
 
 #include "sieve/autograd/node.h"
 #include "sieve/kernels/cpu/attention_causal.h"
 #include "sieve/ops/op_support.h"
+#include "sieve/ops/precision_cast.h"
 
 namespace sieve::ops {
 namespace {
@@ -35,13 +40,16 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
   detail::check_same_dtype(q, k, "causal_attention");
   detail::check_same_dtype(q, v, "causal_attention");
 
-  const Tensor qc = detail::dense(q);  // [B, T, H, D]
+  // Only f32 tensors follow the policy; an f32 policy leaves the operands (and KV-cache views) as they are.
+  const PrecisionPolicy policy = q.dtype() == core::DType::f32 ? current_precision() : PrecisionPolicy{};
+  const bool plain = policy == PrecisionPolicy{};
+  const Tensor qc = detail::round_to_compute(detail::dense(q), policy.compute);  // [B, T, H, D]
   // k and v are read in place when they are KV-cache views sharing one batch stride;
   // anything else is made contiguous.
-  const bool in_place =
-      kv_readable_in_place(k) && kv_readable_in_place(v) && (B <= 1 || k.strides()[0] == v.strides()[0]);
-  const Tensor kc = in_place ? k : detail::dense(k);  // [B, S, Hkv, D]
-  const Tensor vc = in_place ? v : detail::dense(v);  // [B, S, Hkv, D]
+  const bool in_place = plain && kv_readable_in_place(k) && kv_readable_in_place(v) &&
+                        (B <= 1 || k.strides()[0] == v.strides()[0]);
+  const Tensor kc = in_place ? k : detail::round_to_compute(detail::dense(k), policy.compute);  // [B, S, Hkv, D]
+  const Tensor vc = in_place ? v : detail::round_to_compute(detail::dense(v), policy.compute);  // [B, S, Hkv, D]
   kernels::cpu::CausalAttentionShape shape{};
   shape.batch = B;
   shape.query_tokens = T;
@@ -58,18 +66,28 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
   Tensor lse = record ? Tensor::empty({B, H, T}) : Tensor();  // [B, H, T]
   kernels::cpu::attention_causal_forward(q.dtype(), shape, qc.raw_data(), kc.raw_data(), vc.raw_data(), out.raw_data(),
                                          record ? lse.data<float>() : nullptr);
+  detail::round_result(out, policy.compute);
   if (record) {
     const bool need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad();
-    const Tensor qs = qc.detach(), ks = kc.detach(), vs = vc.detach(), outs = out.detach();
+    const core::DType store = policy.activation_storage;
+    const Tensor qs = detail::cast_to(qc, store).detach(), ks = detail::cast_to(kc, store).detach();
+    // out is on the compute grid only under fp16; elsewhere a narrow copy would perturb the
+    // backward's rowsum(dout · out), so it stays f32.
+    const Tensor vs = detail::cast_to(vc, store).detach();
+    const Tensor outs = (policy.compute == ComputePrecision::f16 ? detail::cast_to(out, store) : out).detach();
     autograd::record(out, "causal_attention", {&q, &k, &v}, [=](const Tensor& dout) -> std::vector<Tensor> {
-      const Tensor dc = detail::dense(dout);  // [B, T, H, D]
+      const Tensor dc = detail::round_to_compute(detail::dense(dout), policy.compute);  // [B, T, H, D]
+      // Saved operands back in f32, the kernel's dtype (values were on the compute grid already).
+      const Tensor qr = detail::cast_to(qs, core::DType::f32), kr = detail::cast_to(ks, core::DType::f32);
+      const Tensor vr = detail::cast_to(vs, core::DType::f32), outr = detail::cast_to(outs, core::DType::f32);
       // The kernel writes all three gradients; dk and dv come back contiguous.
-      Tensor dq = Tensor::empty(qs.shape(), qs.dtype());  // [B, T, H, D]
-      Tensor dk = Tensor::empty(ks.shape(), ks.dtype());  // [B, S, Hkv, D]
-      Tensor dv = Tensor::empty(vs.shape(), vs.dtype());  // [B, S, Hkv, D]
-      kernels::cpu::attention_causal_backward(qs.dtype(), shape, qs.raw_data(), ks.raw_data(), vs.raw_data(),
-                                              outs.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(),
+      Tensor dq = Tensor::empty(qr.shape(), qr.dtype());  // [B, T, H, D]
+      Tensor dk = Tensor::empty(kr.shape(), kr.dtype());  // [B, S, Hkv, D]
+      Tensor dv = Tensor::empty(vr.shape(), vr.dtype());  // [B, S, Hkv, D]
+      kernels::cpu::attention_causal_backward(qr.dtype(), shape, qr.raw_data(), kr.raw_data(), vr.raw_data(),
+                                              outr.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(),
                                               dk.raw_data(), dv.raw_data());
+      for (const Tensor* grad : {&dq, &dk, &dv}) detail::round_result(*grad, policy.compute);
       return {need_q ? dq : Tensor(), need_k ? dk : Tensor(), need_v ? dv : Tensor()};
     });
   }

@@ -72,6 +72,7 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
 
 double Trainer::evaluate() {
   autograd::NoGradGuard no_grad;
+  const ops::PrecisionScope precision(options_.precision);  // validate as the model trains
   const bool was_training = model_.training();
   model_.set_training(false);
   data::EvalWindows windows(data::TokenShard::open(validation_.path()), options_.context, options_.eval_windows);
@@ -92,8 +93,11 @@ StepResult Trainer::step() {
     micro_batches.push_back(loader_.next_batch(options_.batch, options_.context));
   // The schedule follows applied updates: a skipped step does not advance it.
   const float lr = options_.schedule.lr_at(optimizer_.steps_taken());
-  const StepResult result =
-      optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
+  StepResult result;
+  {
+    const ops::PrecisionScope precision(options_.precision);
+    result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
+  }
   ++step_;
   // A non-finite loss or gradient would poison the weights and every later step: stop before
   // the update, so the last checkpoint and the weights in memory stay usable. With loss
@@ -128,7 +132,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                   {"context", options_.context},
                   {"grad_accum", options_.gradient_accumulation_steps},
                   {"loss_scaling", scaler_.enabled()},
-                  {"precision", "fp32"},
+                  {"precision", ops::describe(options_.precision)},
                   {"unix_time", unix_time_seconds()}});
   result.initial_val_loss = evaluate();
   log_eval(result.initial_val_loss);
@@ -175,7 +179,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                       {"skipped_total", scaler_.skipped_steps()},
                       {"grad_norm", last_grad_norm},
                       {"tokens_per_s", tokens_per_s},
-                      {"precision", "fp32"},
+                      {"precision", ops::describe(options_.precision)},
                       {"peak_memory_mb", allocator_peak_mb()},
                       {"peak_rss_mb", peak_rss_mb()},
                       {"time_s", std::chrono::duration<double>(now - created_).count()},

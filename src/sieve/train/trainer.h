@@ -11,6 +11,7 @@
 
 #include "sieve/data/batch_loader.h"
 #include "sieve/nn/models/llama.h"
+#include "sieve/ops/precision.h"
 #include "sieve/train/adamw.h"
 #include "sieve/train/lr_schedule.h"
 #include "sieve/train/metrics_log.h"
@@ -36,6 +37,9 @@ struct TrainerOptions {
   int keep_checkpoints = 3;
   bool resume = false;            // continue from the newest complete checkpoint
   double max_seconds = 0.0;       // stop (and checkpoint) after this much training time; 0: none
+  // The compute and activation-storage precision of forward and backward (ops/precision.h);
+  // parameters, gradients and optimizer state stay f32 whatever it says.
+  ops::PrecisionPolicy precision;
   // Dynamic loss scaling (see loss_scaler.h). Meant for fp16 compute; settable on its own so
   // the machinery can be exercised in fp32. Off: scale 1, and a non-finite gradient stops the
   // run as diverged. On: such a step is skipped and the scale backs off; only an overflow at
