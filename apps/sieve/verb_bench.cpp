@@ -72,6 +72,7 @@ struct TrainBenchArgs {
   std::string precision = "fp32";
   std::int64_t lora_rank = 0;  // > 0: LoRA fine-tuning cost instead of full training
   std::string lora_targets = "attn";
+  bool activation_checkpointing = false;
 };
 
 // Bytes of the gradients and AdamW moments training keeps: 3 f32 values per trainable weight.
@@ -98,6 +99,7 @@ void run_train_bench(const TrainBenchArgs& args) {
     nn::apply_lora(model, {.rank = args.lora_rank, .targets = args.lora_targets});
     std::fprintf(stderr, "%s\n", nn::trainable_share_line(model).c_str());
   }
+  model.set_activation_checkpointing(args.activation_checkpointing);
   train::AdamW optimizer(model.named_parameters(), {});
   // The trainer's own step (loss scaling, unscale and overflow check included; no clipping,
   // like the PyTorch peer), under the chosen precision.
@@ -127,7 +129,8 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"steps", args.steps},      {"step_ms", step_ms},       {"tokens_per_s", tokens_per_s},
                         {"peak_rss_mb", peak_rss_mb()}, {"peak_tensor_mb", peak_tensor_mb},
                         {"threads", core::num_threads()}, {"loss", last_loss},
-                        {"optimizer_and_gradient_mb", optimizer_and_gradient_mb(model)}};
+                        {"optimizer_and_gradient_mb", optimizer_and_gradient_mb(model)},
+                        {"activation_checkpointing", args.activation_checkpointing}};
   if (args.lora_rank > 0) {
     result["lora_rank"] = args.lora_rank;
     result["lora_targets"] = args.lora_targets;
@@ -307,6 +310,8 @@ void add_bench_verb(CLI::App& app) {
   t->add_option("--batch", train->batch, "Sequences per step")->capture_default_str();
   t->add_option("--context", train->context, "Tokens per sequence (default: the preset's)");
   t->add_option("--precision", train->precision, "fp32, bf16, fp16, tf32 or auto")->capture_default_str();
+  t->add_flag("--activation-checkpointing", train->activation_checkpointing,
+              "Recompute each decoder block in backward instead of keeping its activations");
   t->add_option("--lora-rank", train->lora_rank, "Fine-tune LoRA adapters of this rank instead (0: full training)")
       ->capture_default_str();
   t->add_option("--lora-targets", train->lora_targets, "Linear layers that get adapters (see sieve finetune)")

@@ -8,6 +8,7 @@
 
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
+#include "sieve/nn/activation_checkpoint.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/dropout.h"
 
@@ -129,7 +130,8 @@ LoraAdapter::LoraAdapter(std::int64_t in_features, std::int64_t out_features, co
 Tensor LoraAdapter::add_update(const Tensor& x, const Tensor& base_out, bool training) const {
   Tensor input = x;
   if (training && dropout_ > 0.0f) {
-    std::uint64_t key = dropout_seed_ + dropout_calls_++;
+    // Through next_random_counter so a checkpointed block recomputes with the same mask.
+    std::uint64_t key = dropout_seed_ + next_random_counter(dropout_calls_);
     input = ops::dropout(x, dropout_, core::splitmix64(key));
   }
   const Tensor update = b_->forward(a_->forward(input));  // [..., K] → [..., r] → [..., M]

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "sieve/autograd/grad_mode.h"
+#include "sieve/nn/activation_checkpoint.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/linear.h"
 #include "sieve/ops/loss.h"
@@ -38,8 +40,15 @@ LlamaBackbone::LlamaBackbone(const LlamaConfig& config, core::Rng& rng) {
 
 Tensor LlamaBackbone::forward(const Tensor& ids, KvCache* cache) const {
   Tensor h = embed_tokens_->forward(ids);  // [B, T, C]
-  for (std::size_t i = 0; i < layers_.size(); ++i)
-    h = layers_[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    // Never with a KV cache: recomputation would append the block's keys and values twice.
+    if (activation_checkpointing_ && cache == nullptr && autograd::grad_enabled()) {
+      h = checkpoint([block = layers_[i]](const Tensor& x) { return block->forward(x, nullptr); }, h,
+                     "checkpoint(layers." + std::to_string(i) + ")");
+    } else {
+      h = layers_[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr);
+    }
+  }
   return norm_->forward(h);
 }
 

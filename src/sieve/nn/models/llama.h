@@ -30,11 +30,15 @@ class LlamaBackbone : public Module {
   LlamaBackbone(const LlamaConfig& config, core::Rng& rng);
   Tensor forward(const Tensor& ids, KvCache* cache) const;  // int64 [B, T] → [B, T, C]
   const Embedding& embed_tokens() const { return *embed_tokens_; }
+  // See LlamaForCausalLM::set_activation_checkpointing.
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  bool activation_checkpointing() const { return activation_checkpointing_; }
 
  private:
   std::shared_ptr<Embedding> embed_tokens_;
   std::vector<std::shared_ptr<DecoderBlock>> layers_;
   std::shared_ptr<RMSNorm> norm_;
+  bool activation_checkpointing_ = false;
 };
 
 class LlamaForCausalLM : public Module {
@@ -49,6 +53,13 @@ class LlamaForCausalLM : public Module {
   Tensor loss(const Tensor& ids, const Tensor& targets) const;
   // An empty cache for `batch` sequences of up to `capacity` tokens.
   KvCache make_cache(std::int64_t batch, std::int64_t capacity) const;
+
+  // When on, a forward with grad mode on and no KV cache runs each decoder block through
+  // nn::checkpoint: the block's activations are recomputed in backward instead of kept (see
+  // NOTE [Activation checkpointing] in sieve/nn/activation_checkpoint.h). Values and gradients
+  // are unchanged; it costs one extra forward of every block per backward. Off by default.
+  void set_activation_checkpointing(bool on) { model_->set_activation_checkpointing(on); }
+  bool activation_checkpointing() const { return model_->activation_checkpointing(); }
 
  private:
   LlamaConfig config_;
