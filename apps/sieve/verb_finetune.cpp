@@ -7,10 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "apps/sieve/dataset_setup.h"
 #include "apps/sieve/verbs.h"
+#include "sieve/data/dataset_cache.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
+#include "sieve/train/precision_choice.h"
 #include "sieve/train/trainer.h"
 
 namespace sieve::apps {
@@ -21,13 +22,15 @@ namespace fs = std::filesystem;
 struct FinetuneArgs {
   std::string model_dir;
   std::string out_dir;
-  DatasetRecipe dataset;
+  data::DatasetRecipe dataset;
   bool lora = false;
   nn::LoraOptions lora_options;
   bool merge = false;
   float lr = 1e-3f;
   float min_lr = 1e-4f;
   std::int64_t warmup = 10;
+  std::string precision = "fp32";
+  bool activation_checkpointing = false;
   train::TrainerOptions trainer;
 };
 
@@ -48,13 +51,20 @@ void run_finetune(FinetuneArgs args) {
                    "model directory '{}' has no {} (the corpus is tokenized with the model's own tokenizer)",
                    model_dir.string(), io::kTokenizerFile);
   std::unique_ptr<nn::LlamaForCausalLM> model = io::load_model(model_dir);
+  if (args.trainer.context == 0) args.trainer.context = model->config().max_position_embeddings;
+  const train::PrecisionChoice precision =
+      train::choose_precision(args.precision, model->config(), args.trainer.batch * args.trainer.context);
+  std::fprintf(stderr, "%s", precision.report.c_str());
+  args.trainer.precision = precision.policy;
+  args.trainer.loss_scaling = args.trainer.loss_scaling || precision.loss_scaling;
+  model->set_activation_checkpointing(args.activation_checkpointing);
   const data::Tokenizer tokenizer = data::Tokenizer::load(model_dir / io::kTokenizerFile);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
                    "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
                    model->config().vocab_size);
   fs::create_directories(out_dir);
   args.dataset.seed = args.trainer.seed;
-  const data::PrepareResult dataset = prepare_cached_dataset(out_dir / "data", args.dataset, tokenizer);
+  const data::PrepareResult dataset = data::prepare_cached_dataset(out_dir / "data", args.dataset, tokenizer).shards;
 
   if (args.lora) {
     const auto paths = nn::apply_lora(*model, args.lora_options);
@@ -65,7 +75,6 @@ void run_finetune(FinetuneArgs args) {
   std::printf("%s\n", nn::trainable_share_line(*model).c_str());
   std::fflush(stdout);
 
-  if (args.trainer.context == 0) args.trainer.context = model->config().max_position_embeddings;
   args.trainer.schedule.peak_lr = args.lr;
   args.trainer.schedule.min_lr = args.min_lr;
   args.trainer.schedule.warmup_steps = args.warmup;
@@ -108,8 +117,10 @@ void add_finetune_verb(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("finetune", "Fine-tune a saved model on a corpus, fully or with LoRA adapters");
   cmd->add_option("--model", args->model_dir, "Base model directory (config.json, model.safetensors, tokenizer.model)")
       ->required();
-  cmd->add_option("--data", args->dataset.corpora, "Corpus: gcide, foldoc, or a text / wikitext .raw / .dict.dz file")
+  cmd->add_option("--data,--dataset", args->dataset.datasets,
+                  "Dataset: gcide, foldoc, wikitext-103, wikitext-2, or a text / wikitext .raw / .dict.dz file")
       ->required();
+  cmd->add_option("--data-dir", args->dataset.data_dir, "Where wikitext-103 / wikitext-2 are (default: $SIEVE_DATA)");
   cmd->add_option("--out", args->out_dir, "Run directory (created): adapter.safetensors or the model, checkpoints")
       ->required();
   cmd->add_flag("--lora", args->lora, "Train LoRA adapters on a frozen base instead of every weight");
@@ -139,6 +150,10 @@ void add_finetune_verb(CLI::App& app) {
   cmd->add_option("--eval-windows", args->trainer.eval_windows, "Validation windows (0: all)")->capture_default_str();
   cmd->add_option("--log-interval", args->trainer.log_interval, "Progress line every N steps")->capture_default_str();
   cmd->add_flag("--resume", args->trainer.resume, "Continue from the newest checkpoint in --out");
+  cmd->add_option("--precision", args->precision, "Compute precision: fp32, bf16, fp16, tf32, or auto")
+      ->capture_default_str();
+  cmd->add_flag("--activation-checkpointing", args->activation_checkpointing,
+                "Recompute each decoder block in backward instead of keeping its activations (less memory)");
   cmd->add_option("--max-documents", args->dataset.max_documents, "Use only the first N documents (0: all)");
   cmd->add_option("--max-bytes", args->dataset.max_bytes, "Use only the first N bytes of text (0: all)");
   cmd->add_option("--val-fraction", args->dataset.val_fraction, "Share of documents held out for validation")

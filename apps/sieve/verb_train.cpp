@@ -1,17 +1,21 @@
-// `sieve train`: corpus → tokenizer → token shards → LLaMA-style model, with validation
-// perplexity before and after, checkpoints, resume, and a final model directory.
+// `sieve train`: train a model directory on a dataset (--model-path), or make a new model from a
+// preset or config — tokenizer trained on the dataset — and train that (--out). Both run through
+// train::MixedPrecisionTrainer: dataset cache, precision choice, checkpoints, resume, metrics,
+// validation perplexity before and after, and the trained model directory.
+#include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
-
-#include "apps/sieve/dataset_setup.h"
 #include "apps/sieve/verbs.h"
-#include "sieve/data/corpus_registry.h"
+#include "sieve/data/dataset_registry.h"
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/nn/models/presets.h"
-#include "sieve/train/trainer.h"
+#include "sieve/ops/precision.h"
+#include "sieve/train/mixed_precision_trainer.h"
 
 namespace sieve::apps {
 namespace {
@@ -19,36 +23,40 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainArgs {
-  std::vector<std::string> corpora;
+  std::string model_path;
+  std::vector<std::string> datasets;
   std::string out_dir;
   std::string tokenizer;
   std::string preset = "demo";
   std::string config_file;
   std::uint64_t model_seed = 0;
+  std::int64_t steps = 1000;
+  double epochs = 0.0;        // > 0: given, and used instead of steps
+  bool steps_given = false;
+  bool loss_scaling = false;  // --loss-scaling given: forced on
   std::int64_t max_documents = 0;
   std::int64_t max_bytes = 0;
   double val_fraction = 0.01;
-  float lr = 1e-3f;
-  float min_lr = 1e-4f;
-  std::int64_t warmup = 50;
   double max_minutes = 0.0;
-  train::TrainerOptions trainer;
+  train::MixedPrecisionTrainerOptions options;
 };
 
 std::atomic<bool> g_stop{false};
 
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
-// Reuses out/tokenizer.model, copies --tokenizer there, or trains one on the corpora.
+// Reuses out/tokenizer.model, copies --tokenizer there, or trains one on the datasets' text.
 data::Tokenizer ensure_tokenizer(const TrainArgs& args, const std::vector<fs::path>& corpora,
                                  std::int64_t vocab_size) {
   const fs::path target = fs::path(args.out_dir) / io::kTokenizerFile;
   if (!args.tokenizer.empty()) {
     auto tokenizer = data::Tokenizer::load(args.tokenizer);
-    if (fs::path(args.tokenizer) != target) fs::copy_file(args.tokenizer, target, fs::copy_options::overwrite_existing);
+    if (!fs::exists(target) || !fs::equivalent(args.tokenizer, target))
+      fs::copy_file(args.tokenizer, target, fs::copy_options::overwrite_existing);
     return tokenizer;
   }
   if (fs::exists(target)) return data::Tokenizer::load(target);
+  SIEVE_USER_CHECK(!corpora.empty(), "--dataset: a new model needs a dataset to train its tokenizer on (or --tokenizer)");
   std::fprintf(stderr, "training a %lld-piece BPE tokenizer on %zu corpus file(s)...\n",
                static_cast<long long>(vocab_size), corpora.size());
   data::TokenizerTrainOptions options;
@@ -59,12 +67,13 @@ data::Tokenizer ensure_tokenizer(const TrainArgs& args, const std::vector<fs::pa
   return data::Tokenizer::load(target);
 }
 
-void run_train(TrainArgs args) {
-  SIEVE_USER_CHECK(!args.corpora.empty(), "--data: give at least one corpus (gcide, foldoc, or a file)");
+// --out without --model-path: out/config.json and out/tokenizer.model for a new model. Returns
+// false when only that was asked for (--steps 0), after writing the untrained weights too.
+bool make_new_model(const TrainArgs& args) {
   std::vector<fs::path> corpora;
-  for (const auto& spec : args.corpora) corpora.push_back(data::resolve_corpus(spec));
+  for (const auto& name : args.datasets)
+    for (const auto& file : data::resolve_dataset(name, args.options.data_dir).train) corpora.push_back(file);
   fs::create_directories(args.out_dir);
-
   nn::LlamaConfig config =
       args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
   const data::Tokenizer tokenizer = ensure_tokenizer(args, corpora, config.vocab_size);
@@ -74,86 +83,145 @@ void run_train(TrainArgs args) {
   config.vocab_size = tokenizer.vocab_size();
   config.bos_token_id = tokenizer.bos_id();
   config.eos_token_id = tokenizer.eos_id();
-  if (args.trainer.context == 0) args.trainer.context = config.max_position_embeddings;
+  io::save_llama_config(fs::path(args.out_dir) / io::kConfigFile, config);
+  if (args.steps > 0 || args.epochs > 0) return true;
+  const nn::LlamaForCausalLM model(config, args.model_seed);
+  io::save_model(model, args.out_dir);
+  std::printf("untrained model (%.2fM parameters) saved to %s (config.json, model.safetensors, tokenizer.model)\n",
+              static_cast<double>(model.parameter_count()) / 1e6, args.out_dir.c_str());
+  return false;
+}
 
-  const data::PrepareResult dataset = prepare_cached_dataset(
-      fs::path(args.out_dir) / "data",
-      {.corpora = args.corpora, .max_documents = args.max_documents, .max_bytes = args.max_bytes,
-       .val_fraction = args.val_fraction, .seed = args.trainer.seed},
-      tokenizer);
-  nn::LlamaForCausalLM model(config, args.model_seed);
-  std::fprintf(stderr, "model: %.2fM parameters (%lld layers, hidden %lld, context %lld)\n",
-               static_cast<double>(model.parameter_count()) / 1e6, static_cast<long long>(config.num_hidden_layers),
-               static_cast<long long>(config.hidden_size), static_cast<long long>(args.trainer.context));
+void run_train(TrainArgs args) {
+  // Checked first, so a typo fails before minutes of tokenizer training.
+  if (args.options.precision_mode != "auto") ops::parse_compute_precision(args.options.precision_mode, "--precision");
+  const bool new_model = args.model_path.empty();
+  SIEVE_USER_CHECK(!new_model || !args.out_dir.empty(),
+                   "give --model-path DIR (train a model directory) or --out DIR (a new model from --preset or "
+                   "--config)");
+  SIEVE_USER_CHECK(!args.steps_given || args.steps > 0 || new_model,
+                   "--steps must be > 0 with --model-path (--steps 0 only creates a new model with --out)");
+  SIEVE_USER_CHECK(args.steps >= 0, "--steps must be >= 0, got {}", args.steps);
+  const bool init_only = new_model && args.steps == 0 && args.epochs <= 0;
+  SIEVE_USER_CHECK(!args.datasets.empty() || (init_only && !args.tokenizer.empty()),
+                   "--dataset: give at least one (gcide, foldoc, wikitext-103, wikitext-2, or a text file)");
 
-  args.trainer.schedule.peak_lr = args.lr;
-  args.trainer.schedule.min_lr = args.min_lr;
-  args.trainer.schedule.warmup_steps = args.warmup;
-  args.trainer.run_dir = args.out_dir;
-  args.trainer.max_seconds = args.max_minutes * 60.0;
-  train::Trainer trainer(model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
-                         args.trainer);
+  for (const auto& name : args.datasets) data::resolve_dataset(name, args.options.data_dir);  // fail early
+
+  train::MixedPrecisionTrainerOptions& options = args.options;
+  if (new_model) {
+    if (!make_new_model(args)) return;
+    options.model_path = args.out_dir;
+    options.output_dir = args.out_dir;
+    options.fresh_weights = true;  // the new model starts from its seed; --resume restores a checkpoint
+    options.init_seed = args.model_seed;
+  } else {
+    options.model_path = args.model_path;
+    options.output_dir = args.out_dir;  // empty: MODEL-PATH-trained
+  }
+  if (args.loss_scaling) options.loss_scaling = true;
+  options.max_seconds = args.max_minutes * 60.0;
+
+  train::MixedPrecisionTrainer trainer(options);
+  train::TrainRequest request;
+  request.dataset = args.datasets.front();
+  request.more_datasets.assign(args.datasets.begin() + 1, args.datasets.end());
+  if (args.epochs > 0) {
+    request.epochs = args.epochs;
+  } else {
+    request.steps = args.steps;
+  }
+  request.max_documents = args.max_documents;
+  request.max_bytes = args.max_bytes;
+  request.val_fraction = args.val_fraction;
+  request.stop = &g_stop;
+
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  const train::TrainResult result = trainer.run(&g_stop);
+  const train::MixedPrecisionTrainResult result = trainer.train(request);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  io::save_model(model, args.out_dir);
   std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
-              std::exp(result.initial_val_loss), std::exp(result.final_val_loss),
-              static_cast<long long>(result.steps_done), result.tokens_per_second);
-  if (result.skipped_steps > 0 || args.trainer.loss_scaling)
+              std::exp(result.run.initial_val_loss), std::exp(result.run.final_val_loss),
+              static_cast<long long>(result.run.steps_done), result.run.tokens_per_second);
+  if (result.run.skipped_steps > 0 || result.loss_scaling)
     std::printf("loss scaling: %lld step(s) skipped for inf/NaN gradients, final scale %g\n",
-                static_cast<long long>(result.skipped_steps), static_cast<double>(result.loss_scale));
-  std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", args.out_dir.c_str());
+                static_cast<long long>(result.run.skipped_steps), static_cast<double>(result.run.loss_scale));
+  std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", result.model_dir.c_str());
 }
 
 }  // namespace
 
 void add_train_verb(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  args->trainer.context = 0;
-  CLI::App* cmd = app.add_subcommand("train", "Train a language model on a corpus");
-  cmd->add_option("--data", args->corpora, "Corpus: gcide, foldoc, or a text / wikitext .raw / .dict.dz file")
-      ->required();
-  cmd->add_option("--out", args->out_dir, "Run and model directory (created)")->required();
-  cmd->add_option("--tokenizer", args->tokenizer, "An existing tokenizer.model (default: train one)");
-  cmd->add_option("--preset", args->preset, "Model size: tiny, demo, lm-17m")->capture_default_str();
-  cmd->add_option("--config", args->config_file, "A config.json instead of a preset");
-  cmd->add_option("--model-seed", args->model_seed, "Weight initialisation seed")->capture_default_str();
-  cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
-  cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();
-  cmd->add_option("--context", args->trainer.context, "Tokens per sequence (default: the model's context)");
-  cmd->add_option("--grad-accum", args->trainer.gradient_accumulation_steps,
+  train::MixedPrecisionTrainerOptions& options = args->options;
+  options.precision_mode = "fp32";
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train a model directory (--model-path) or a new model (--out with --preset/--config) on a dataset");
+  CLI::Option* model_path = cmd->add_option(
+      "--model-path", args->model_path,
+      "Model directory to train: config.json, tokenizer.model, and model.safetensors (absent: initialised "
+      "from the config); never written to");
+  cmd->add_option("--dataset,--data", args->datasets,
+                  "Dataset: gcide, foldoc, wikitext-103, wikitext-2, or a text / wikitext .raw / .dict.dz file");
+  cmd->add_option("--data-dir", options.data_dir, "Where wikitext-103 / wikitext-2 are (default: $SIEVE_DATA)");
+  cmd->add_option("--out", args->out_dir,
+                  "Run directory: checkpoints, metrics, dataset cache and the trained model (default with "
+                  "--model-path: MODEL-PATH-trained; without it, required: the new model's directory)");
+  CLI::Option* tokenizer = cmd->add_option("--tokenizer", args->tokenizer, "New model: an existing tokenizer.model (default: train one)");
+  CLI::Option* preset = cmd->add_option("--preset", args->preset, "New model size: tiny, demo, lm-17m")->capture_default_str();
+  CLI::Option* config = cmd->add_option("--config", args->config_file, "New model: a config.json instead of a preset");
+  CLI::Option* model_seed =
+      cmd->add_option("--model-seed", args->model_seed, "New model: weight initialisation seed")->capture_default_str();
+  model_path->excludes(tokenizer)->excludes(preset)->excludes(config)->excludes(model_seed);
+  cmd->add_option("--precision", options.precision_mode,
+                  "Compute precision: fp32, bf16, fp16, tf32, or auto (measure this machine and pick)")
+      ->capture_default_str();
+  CLI::Option* steps = cmd->add_option("--steps", args->steps,
+                                       "Optimizer steps (with --out, 0: only create the untrained model)")
+                           ->capture_default_str();
+  CLI::Option* epochs = cmd->add_option(
+      "--epochs", args->epochs,
+      "Passes over the train split instead of --steps: steps = ceil(epochs × train tokens / (batch × context × "
+      "grad-accum))");
+  epochs->excludes(steps)->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", options.batch, "Sequences per micro-batch")->capture_default_str();
+  cmd->add_option("--context", options.context, "Tokens per sequence (default: the model's context)");
+  cmd->add_option("--grad-accum", options.gradient_accumulation_steps,
                   "Micro-batches of --batch sequences per optimizer step")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_flag("--loss-scaling", args->trainer.loss_scaling,
-                "Dynamic loss scaling (skip steps with inf/NaN gradients; meant for fp16)");
-  cmd->add_option("--loss-scale-window", args->trainer.loss_scale_window,
-                  "Clean steps before the loss scale doubles")
+  cmd->add_flag("--loss-scaling", args->loss_scaling,
+                "Dynamic loss scaling even when the precision does not need it (fp16 turns it on by itself)");
+  cmd->add_option("--loss-scale-window", options.loss_scale_window, "Clean steps before the loss scale doubles")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--lr", args->lr, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--min-lr", args->min_lr, "Final learning rate of the cosine decay")->capture_default_str();
-  cmd->add_option("--warmup", args->warmup, "Linear warmup steps")->capture_default_str();
-  cmd->add_option("--weight-decay", args->trainer.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  cmd->add_option("--clip", args->trainer.clip_grad_norm, "Gradient norm clip (0: off)")->capture_default_str();
-  cmd->add_option("--seed", args->trainer.seed, "Data order and split seed")->capture_default_str();
-  cmd->add_option("--eval-interval", args->trainer.eval_interval, "Validate every N steps (0: before and after)")
+  cmd->add_option("--lr", options.learning_rate, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--min-lr", options.min_learning_rate, "Final learning rate of the cosine decay")->capture_default_str();
+  cmd->add_option("--warmup", options.warmup_steps, "Linear warmup steps (default: 5% of the steps)");
+  cmd->add_option("--weight-decay", options.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option("--clip", options.clip_grad_norm, "Gradient norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--seed", options.seed, "Data order and split seed")->capture_default_str();
+  cmd->add_option("--eval-interval", options.eval_interval, "Validate every N steps (0: before and after)")
       ->capture_default_str();
-  cmd->add_option("--eval-windows", args->trainer.eval_windows, "Validation windows (0: all)")->capture_default_str();
-  cmd->add_option("--log-interval", args->trainer.log_interval, "Progress line every N steps")->capture_default_str();
-  cmd->add_option("--checkpoint-interval", args->trainer.checkpoint_interval, "Checkpoint every N steps (0: at the end)")
+  cmd->add_option("--eval-windows", options.eval_windows, "Validation windows (0: all)")->capture_default_str();
+  cmd->add_option("--log-interval", options.log_interval, "Progress line every N steps")->capture_default_str();
+  cmd->add_option("--checkpoint-interval", options.checkpoint_interval, "Checkpoint every N steps (0: at the end)")
       ->capture_default_str();
-  cmd->add_option("--keep-checkpoints", args->trainer.keep_checkpoints, "Checkpoints kept")->capture_default_str();
-  cmd->add_flag("--resume", args->trainer.resume, "Continue from the newest checkpoint in --out");
+  cmd->add_option("--keep-checkpoints", options.keep_checkpoints, "Checkpoints kept")->capture_default_str();
+  cmd->add_flag("--resume", options.resume, "Continue from the newest checkpoint in the run directory");
+  cmd->add_flag("--activation-checkpointing", options.activation_checkpointing,
+                "Recompute each decoder block in backward instead of keeping its activations (less memory)");
   cmd->add_option("--max-minutes", args->max_minutes, "Stop training after this many minutes (0: no limit)");
   cmd->add_option("--max-documents", args->max_documents, "Use only the first N documents (0: all)");
   cmd->add_option("--max-bytes", args->max_bytes, "Use only the first N bytes of text (0: all)");
-  cmd->add_option("--val-fraction", args->val_fraction, "Share of documents held out for validation")
+  cmd->add_option("--val-fraction", args->val_fraction,
+                  "Share of documents held out for validation (datasets without their own split)")
       ->capture_default_str();
-  cmd->callback([args] { run_train(*args); });
+  cmd->callback([args, steps] {
+    args->steps_given = steps->count() > 0;
+    run_train(*args);
+  });
 }
 
 }  // namespace sieve::apps
