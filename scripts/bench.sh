@@ -7,8 +7,18 @@ cd "$(dirname "$0")/.."
 out=${SIEVE_BENCH_OUT:-bench/results.jsonl}
 export OMP_NUM_THREADS=2 SIEVE_NUM_THREADS=2
 
-echo "== training throughput, lm-17m fp32 (sieve vs PyTorch)"
-/usr/bin/python3 bench/compare.py train --preset lm-17m --steps 5 --rounds 2 --out "$out"
+echo "== training throughput, lm-17m, per precision (sieve vs PyTorch fp32 and PyTorch autocast bf16)"
+/usr/bin/python3 bench/compare.py train --preset lm-17m --steps 5 --precision fp32 bf16 fp16 auto --out "$out"
+
+echo "== LoRA (rank 8, attention) and activation checkpointing against full training, lm-17m"
+for extra in "" "--lora-rank 8 --lora-targets attn" "--activation-checkpointing" \
+             "--precision bf16 --activation-checkpointing"; do
+  # shellcheck disable=SC2086 # the flags are meant to split
+  build/sieve bench train --preset lm-17m --steps 5 $extra --json | tee -a "$out"
+done
+
+echo "== training quality per precision: lm-17m on GCIDE, 300 steps (final val loss within 2% of fp32)"
+/usr/bin/python3 bench/precision_quality.py --preset lm-17m --steps 300 --batch 8 --out "$out"
 
 echo "== fused causal attention vs PyTorch softmax(QK^T/sqrt(d))V, batch 1, 8 heads, head dim 64"
 /usr/bin/python3 bench/compare.py attention --attention dense --seq 1024 2048 4096 --heads 8 --head-dim 64 --out "$out"

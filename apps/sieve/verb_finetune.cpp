@@ -46,6 +46,7 @@ void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
 
 void run_finetune(FinetuneArgs args) {
   const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
+  train::check_precision_mode(args.precision);
   SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
   SIEVE_USER_CHECK(fs::exists(model_dir / io::kTokenizerFile),
                    "model directory '{}' has no {} (the corpus is tokenized with the model's own tokenizer)",

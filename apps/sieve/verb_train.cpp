@@ -14,7 +14,6 @@
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/nn/models/presets.h"
-#include "sieve/ops/precision.h"
 #include "sieve/train/mixed_precision_trainer.h"
 
 namespace sieve::apps {
@@ -94,7 +93,7 @@ bool make_new_model(const TrainArgs& args) {
 
 void run_train(TrainArgs args) {
   // Checked first, so a typo fails before minutes of tokenizer training.
-  if (args.options.precision_mode != "auto") ops::parse_compute_precision(args.options.precision_mode, "--precision");
+  train::check_precision_mode(args.options.precision_mode);
   const bool new_model = args.model_path.empty();
   SIEVE_USER_CHECK(!new_model || !args.out_dir.empty(),
                    "give --model-path DIR (train a model directory) or --out DIR (a new model from --preset or "

@@ -215,8 +215,14 @@ void choose_automatically(const nn::LlamaConfig& config, std::int64_t tokens, co
 
 }  // namespace
 
+void check_precision_mode(std::string_view mode) {
+  SIEVE_USER_CHECK(mode == "fp32" || mode == "bf16" || mode == "fp16" || mode == "tf32" || mode == "auto",
+                   "--precision: unknown mode '{}' (expected fp32, bf16, fp16, tf32 or auto)", mode);
+}
+
 PrecisionChoice choose_precision(std::string_view mode, const nn::LlamaConfig& config, std::int64_t tokens,
                                  const PrecisionChoiceOptions& options) {
+  check_precision_mode(mode);
   PrecisionChoice choice;
   choice.mode = std::string(mode);
   if (mode == "auto") {
@@ -224,8 +230,6 @@ PrecisionChoice choose_precision(std::string_view mode, const nn::LlamaConfig& c
     choose_automatically(config, tokens, options, choice);
     return choice;
   }
-  SIEVE_USER_CHECK(mode == "fp32" || mode == "bf16" || mode == "fp16" || mode == "tf32",
-                   "--precision: unknown mode '{}' (expected fp32, bf16, fp16, tf32 or auto)", mode);
   const ops::ComputePrecision compute = ops::parse_compute_precision(mode);
   choice.policy = ops::default_policy(compute);
   choice.loss_scaling = compute == ops::ComputePrecision::f16;

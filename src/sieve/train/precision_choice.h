@@ -41,8 +41,11 @@ struct PrecisionChoice {
   std::string report;           // human-readable: the hardware, the measurements, the reason
 };
 
-// mode: "fp32" | "bf16" | "fp16" | "tf32" | "auto" (a core::UserError naming --precision
-// otherwise). `tokens` is the number of token rows in one micro-batch (batch × context).
+// A core::UserError naming --precision unless mode is fp32, bf16, fp16, tf32 or auto (cheap:
+// lets a command reject a typo before any slow setup).
+void check_precision_mode(std::string_view mode);
+
+// mode: "fp32" | "bf16" | "fp16" | "tf32" | "auto" (checked as above). `tokens` is the number of token rows in one micro-batch (batch × context).
 PrecisionChoice choose_precision(std::string_view mode, const nn::LlamaConfig& config, std::int64_t tokens,
                                  const PrecisionChoiceOptions& options = {});
 
