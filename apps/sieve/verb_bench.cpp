@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "apps/sieve/attention_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/autograd/engine.h"
 #include "sieve/autograd/grad_mode.h"
@@ -16,7 +17,9 @@
 #include "sieve/nn/adapters/lora.h"
 #include "sieve/nn/generation.h"
 #include "sieve/nn/models/presets.h"
+#include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/ops/attention.h"
+#include "sieve/ops/sparse_attention.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/core/allocator.h"
 #include "sieve/train/adamw.h"
@@ -141,52 +144,109 @@ void run_train_bench(const TrainBenchArgs& args) {
                    args.preset, policy, step_ms, tokens_per_s, peak_rss_mb(), peak_tensor_mb, core::num_threads()));
 }
 
-// ---- attention: the fused causal kernel, forward and backward ---------------------------------
+// ---- attention: one attention op's forward and backward, dense or sparse ----------------------
 struct AttentionBenchArgs {
   CommonArgs common;
-  std::string attention = "dense";
   std::int64_t seq = 4096;
   std::int64_t heads = 8;
   std::int64_t head_dim = 64;
   std::int64_t batch = 1;
   int repeats = 3;
+  int dense_repeats = 1;  // --attention sparse: timed rounds of the dense kernel beside it (0: skip)
+  AttentionFlags attention;
 };
+
+struct AttentionTimes {
+  double forward_ms = 1e30, backward_ms = 1e30;
+};
+
+// Best of `repeats` rounds after one untimed warm-up round.
+template <typename Op>
+AttentionTimes time_attention(const Op& op, const std::vector<core::Tensor>& inputs, const core::Tensor& grad,
+                              int repeats) {
+  AttentionTimes best;
+  for (int r = 0; r < repeats + 1; ++r) {
+    for (core::Tensor t : inputs) t.zero_grad();
+    auto start = Clock::now();
+    core::Tensor out = op();
+    const double f = ms_since(start);
+    start = Clock::now();
+    autograd::backward(out, grad);
+    const double b = ms_since(start);
+    if (r > 0) {
+      best.forward_ms = std::min(best.forward_ms, f);
+      best.backward_ms = std::min(best.backward_ms, b);
+    }
+  }
+  return best;
+}
 
 void run_attention_bench(const AttentionBenchArgs& args) {
   args.common.apply();
-  SIEVE_USER_CHECK(args.attention == "dense", "--attention: unknown kind '{}' (known: dense)", args.attention);
+  nn::AttentionConfig config;
+  apply_attention_flags(args.attention, config);
+  const std::string& kind = config.type;
   SIEVE_USER_CHECK(args.seq > 0 && args.heads > 0 && args.head_dim > 0 && args.batch > 0,
                    "--seq, --heads, --head-dim and --batch must be > 0");
-  SIEVE_USER_CHECK(args.repeats > 0, "--repeats must be > 0");
+  SIEVE_USER_CHECK(args.repeats > 0 && args.dense_repeats >= 0, "--repeats must be > 0 and --dense-repeats >= 0");
   core::Rng rng(3);
   const core::Shape shape{args.batch, args.seq, args.heads, args.head_dim};
   auto make = [&] { return nn::normal_tensor(shape, 1.0, rng).set_requires_grad(true); };
   core::Tensor q = make(), k = make(), v = make();
   const core::Tensor grad = nn::normal_tensor(shape, 1.0, rng);
   const float scale = 1.0f / std::sqrt(static_cast<float>(args.head_dim));
-  double forward_ms = 1e30, backward_ms = 1e30;
-  for (int r = 0; r < args.repeats + 1; ++r) {  // the first round warms caches and is not counted
-    q.zero_grad();
-    k.zero_grad();
-    v.zero_grad();
-    auto start = Clock::now();
-    core::Tensor out = ops::causal_attention(q, k, v, scale);
-    const double f = ms_since(start);
-    start = Clock::now();
-    autograd::backward(out, grad);
-    const double b = ms_since(start);
-    if (r > 0) {
-      forward_ms = std::min(forward_ms, f);
-      backward_ms = std::min(backward_ms, b);
+  const auto dense = [&] { return ops::causal_attention(q, k, v, scale); };
+  nlohmann::json result{{"impl", "sieve"}, {"bench", "attention"}, {"attention", kind},
+                        {"seq", args.seq}, {"heads", args.heads},  {"head_dim", args.head_dim},
+                        {"batch", args.batch}, {"threads", core::num_threads()},
+                        {"isa", core::cpu_features().has_avx512() ? "avx512" : "avx2"}};
+  AttentionTimes times;
+  if (kind == "dense") {
+    times = time_attention(dense, {q, k, v}, grad, args.repeats);
+  } else {
+    // Random scores stand in for the scorer (its cost is a few small convolutions); key_bias takes
+    // a gradient as in training.
+    ops::SparseAttentionParams params;
+    params.window = config.window;
+    params.global_cap = kind == "local" ? 0 : config.global_cap;
+    params.lsh_keys = config.lsh_keys;
+    params.lsh_rounds = kind == "local" ? 0 : config.lsh_rounds;
+    params.threshold = static_cast<float>(config.threshold);
+    params.keep_ratio = static_cast<float>(config.keep_ratio);
+    const std::int64_t buckets = ops::lsh_bucket_count(params, args.seq);
+    const core::Tensor scores = nn::normal_tensor({args.batch, args.seq}, 1.0, rng);
+    core::Tensor key_bias = core::Tensor::zeros({args.batch, args.seq});
+    key_bias.set_requires_grad(true);
+    core::Tensor rotations;
+    if (params.lsh_rounds > 0)
+      rotations = core::Tensor::from_vector(
+          kernels::cpu::make_lsh_rotations(params.lsh_rounds, args.heads, args.head_dim, buckets, 11),
+          {params.lsh_rounds, args.heads, args.head_dim, buckets / 2});
+    const auto sparse = [&] { return ops::sparse_attention(q, k, v, scores, key_bias, rotations, params, scale); };
+    times = time_attention(sparse, {q, k, v, key_bias}, grad, args.repeats);
+    result["window"] = params.window;
+    result["global_cap"] = params.global_cap;
+    result["lsh_keys"] = params.lsh_keys;
+    result["lsh_rounds"] = params.lsh_rounds;
+    result["lsh_buckets"] = buckets;
+    result["threshold"] = params.threshold;
+    if (args.dense_repeats > 0) {
+      const AttentionTimes d = time_attention(dense, {q, k, v}, grad, args.dense_repeats);
+      result["dense_forward_ms"] = d.forward_ms;
+      result["dense_backward_ms"] = d.backward_ms;
+      result["speedup_forward"] = d.forward_ms / times.forward_ms;
+      result["speedup_backward"] = d.backward_ms / times.backward_ms;
     }
   }
-  nlohmann::json result{{"impl", "sieve"},          {"bench", "attention"},   {"attention", args.attention},
-                        {"seq", args.seq},          {"heads", args.heads},    {"head_dim", args.head_dim},
-                        {"batch", args.batch},      {"forward_ms", forward_ms}, {"backward_ms", backward_ms},
-                        {"threads", core::num_threads()}, {"isa", core::cpu_features().has_avx512() ? "avx512" : "avx2"}};
+  result["forward_ms"] = times.forward_ms;
+  result["backward_ms"] = times.backward_ms;
   emit(args.common.json, result,
-       fmt::format("attention {} seq {} heads {} head_dim {}: forward {:.2f} ms, backward {:.2f} ms", args.attention,
-                   args.seq, args.heads, args.head_dim, forward_ms, backward_ms));
+       fmt::format("attention {} seq {} heads {} head_dim {}: forward {:.2f} ms, backward {:.2f} ms{}", kind, args.seq,
+                   args.heads, args.head_dim, times.forward_ms, times.backward_ms,
+                   result.contains("dense_forward_ms")
+                       ? fmt::format(" (dense kernel: {:.2f} / {:.2f} ms)", result["dense_forward_ms"].get<double>(),
+                                     result["dense_backward_ms"].get<double>())
+                       : std::string()));
 }
 
 // ---- decode: ms per generated token with a KV cache after N tokens of context -----------------
@@ -195,6 +255,7 @@ struct DecodeBenchArgs {
   std::string preset = "lm-17m";
   std::int64_t context = 128;
   std::int64_t tokens = 32;
+  AttentionFlags attention;
 };
 
 void run_decode_bench(const DecodeBenchArgs& args) {
@@ -204,6 +265,7 @@ void run_decode_bench(const DecodeBenchArgs& args) {
   // The benchmark may ask for more context than the preset trains with: positions are RoPE,
   // so the model runs at any length.
   config.max_position_embeddings = std::max(config.max_position_embeddings, args.context + args.tokens);
+  apply_attention_flags(args.attention, config.attention);
   nn::LlamaForCausalLM model(config, 1);
   model.set_training(false);
   core::Rng rng(5);
@@ -224,6 +286,7 @@ void run_decode_bench(const DecodeBenchArgs& args) {
   const double prefill_ms = std::chrono::duration<double, std::milli>(first_token_at - start).count();
   const double ms_per_token = (total_ms - prefill_ms) / static_cast<double>(std::max<std::int64_t>(1, seen - 1));
   nlohmann::json result{{"impl", "sieve"},          {"bench", "decode"},     {"preset", args.preset},
+                        {"attention", config.attention.type},
                         {"context", args.context},  {"tokens", seen},        {"prefill_ms", prefill_ms},
                         {"ms_per_token", ms_per_token}, {"peak_rss_mb", peak_rss_mb()},
                         {"threads", core::num_threads()}};
@@ -321,7 +384,10 @@ void add_bench_verb(CLI::App& app) {
   auto attention = std::make_shared<AttentionBenchArgs>();
   CLI::App* a = bench->add_subcommand("attention", "Causal attention forward and backward time");
   add_common(a, attention->common);
-  a->add_option("--attention", attention->attention, "Attention kind")->capture_default_str();
+  add_attention_flags(a, attention->attention);
+  a->add_option("--dense-repeats", attention->dense_repeats,
+                "Sparse/local: timed rounds of the dense kernel in the same run (0: skip)")
+      ->capture_default_str();
   a->add_option("--seq", attention->seq, "Sequence length")->capture_default_str();
   a->add_option("--heads", attention->heads, "Heads")->capture_default_str();
   a->add_option("--head-dim", attention->head_dim, "Head dimension")->capture_default_str();
@@ -335,6 +401,7 @@ void add_bench_verb(CLI::App& app) {
   d->add_option("--preset", decode->preset, "Model preset")->capture_default_str();
   d->add_option("--context", decode->context, "Tokens of context before timing")->capture_default_str();
   d->add_option("--tokens", decode->tokens, "Tokens to generate")->capture_default_str();
+  add_attention_flags(d, decode->attention);
   d->callback([decode] { run_decode_bench(*decode); });
 
   auto matmul = std::make_shared<MatmulBenchArgs>();

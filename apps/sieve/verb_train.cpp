@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "apps/sieve/attention_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/dataset_registry.h"
 #include "sieve/io/model_config.h"
@@ -37,6 +38,7 @@ struct TrainArgs {
   std::int64_t max_bytes = 0;
   double val_fraction = 0.01;
   double max_minutes = 0.0;
+  AttentionFlags attention;
   train::MixedPrecisionTrainerOptions options;
 };
 
@@ -75,6 +77,7 @@ bool make_new_model(const TrainArgs& args) {
   fs::create_directories(args.out_dir);
   nn::LlamaConfig config =
       args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
+  apply_attention_flags(args.attention, config.attention);
   const data::Tokenizer tokenizer = ensure_tokenizer(args, corpora, config.vocab_size);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= config.vocab_size,
                    "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
@@ -106,6 +109,13 @@ void run_train(TrainArgs args) {
                    "--dataset: give at least one (gcide, foldoc, wikitext-103, wikitext-2, or a text file)");
 
   for (const auto& name : args.datasets) data::resolve_dataset(name, args.options.data_dir);  // fail early
+  {
+    nn::AttentionConfig check;
+    apply_attention_flags(args.attention, check);  // fail early on a bad knob
+  }
+  SIEVE_USER_CHECK(new_model || !args.attention.any_given(),
+                   "--attention and the sparse flags shape a new model (--out); a --model-path model keeps the "
+                   "attention in its config.json");
 
   train::MixedPrecisionTrainerOptions& options = args.options;
   if (new_model) {
@@ -173,6 +183,7 @@ void add_train_verb(CLI::App& app) {
   CLI::Option* model_seed =
       cmd->add_option("--model-seed", args->model_seed, "New model: weight initialisation seed")->capture_default_str();
   model_path->excludes(tokenizer)->excludes(preset)->excludes(config)->excludes(model_seed);
+  add_attention_flags(cmd, args->attention);  // new models only: a model directory keeps its own
   cmd->add_option("--precision", options.precision_mode,
                   "Compute precision: fp32, bf16, fp16, tf32, or auto (measure this machine and pick)")
       ->capture_default_str();

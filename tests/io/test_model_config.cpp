@@ -111,6 +111,28 @@ TEST(ModelConfig, ToJsonOverBaseKeepsUnknownKeysAndUpdatesHeadDim) {
   EXPECT_TRUE(same(parse_llama_config(j, "j"), c));
 }
 
+TEST(ModelConfig, SparseAttentionSectionRoundTrips) {
+  json config = valid_config();
+  config["attention"] = {{"type", "sparse"}, {"layers", {"local", "sparse"}}, {"window", 128}, {"global_cap", 32},
+                         {"lsh_keys", 16}, {"lsh_rounds", 2}, {"lsh_buckets", 8}, {"threshold", 0.25},
+                         {"keep_ratio", 0.1}, {"scorer_channels", 12}, {"scorer_kernel", 3}, {"dense_below", 512}};
+  const nn::LlamaConfig c = parse_llama_config(config, "sparse.json");
+  EXPECT_EQ(c.attention.kind(0), "local");
+  EXPECT_EQ(c.attention.kind(1), "sparse");
+  EXPECT_EQ(c.attention.window, 128);
+  EXPECT_EQ(c.attention.lsh_rounds, 2);
+  EXPECT_EQ(c.attention.threshold, 0.25);
+  const nn::LlamaConfig back = parse_llama_config(llama_config_to_json(c), "round trip");
+  EXPECT_EQ(back.attention.layers, c.attention.layers);
+  EXPECT_EQ(back.attention.global_cap, 32);
+  EXPECT_EQ(back.attention.lsh_keys, 16);
+  EXPECT_EQ(back.attention.lsh_buckets, 8);
+  EXPECT_EQ(back.attention.keep_ratio, 0.1);
+  EXPECT_EQ(back.attention.scorer_channels, 12);
+  EXPECT_EQ(back.attention.scorer_kernel, 3);
+  EXPECT_EQ(back.attention.dense_below, 512);
+}
+
 TEST(ModelConfig, SaveAndLoadFile) {
   TempDir dir;
   nn::LlamaConfig c;
@@ -204,6 +226,30 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"attention_unknown_key",
                     set("attention", {{"type", "dense"}, {"windw", 4}}),
                     {"'attention'", "windw"}},
+        InvalidCase{"sparse_window_too_small",
+                    set("attention", {{"type", "sparse"}, {"window", 0}}),
+                    {"attention", "'window'", "[64,"}},
+        InvalidCase{"sparse_threshold_out_of_range",
+                    set("attention", {{"type", "sparse"}, {"threshold", 1.5}}),
+                    {"attention", "'threshold'", "[0, 1]"}},
+        InvalidCase{"sparse_keep_ratio_negative",
+                    set("attention", {{"type", "sparse"}, {"keep_ratio", -0.1}}),
+                    {"attention", "'keep_ratio'"}},
+        InvalidCase{"sparse_global_cap_zero",
+                    set("attention", {{"type", "sparse"}, {"global_cap", 0}}),
+                    {"attention", "'global_cap'"}},
+        InvalidCase{"sparse_lsh_keys_zero",
+                    set("attention", {{"type", "sparse"}, {"lsh_keys", 0}}),
+                    {"attention", "'lsh_keys'"}},
+        InvalidCase{"sparse_odd_buckets",
+                    set("attention", {{"type", "sparse"}, {"lsh_buckets", 7}}),
+                    {"attention", "'lsh_buckets'", "even"}},
+        InvalidCase{"attention_layers_wrong_count",
+                    set("attention", {{"type", "sparse"}, {"layers", {"dense"}}}),
+                    {"attention", "'layers'", "2 attention types"}},
+        InvalidCase{"attention_layers_unknown_kind",
+                    set("attention", {{"type", "sparse"}, {"layers", {"dense", "global"}}}),
+                    {"attention", "'layers'", "global"}},
         InvalidCase{"wrong_architecture",
                     set("architectures", json::array({"MistralForCausalLM"})),
                     {"'architectures'", "MistralForCausalLM"}},

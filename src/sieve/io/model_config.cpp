@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <fmt/ranges.h>
+
 #include "sieve/core/error.h"
 #include "sieve/core/atomic_file.h"
 
@@ -23,7 +25,10 @@ constexpr int kMaxJsonDepth = 64;
 // A config.json is a few kilobytes; anything this large is not one.
 constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
 
-constexpr std::string_view kKnownAttentionTypes[] = {"dense"};
+constexpr std::string_view kKnownAttentionTypes[] = {"dense", "local", "sparse"};
+constexpr std::string_view kAttentionKeys[] = {"type", "layers", "window", "global_cap", "lsh_keys", "lsh_rounds",
+                                               "lsh_buckets", "threshold", "keep_ratio", "scorer_channels",
+                                               "scorer_kernel", "dense_below"};
 
 // Values from the file are cut short in messages.
 std::string brief_text(std::string_view text) {
@@ -56,6 +61,16 @@ class FieldReader {
                           std::int64_t max) const {
     const json* value = find(field);
     return value == nullptr ? fallback : integer_value(field, *value, min, max);
+  }
+
+  double number_in_or(std::string_view field, double fallback, double min, double max) const {
+    const json* value = find(field);
+    if (value == nullptr) return fallback;
+    if (!value->is_number()) fail(field, "expected a number in [{}, {}], got {}", min, max, brief(*value));
+    const double number = value->get<double>();
+    if (!(number >= min && number <= max))
+      fail(field, "expected a number in [{}, {}], got {}", min, max, brief(*value));
+    return number;
   }
 
   double positive_number_or(std::string_view field, double fallback) const {
@@ -103,24 +118,54 @@ std::string known_attention_types() {
   return out;
 }
 
-nn::AttentionConfig parse_attention(const json& value, const std::string& source) {
+bool known_attention_type(const std::string& type) {
+  return std::find(std::begin(kKnownAttentionTypes), std::end(kKnownAttentionTypes), type) !=
+         std::end(kKnownAttentionTypes);
+}
+
+nn::AttentionConfig parse_attention(const json& value, const std::string& source,
+                                    std::int64_t num_hidden_layers) {
   if (!value.is_object())
     core::throw_user_error("{}: field 'attention': expected an object like {{\"type\": \"dense\"}}, got {}",
                            source, brief(value));
   // Sieve's own section: unlike HF's top-level keys, an unknown key here is a typo.
   for (const auto& [key, unused] : value.items())
-    if (key != "type")
-      core::throw_user_error("{}: field 'attention': unknown key '{}' (known: type)", source, brief_text(key));
-  const FieldReader reader(value, source);
+    if (std::find(std::begin(kAttentionKeys), std::end(kAttentionKeys), key) == std::end(kAttentionKeys))
+      core::throw_user_error("{}: field 'attention': unknown key '{}' (known: {})", source, brief_text(key),
+                             fmt::join(kAttentionKeys, ", "));
+  const FieldReader reader(value, source + ": attention");
+  nn::AttentionConfig c;
   const auto type = reader.string("type");
   if (!type)
     core::throw_user_error("{}: field 'attention.type': missing (known types: {})", source,
                            known_attention_types());
-  if (std::find(std::begin(kKnownAttentionTypes), std::end(kKnownAttentionTypes), *type) ==
-      std::end(kKnownAttentionTypes))
+  if (!known_attention_type(*type))
     core::throw_user_error("{}: field 'attention.type': unknown attention type '{}' (known types: {})", source,
                            brief_text(*type), known_attention_types());
-  return nn::AttentionConfig{*type};
+  c.type = *type;
+  if (const json* layers = reader.find("layers")) {
+    if (!layers->is_array() || static_cast<std::int64_t>(layers->size()) != num_hidden_layers)
+      reader.fail("layers", "expected an array of {} attention types (one per layer), got {}", num_hidden_layers,
+                  brief(*layers));
+    for (const json& kind : *layers) {
+      if (!kind.is_string() || !known_attention_type(kind.get<std::string>()))
+        reader.fail("layers", "unknown attention type {} (known types: {})", brief(kind), known_attention_types());
+      c.layers.push_back(kind.get<std::string>());
+    }
+  }
+  c.window = reader.integer_or("window", c.window, 64, kMaxInteger);
+  c.global_cap = reader.integer_or("global_cap", c.global_cap, 1, kMaxInteger);
+  c.lsh_keys = reader.integer_or("lsh_keys", c.lsh_keys, 1, kMaxInteger);
+  c.lsh_rounds = reader.integer_or("lsh_rounds", c.lsh_rounds, 0, 8);
+  c.lsh_buckets = reader.integer_or("lsh_buckets", c.lsh_buckets, 0, 1 << 20);
+  if (c.lsh_buckets % 2 != 0)
+    reader.fail("lsh_buckets", "expected 0 (automatic) or an even count >= 2, got {}", c.lsh_buckets);
+  c.threshold = reader.number_in_or("threshold", c.threshold, 0.0, 1.0);
+  c.keep_ratio = reader.number_in_or("keep_ratio", c.keep_ratio, 0.0, 1.0);
+  c.scorer_channels = reader.integer_or("scorer_channels", c.scorer_channels, 1, 4096);
+  c.scorer_kernel = reader.integer_or("scorer_kernel", c.scorer_kernel, 1, 63);
+  c.dense_below = reader.integer_or("dense_below", c.dense_below, 0, kMaxInteger);
+  return c;
 }
 
 void check_architecture(const FieldReader& reader) {
@@ -166,7 +211,8 @@ nn::LlamaConfig parse_llama_config(const json& config, std::string_view source_n
   c.tie_word_embeddings = reader.boolean_or("tie_word_embeddings", c.tie_word_embeddings);
   c.bos_token_id = reader.integer_or("bos_token_id", c.bos_token_id, 0, kMaxInteger);
   c.eos_token_id = reader.integer_or("eos_token_id", c.eos_token_id, 0, kMaxInteger);
-  if (const json* attention = reader.find("attention")) c.attention = parse_attention(*attention, source);
+  if (const json* attention = reader.find("attention"))
+    c.attention = parse_attention(*attention, source, c.num_hidden_layers);
 
   if (c.hidden_size % c.num_attention_heads != 0)
     reader.fail("hidden_size", "{} is not divisible by num_attention_heads ({})", c.hidden_size,
@@ -239,7 +285,23 @@ json llama_config_to_json(const nn::LlamaConfig& config, json base) {
   base["tie_word_embeddings"] = config.tie_word_embeddings;
   base["bos_token_id"] = config.bos_token_id;
   base["eos_token_id"] = config.eos_token_id;
-  base["attention"] = {{"type", config.attention.type}};
+  const nn::AttentionConfig& a = config.attention;
+  json attention = {{"type", a.type}};
+  if (!a.layers.empty()) attention["layers"] = a.layers;
+  const bool tuned = a.type != "dense" || !a.layers.empty();
+  if (tuned) {  // a dense-only model keeps the short form
+    attention["window"] = a.window;
+    attention["global_cap"] = a.global_cap;
+    attention["lsh_keys"] = a.lsh_keys;
+    attention["lsh_rounds"] = a.lsh_rounds;
+    attention["lsh_buckets"] = a.lsh_buckets;
+    attention["threshold"] = a.threshold;
+    attention["keep_ratio"] = a.keep_ratio;
+    attention["scorer_channels"] = a.scorer_channels;
+    attention["scorer_kernel"] = a.scorer_kernel;
+    attention["dense_below"] = a.dense_below;
+  }
+  base["attention"] = attention;
   // A head_dim kept from `base` must follow a changed hidden_size or head count.
   if (base.contains("head_dim")) base["head_dim"] = config.head_dim();
   return base;

@@ -30,9 +30,11 @@ void save_parameters(const nn::Module& module, const std::filesystem::path& safe
   save_safetensors(safetensors_file, module.named_parameters(), {{"format", "pt"}});
 }
 
-std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir) {
+std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
+                                                 const std::function<void(nn::LlamaConfig&)>& adjust) {
   SIEVE_USER_CHECK(std::filesystem::is_directory(dir), "model directory '{}' does not exist", dir.string());
-  const nn::LlamaConfig config = load_llama_config(dir / kConfigFile);
+  nn::LlamaConfig config = load_llama_config(dir / kConfigFile);
+  if (adjust) adjust(config);
   auto model = std::make_unique<nn::LlamaForCausalLM>(config, 0);
   load_parameters(*model, dir / kWeightsFile);
   return model;

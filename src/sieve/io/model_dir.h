@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "sieve/nn/models/llama.h"
@@ -19,8 +20,11 @@ void load_parameters(nn::Module& module, const std::filesystem::path& safetensor
 void save_parameters(const nn::Module& module, const std::filesystem::path& safetensors_file);
 
 // Builds the model from dir/config.json and loads dir/model.safetensors. Errors name the
-// missing or malformed file.
-std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir);
+// missing or malformed file. `adjust`, when given, edits the configuration before the model is
+// built (e.g. command-line attention knobs); a change that alters the parameters makes the
+// weights not fit, which is reported as such.
+std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
+                                                 const std::function<void(nn::LlamaConfig&)>& adjust = {});
 // Writes config.json and model.safetensors (each atomically), creating `dir`.
 void save_model(const nn::LlamaForCausalLM& model, const std::filesystem::path& dir);
 

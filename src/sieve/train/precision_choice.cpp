@@ -84,9 +84,10 @@ class LayerTimer {
     const auto start = std::chrono::steady_clock::now();
     const Tensor x = cast(x_, operands), w = cast(w_, operands), dy = cast(dy_, operands);
     const std::int64_t n = rows_, m = shape_.m, k = shape_.k;
-    kernels::cpu::matmul(spec(operands, n, m, k, false, true), x.raw_data(), w.raw_data(), y_.raw_data());   // y = x·Wᵀ
-    kernels::cpu::matmul(spec(operands, n, k, m, false, false), dy.raw_data(), w.raw_data(), dx_.raw_data());  // dx = dy·W
-    kernels::cpu::matmul(spec(operands, m, k, n, true, false), dy.raw_data(), x.raw_data(), dw_.raw_data());   // dW = dyᵀ·x
+    // y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x
+    kernels::cpu::matmul(spec(operands, n, m, k, false, true), x.raw_data(), w.raw_data(), y_.raw_data());
+    kernels::cpu::matmul(spec(operands, n, k, m, false, false), dy.raw_data(), w.raw_data(), dx_.raw_data());
+    kernels::cpu::matmul(spec(operands, m, k, n, true, false), dy.raw_data(), x.raw_data(), dw_.raw_data());
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 

@@ -9,6 +9,7 @@
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
 #include "sieve/nn/activation_checkpoint.h"
+#include "sieve/nn/attention/sparse.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/dropout.h"
 
@@ -72,8 +73,22 @@ std::string last_component(const std::string& path) {
   return dot == std::string::npos ? path : path.substr(dot + 1);
 }
 
-bool selects(const std::string& entry, const std::string& path) {
+// Paths of the modules that are sparse-attention layers (local-only layers excluded): the
+// "sparse_attention" target selects every Linear inside them — q/k/v/o and the scorer's.
+std::vector<std::string> sparse_attention_paths(const Module& root) {
+  std::vector<std::string> out;
+  for (auto& [path, module] : root.named_modules()) {
+    const auto* sparse = dynamic_cast<const SparseAttention*>(module.get());
+    if (sparse != nullptr && sparse->scorer() != nullptr) out.push_back(path + ".");
+  }
+  return out;
+}
+
+bool selects(const std::string& entry, const std::string& path, const std::vector<std::string>& sparse_paths) {
   if (entry == "all-linear") return last_component(path) != "lm_head";
+  if (entry == "sparse_attention")
+    return std::any_of(sparse_paths.begin(), sparse_paths.end(),
+                       [&](const std::string& prefix) { return path.starts_with(prefix); });
   if (entry == "attn" || entry == "attn.*" || entry == "attention" || entry == "self_attn")
     return matches_components("self_attn", path);
   return matches_components(entry, path);
@@ -193,12 +208,13 @@ std::vector<std::string> lora_target_paths(const Module& root, const std::string
   }
   SIEVE_USER_CHECK(!entries.empty(), "no LoRA targets given (use e.g. 'attn', 'mlp', 'all-linear' or 'q_proj,v_proj')");
   const auto layers = linears(root);
+  const std::vector<std::string> sparse_paths = sparse_attention_paths(root);
   std::vector<std::string> selected;
   std::vector<bool> used(entries.size(), false);
   for (const auto& [path, linear] : layers) {
     bool any = false;
     for (std::size_t e = 0; e < entries.size(); ++e)
-      if (selects(entries[e], path)) used[e] = any = true;
+      if (selects(entries[e], path, sparse_paths)) used[e] = any = true;
     if (any) selected.push_back(path);
   }
   for (std::size_t e = 0; e < entries.size(); ++e)

@@ -2,6 +2,7 @@
 // tokens), Hkv key/value heads, D head dim.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "sieve/core/tensor.h"
@@ -9,6 +10,13 @@
 namespace sieve::nn {
 
 using core::Tensor;
+
+// Extra per-layer decoding state an attention kind keeps beside the keys and values (sparse
+// attention: its incremental plan index). Owned by the layer's cache, dropped by clear().
+class AttentionDecodeState {
+ public:
+  virtual ~AttentionDecodeState() = default;
+};
 
 class LayerKvCache {
  public:
@@ -21,12 +29,19 @@ class LayerKvCache {
   // Views [B, length(), Hkv, D] over the cache (batch stride = capacity·Hkv·D, no copy).
   Tensor keys() const { return keys_.slice(1, 0, length_); }
   Tensor values() const { return values_.slice(1, 0, length_); }
-  void clear() { length_ = 0; }
+  void clear() {
+    length_ = 0;
+    state_.reset();
+  }
+  // The attention's own decoding state (null until the attention sets one).
+  AttentionDecodeState* state() const { return state_.get(); }
+  void set_state(std::unique_ptr<AttentionDecodeState> state) { state_ = std::move(state); }
 
  private:
   Tensor keys_;    // [B, S, Hkv, D]
   Tensor values_;  // [B, S, Hkv, D]
   std::int64_t length_ = 0;
+  std::unique_ptr<AttentionDecodeState> state_;
 };
 
 // One LayerKvCache per decoder layer.

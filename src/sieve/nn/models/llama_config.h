@@ -4,13 +4,34 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sieve::nn {
 
-// Which attention a layer runs. "dense" is the fused causal kernel; sparse variants arrive
-// with the sparse-attention module and extend this struct.
+// Which attention each layer runs (config.json's "attention" object; docs/sparse-attention.md):
+//   dense   the fused causal kernel
+//   local   each token sees only the W tokens up to itself (the sparse kernel's local branch)
+//   sparse  local + dynamic global tokens (CNN scorer) + LSH buckets
+// `type` applies to every layer unless `layers` names one kind per layer, so stacks of local and
+// sparse layers can be built. The remaining fields tune local and sparse layers.
 struct AttentionConfig {
   std::string type = "dense";
+  std::vector<std::string> layers;  // empty, or num_hidden_layers entries
+  std::int64_t window = 256;        // W, >= 64
+  std::int64_t global_cap = 256;    // G, >= 1
+  std::int64_t lsh_keys = 64;       // C, >= 1: same-bucket keys per query and round
+  std::int64_t lsh_rounds = 1;      // R, >= 0
+  std::int64_t lsh_buckets = 0;     // per round, even; 0: the power of two nearest T / C
+  double threshold = 0.3;           // τ in [0, 1]: global when σ(score) >= τ ...
+  double keep_ratio = 0.0;          // ... or, when in (0, 1], the top share of tokens (budget mode)
+  std::int64_t scorer_channels = 32;  // width of the importance scorer's hidden layer
+  std::int64_t scorer_kernel = 5;     // its depthwise convolutions' kernel size
+  std::int64_t dense_below = 1024;    // sequences shorter than this run the dense kernel
+
+  // The kind of layer `layer`.
+  const std::string& kind(std::int64_t layer) const {
+    return layers.empty() ? type : layers.at(static_cast<std::size_t>(layer));
+  }
 };
 
 struct LlamaConfig {

@@ -1,0 +1,206 @@
+#include "sieve/nn/attention/sparse.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "sieve/core/error.h"
+#include "sieve/kernels/cpu/sparse_attention_decode.h"
+#include "sieve/kernels/cpu/sparse_attention_plan.h"
+#include "sieve/kernels/cpu/sparse_decode_index.h"
+#include "sieve/ops/activation.h"
+#include "sieve/ops/arithmetic.h"
+#include "sieve/ops/attention.h"
+#include "sieve/ops/conv1d.h"
+#include "sieve/ops/rope.h"
+#include "sieve/ops/shape_ops.h"
+
+namespace sieve::nn {
+namespace {
+
+constexpr double kInitStd = 0.02;
+// log σ(s) is floored at log(kMinSigmoid) so a token the scorer all but rules out still has a
+// finite bias.
+constexpr float kMinSigmoid = 1e-6f;
+
+}  // namespace
+
+ImportanceScorer::ImportanceScorer(std::int64_t channels, std::int64_t hidden, std::int64_t kernel, core::Rng& rng) {
+  conv1_weight_ = register_parameter("conv1.weight", normal_tensor({channels, kernel}, kInitStd, rng));
+  conv1_bias_ = register_parameter("conv1.bias", core::Tensor::zeros({channels}));
+  proj1_ = register_module("proj1", std::make_shared<Linear>(channels, hidden, true, kInitStd, rng));
+  conv2_weight_ = register_parameter("conv2.weight", normal_tensor({hidden, kernel}, kInitStd, rng));
+  conv2_bias_ = register_parameter("conv2.bias", core::Tensor::zeros({hidden}));
+  out_ = register_module("out", std::make_shared<Linear>(hidden, 1, true, kInitStd, rng));
+}
+
+Tensor ImportanceScorer::forward(const Tensor& x) const {
+  const std::int64_t batch = x.size(0), tokens = x.size(1);
+  Tensor h = ops::causal_depthwise_conv1d(x, conv1_weight_, conv1_bias_);   // [B, T, C]
+  h = ops::silu(proj1_->forward(h));                                        // [B, T, S]
+  h = ops::causal_depthwise_conv1d(h, conv2_weight_, conv2_bias_);          // [B, T, S]
+  return ops::reshape(out_->forward(h), {batch, tokens});                   // [B, T]
+}
+
+SparseAttention::SparseAttention(const LlamaConfig& config, bool local_only, std::int64_t layer, core::Rng& rng)
+    : heads_(config.num_attention_heads),
+      kv_heads_(config.num_key_value_heads),
+      head_dim_(config.head_dim()),
+      rope_theta_(static_cast<float>(config.rope_theta)),
+      local_only_(local_only),
+      dense_below_(config.attention.dense_below),
+      rotation_seed_(0x5eed0000u + static_cast<std::uint64_t>(layer)) {
+  const AttentionConfig& a = config.attention;
+  params_.window = a.window;
+  params_.global_cap = local_only ? 0 : a.global_cap;
+  params_.lsh_keys = a.lsh_keys;
+  params_.lsh_rounds = local_only ? 0 : a.lsh_rounds;
+  params_.lsh_buckets = a.lsh_buckets > 0 ? a.lsh_buckets : ops::lsh_bucket_count(params_, config.max_position_embeddings);
+  params_.threshold = static_cast<float>(a.threshold);
+  params_.keep_ratio = static_cast<float>(a.keep_ratio);
+  const std::int64_t channels = config.hidden_size;
+  const double out_std = kInitStd / std::sqrt(2.0 * static_cast<double>(config.num_hidden_layers));
+  q_proj_ = register_module("q_proj", std::make_shared<Linear>(channels, heads_ * head_dim_, false, kInitStd, rng));
+  k_proj_ = register_module("k_proj", std::make_shared<Linear>(channels, kv_heads_ * head_dim_, false, kInitStd, rng));
+  v_proj_ = register_module("v_proj", std::make_shared<Linear>(channels, kv_heads_ * head_dim_, false, kInitStd, rng));
+  o_proj_ = register_module("o_proj", std::make_shared<Linear>(heads_ * head_dim_, channels, false, out_std, rng));
+  if (params_.lsh_rounds > 0)
+    rotations_ = Tensor::from_vector(kernels::cpu::make_lsh_rotations(params_.lsh_rounds, kv_heads_, head_dim_,
+                                                                      params_.lsh_buckets, rotation_seed_),
+                                     {params_.lsh_rounds, kv_heads_, head_dim_, params_.lsh_buckets / 2});
+  if (!local_only) {
+    scorer_ = register_module("scorer", std::make_shared<ImportanceScorer>(channels, a.scorer_channels,
+                                                                           a.scorer_kernel, rng));
+    global_bias_scale_ = register_parameter("global_bias_scale", core::Tensor::zeros({1}));
+  }
+}
+
+std::pair<Tensor, Tensor> SparseAttention::score(const Tensor& x) const {
+  if (!scorer_) {
+    const Tensor zeros = Tensor::zeros({x.size(0), x.size(1)});
+    return {zeros, zeros};
+  }
+  const Tensor scores = scorer_->forward(x);  // [B, T]
+  const Tensor key_bias =
+      ops::mul(ops::log(ops::add_scalar(ops::sigmoid(scores), kMinSigmoid)), global_bias_scale_);  // [B, T]
+  return {scores.detach(), key_bias};
+}
+
+kernels::cpu::SparseAttentionShape SparseAttention::kernel_shape(std::int64_t batch, std::int64_t tokens) const {
+  kernels::cpu::SparseAttentionShape shape{};
+  shape.batch = batch;
+  shape.tokens = tokens;
+  shape.heads = heads_;
+  shape.kv_heads = kv_heads_;
+  shape.head_dim = head_dim_;
+  shape.window = params_.window;
+  shape.lsh_keys = params_.lsh_keys;
+  shape.rounds = params_.lsh_rounds;
+  shape.buckets = params_.lsh_rounds > 0 ? params_.lsh_buckets : 0;
+  shape.global_cap = params_.global_cap;
+  shape.scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  return shape;
+}
+
+Tensor SparseAttention::sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const {
+  const auto [scores, key_bias] = score(x);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  return ops::sparse_attention(q, k, v, scores, key_bias, rotations_, params_, scale);
+}
+
+// NOTE [Sparse decoding]: the layer's cache state keeps, per batch row, the incremental index
+// (kernels/cpu/sparse_decode_index.h: running top-G global selection, bucket → positions) and
+// each token's key bias, plus the layer inputs the scorer's causal convolutions read. A new
+// token is scored from its last receptive_field() inputs (the same values the full forward
+// computes: the convolutions are causal and zero-padded before position 0), hashed, appended to
+// the index, and then attends through kernels::cpu::sparse_attention_decode.
+namespace {
+
+struct SparseDecodeState : AttentionDecodeState {
+  std::vector<kernels::cpu::SparseDecodeIndex> rows;  // one per batch row
+  Tensor inputs;                                      // [B, S, C] the layer's inputs so far
+  Tensor key_bias;                                    // [B, S]
+};
+
+}  // namespace
+
+Tensor SparseAttention::decode(const Tensor& x, const Tensor& q, LayerKvCache& cache, std::int64_t position) const {
+  const std::int64_t batch = x.size(0), tokens = x.size(1), channels = x.size(2), capacity = cache.capacity();
+  const kernels::cpu::SparseAttentionShape shape = kernel_shape(batch, capacity);
+  auto* state = dynamic_cast<SparseDecodeState*>(cache.state());
+  if (state == nullptr) {
+    SIEVE_CHECK(position == 0, "sparse decoding: the cache holds {} tokens but no sparse state", position);
+    auto fresh = std::make_unique<SparseDecodeState>();
+    const kernels::cpu::GlobalSelection selection{.threshold = params_.threshold, .keep_ratio = params_.keep_ratio};
+    for (std::int64_t b = 0; b < batch; ++b) fresh->rows.emplace_back(shape, selection);
+    fresh->inputs = Tensor::zeros({batch, capacity, channels});
+    fresh->key_bias = Tensor::zeros({batch, capacity});
+    state = fresh.get();
+    cache.set_state(std::move(fresh));
+  }
+  state->inputs.slice(1, position, position + tokens).copy_from(x);
+  // Scores of the new tokens from the inputs they can see.
+  Tensor new_scores = Tensor::zeros({batch, tokens}), new_bias = Tensor::zeros({batch, tokens});
+  if (scorer_) {
+    const std::int64_t first = std::max<std::int64_t>(0, position - (scorer_->receptive_field() - 1));
+    const auto [scores, key_bias] = score(state->inputs.slice(1, first, position + tokens).contiguous());
+    new_scores = scores.slice(1, position - first, position + tokens - first).contiguous();
+    new_bias = key_bias.slice(1, position - first, position + tokens - first).contiguous();
+  }
+  state->key_bias.slice(1, position, position + tokens).copy_from(new_bias);
+
+  const std::int64_t R = params_.lsh_rounds, D = head_dim_, NBk = shape.buckets;
+  const Tensor keys = cache.keys(), values = cache.values();  // [B, S, Hkv, D] views
+  const std::int64_t row_stride = keys.strides()[0];
+  const float* k_data = keys.data<float>();
+  const float* v_data = values.data<float>();
+  const float* rotations = R > 0 ? rotations_.data<float>() : nullptr;
+  const Tensor qc = q.contiguous();  // [B, T, H, D]
+  Tensor out = Tensor::empty({batch, tokens, heads_, D});
+  std::vector<std::int32_t> key_buckets(static_cast<std::size_t>(std::max<std::int64_t>(R * kv_heads_, 1)));
+  std::vector<float> scratch(static_cast<std::size_t>(std::max<std::int64_t>(NBk / 2, 1)));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    kernels::cpu::SparseDecodeIndex& index = state->rows[static_cast<std::size_t>(b)];
+    for (std::int64_t t = 0; t < tokens; ++t) {
+      const std::int64_t p = position + t;
+      for (std::int64_t r = 0; r < R; ++r)
+        for (std::int64_t g = 0; g < kv_heads_; ++g)
+          key_buckets[static_cast<std::size_t>(r * kv_heads_ + g)] = kernels::cpu::lsh_bucket(
+              k_data + b * row_stride + (p * kv_heads_ + g) * D, rotations + (r * kv_heads_ + g) * D * (NBk / 2), D,
+              NBk, scratch.data());
+      index.append(new_scores.data<float>()[b * tokens + t], key_buckets.data());
+      kernels::cpu::sparse_attention_decode(shape, p, qc.data<float>() + (b * tokens + t) * heads_ * D,
+                                            k_data + b * row_stride, v_data + b * row_stride,
+                                            state->key_bias.data<float>() + b * capacity, index, rotations,
+                                            out.data<float>() + (b * tokens + t) * heads_ * D);
+    }
+  }
+  return out;
+}
+
+Tensor SparseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
+  const std::int64_t batch = x.size(0), tokens = x.size(1);
+  const std::int64_t position = cache != nullptr ? cache->length() : 0;
+  // [B, T, C] → q [B, T, H, D], k/v [B, T, Hkv, D]
+  Tensor q = ops::rope(ops::reshape(q_proj_->forward(x), {batch, tokens, heads_, head_dim_}), position, rope_theta_);
+  Tensor k = ops::rope(ops::reshape(k_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_}), position, rope_theta_);
+  const Tensor v = ops::reshape(v_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  // Short sequences run the dense kernel, except where a local layer's window is narrower than
+  // the sequence (dense would see further). A cache whose capacity is below the crossover
+  // decodes densely for the same reason the full forward would.
+  const std::int64_t length = cache != nullptr ? cache->capacity() : tokens;
+  const bool dense = length < dense_below_ && !(local_only_ && length > params_.window);
+  Tensor attended;  // [B, T, H, D]
+  if (cache != nullptr) {
+    cache->append(k, v);
+    attended = dense ? ops::causal_attention(q, cache->keys(), cache->values(), scale, position)
+                     : decode(x, q, *cache, position);
+  } else {
+    attended = dense ? ops::causal_attention(q, k, v, scale, 0) : sparse_forward(x, q, k, v);
+  }
+  return o_proj_->forward(ops::reshape(attended, {batch, tokens, heads_ * head_dim_}));
+}
+
+}  // namespace sieve::nn

@@ -1,0 +1,66 @@
+// Dynamic sparse attention (docs/sparse-attention.md): q, k, v projections and RoPE as in dense
+// attention, then the sparse kernel over a local window, global tokens chosen by a light CNN
+// scorer, and LSH buckets. A "local" layer is the same module with the global and LSH branches
+// off. Sequences shorter than `dense_below` run the fused dense kernel instead.
+// Letters: B batch, T tokens, C channels, S scorer channels, K scorer kernel, H heads, Hkv kv
+// heads, D head dim.
+#pragma once
+
+#include "sieve/nn/attention/attention.h"
+#include "sieve/kernels/cpu/sparse_attention.h"
+#include "sieve/nn/layers.h"
+#include "sieve/ops/sparse_attention.h"
+
+namespace sieve::nn {
+
+// Scores every token's importance from the layer input: two depthwise-separable causal
+// convolutions, x [B, T, C] → depthwise(C, K) → pointwise C→S → SiLU → depthwise(S, K) →
+// pointwise S→1 → s [B, T]. Causal: s_t reads inputs t−2(K−1) .. t only.
+class ImportanceScorer : public Module {
+ public:
+  ImportanceScorer(std::int64_t channels, std::int64_t hidden, std::int64_t kernel, core::Rng& rng);
+  Tensor forward(const Tensor& x) const;  // [B, T, C] → [B, T]
+  // How many earlier inputs a score reads: s_t depends on x_{t − receptive_field() + 1 .. t}.
+  std::int64_t receptive_field() const { return 2 * (conv1_weight_.size(1) - 1) + 1; }
+
+ private:
+  Tensor conv1_weight_, conv1_bias_, conv2_weight_, conv2_bias_;
+  std::shared_ptr<Linear> proj1_, out_;
+};
+
+// With a KV cache (generation), each new token attends to exactly the keys the full forward
+// would give it — window, global list, bucket members — found through an incremental index, so
+// a step costs O(W + G + R·C), not O(T) (NOTE [Sparse decoding] in sparse.cpp). The LSH bucket
+// count is fixed per model (from max_position_embeddings when automatic) so that decoding and
+// the full forward hash alike.
+class SparseAttention : public Attention {
+ public:
+  // local_only: the "local" kind (window only).
+  SparseAttention(const LlamaConfig& config, bool local_only, std::int64_t layer, core::Rng& rng);
+  Tensor forward(const Tensor& x, LayerKvCache* cache) const override;
+
+  const ImportanceScorer* scorer() const { return scorer_.get(); }
+  const ops::SparseAttentionParams& params() const { return params_; }
+
+ private:
+  // scores (detached) and key_bias [B, T] for inputs x [B, T, C].
+  std::pair<Tensor, Tensor> score(const Tensor& x) const;
+  Tensor sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const;
+  Tensor decode(const Tensor& x, const Tensor& q, LayerKvCache& cache, std::int64_t position) const;
+  kernels::cpu::SparseAttentionShape kernel_shape(std::int64_t batch, std::int64_t tokens) const;
+
+  std::int64_t heads_, kv_heads_, head_dim_;
+  float rope_theta_;
+  bool local_only_;
+  std::int64_t dense_below_;
+  std::uint64_t rotation_seed_;
+  ops::SparseAttentionParams params_;  // lsh_buckets fixed (see above)
+  Tensor rotations_;                   // [R, Hkv, D, NBk / 2], fixed random rotations (not trained)
+  std::shared_ptr<Linear> q_proj_, k_proj_, v_proj_, o_proj_;
+  std::shared_ptr<ImportanceScorer> scorer_;  // null for local layers
+  // β: key_bias = β · log σ(s). Zero at initialisation, so a fresh layer whose sets cover every
+  // key equals dense attention; the loss grows it, and through it trains the scorer.
+  Tensor global_bias_scale_;
+};
+
+}  // namespace sieve::nn

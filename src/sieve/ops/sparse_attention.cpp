@@ -1,0 +1,89 @@
+#include "sieve/ops/sparse_attention.h"
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+
+#include "sieve/autograd/node.h"
+#include "sieve/kernels/cpu/sparse_attention.h"
+#include "sieve/kernels/cpu/sparse_attention_plan.h"
+#include "sieve/ops/op_support.h"
+
+namespace sieve::ops {
+
+std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t tokens) {
+  if (params.lsh_buckets > 0) return params.lsh_buckets;
+  const std::int64_t per_bucket = std::max<std::int64_t>(1, params.lsh_keys);
+  const auto target = static_cast<std::uint64_t>(std::max<std::int64_t>(2, tokens / per_bucket));
+  const std::uint64_t below = std::bit_floor(target), above = std::bit_ceil(target);
+  return static_cast<std::int64_t>(target - below <= above - target ? below : above);
+}
+
+Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& scores,
+                        const Tensor& key_bias, const Tensor& rotations, const SparseAttentionParams& params,
+                        float scale) {
+  SIEVE_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape(),
+              "sparse_attention: q [B, T, H, D], k and v [B, T, Hkv, D] expected; got {}, {}, {}",
+              core::shape_string(q.shape()), core::shape_string(k.shape()), core::shape_string(v.shape()));
+  const std::int64_t B = q.size(0), T = q.size(1), H = q.size(2), D = q.size(3), Hkv = k.size(2);
+  SIEVE_CHECK(k.size(0) == B && k.size(1) == T && k.size(3) == D && H % Hkv == 0,
+              "sparse_attention: q {} and k {} disagree (same B, T, D; H divisible by Hkv)",
+              core::shape_string(q.shape()), core::shape_string(k.shape()));
+  SIEVE_CHECK(scores.shape() == (core::Shape{B, T}) && key_bias.shape() == (core::Shape{B, T}),
+              "sparse_attention: scores and key_bias must be [B={}, T={}], got {} and {}", B, T,
+              core::shape_string(scores.shape()), core::shape_string(key_bias.shape()));
+  for (const Tensor* t : {&q, &k, &v, &scores, &key_bias})
+    SIEVE_CHECK(t->dtype() == core::DType::f32, "sparse_attention: f32 tensors expected, got {}",
+                core::dtype_name(t->dtype()));
+  const std::int64_t buckets = params.lsh_rounds > 0 ? lsh_bucket_count(params, T) : 0;
+  if (params.lsh_rounds > 0)
+    SIEVE_CHECK(rotations.shape() == (core::Shape{params.lsh_rounds, Hkv, D, buckets / 2}),
+                "sparse_attention: rotations must be [R={}, Hkv={}, D={}, NBk/2={}], got {}", params.lsh_rounds, Hkv,
+                D, buckets / 2, core::shape_string(rotations.shape()));
+
+  kernels::cpu::SparseAttentionShape shape{};
+  shape.batch = B;
+  shape.tokens = T;
+  shape.heads = H;
+  shape.kv_heads = Hkv;
+  shape.head_dim = D;
+  shape.window = params.window;
+  shape.lsh_keys = params.lsh_keys;
+  shape.rounds = params.lsh_rounds;
+  shape.buckets = buckets;
+  shape.global_cap = params.global_cap;
+  shape.scale = scale;
+
+  const Tensor qc = detail::dense(q), kc = detail::dense(k), vc = detail::dense(v);
+  const Tensor sc = detail::dense(scores), bc = detail::dense(key_bias);
+  const Tensor rc = params.lsh_rounds > 0 ? detail::dense(rotations) : Tensor();
+  // The plan lives as long as the graph node that needs it for backward.
+  auto plan = std::make_shared<kernels::cpu::SparseAttentionPlanData>(kernels::cpu::build_sparse_attention_plan(
+      shape, {.threshold = params.threshold, .keep_ratio = params.keep_ratio}, sc.data<float>(), bc.data<float>(),
+      qc.data<float>(), kc.data<float>(), rc.defined() ? rc.data<float>() : nullptr));
+
+  Tensor out = Tensor::empty(q.shape());  // [B, T, H, D]
+  const bool record = autograd::needs_grad({&q, &k, &v, &key_bias});
+  Tensor lse = record ? Tensor::empty({B, H, T}) : Tensor();  // [B, H, T]
+  kernels::cpu::sparse_attention_forward(core::DType::f32, shape, plan->view(), qc.raw_data(), kc.raw_data(),
+                                         vc.raw_data(), out.raw_data(), record ? lse.data<float>() : nullptr);
+  if (record) {
+    const bool need_bias = key_bias.requires_grad();
+    const Tensor qs = qc.detach(), ks = kc.detach(), vs = vc.detach(), outs = out.detach();
+    autograd::record(out, "sparse_attention", {&q, &k, &v, &key_bias},
+                     [=](const Tensor& dout) -> std::vector<Tensor> {
+                       const Tensor dc = detail::dense(dout);  // [B, T, H, D]
+                       Tensor dq = Tensor::empty(qs.shape()), dk = Tensor::empty(ks.shape());
+                       Tensor dv = Tensor::empty(vs.shape());
+                       Tensor dbias = need_bias ? Tensor::empty({B, T}) : Tensor();  // [B, T]
+                       kernels::cpu::sparse_attention_backward(
+                           core::DType::f32, shape, plan->view(), qs.raw_data(), ks.raw_data(), vs.raw_data(),
+                           outs.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(), dk.raw_data(),
+                           dv.raw_data(), need_bias ? dbias.data<float>() : nullptr);
+                       return {dq, dk, dv, dbias};
+                     });
+  }
+  return out;
+}
+
+}  // namespace sieve::ops

@@ -1,0 +1,38 @@
+// Dynamic sparse causal attention as a differentiable op: builds the plan (global tokens from
+// the scorer's scores, LSH buckets from q and k) and runs the sparse kernel
+// (kernels/cpu/sparse_attention.h has the key sets; docs/sparse-attention.md the algorithm).
+// Letters: B batch, T tokens, H query heads, Hkv key/value heads, D head dim, R hash rounds,
+// NBk buckets per round.
+#pragma once
+
+#include <cstdint>
+
+#include "sieve/core/tensor.h"
+
+namespace sieve::ops {
+
+using core::Tensor;
+
+struct SparseAttentionParams {
+  std::int64_t window = 256;      // W: dense causal window (>= 64)
+  std::int64_t global_cap = 256;  // G: global keys per query block
+  std::int64_t lsh_keys = 64;     // C: same-bucket keys per query and round
+  std::int64_t lsh_rounds = 1;    // R (0: no LSH branch)
+  std::int64_t lsh_buckets = 0;   // NBk per round; 0: the power of two nearest T / C (at least 2)
+  float threshold = 0.3f;         // τ: a token is global when σ(score) >= τ ...
+  float keep_ratio = 0.0f;        // ... or, when ρ > 0, the top ρ of the scores (budget mode)
+};
+
+// The bucket count `params` gives for T tokens.
+std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t tokens);
+
+// q [B, T, H, D], k and v [B, T, Hkv, D]; scores [B, T]: the scorer's raw outputs, which choose the
+// global tokens (selection is not differentiable); key_bias [B, T]: added to the logits of keys
+// reached as global tokens — the path by which the loss trains the scorer (differentiable);
+// rotations [R, Hkv, D, NBk / 2] (kernels::cpu::make_lsh_rotations). Returns [B, T, H, D].
+// f32 (the kernel's dtype) whatever the precision policy.
+Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& scores,
+                        const Tensor& key_bias, const Tensor& rotations, const SparseAttentionParams& params,
+                        float scale);
+
+}  // namespace sieve::ops
