@@ -404,6 +404,8 @@ void add_bench_verb(CLI::App& app) {
   add_attention_flags(d, decode->attention);
   d->callback([decode] { run_decode_bench(*decode); });
 
+  add_sparse_sweep_bench(bench);
+
   auto matmul = std::make_shared<MatmulBenchArgs>();
   CLI::App* m = bench->add_subcommand("matmul", "GEMM GFLOP/s at the lm-17m shapes and at 2048^3");
   add_common(m, matmul->common);

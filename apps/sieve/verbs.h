@@ -14,5 +14,7 @@ void add_tokenizer_verb(CLI::App& app);
 void add_inspect_verb(CLI::App& app);
 void add_bench_verb(CLI::App& app);
 void add_finetune_verb(CLI::App& app);
+// `sieve bench sparse-sweep` (bench_sparse_sweep.cpp), registered by add_bench_verb.
+void add_sparse_sweep_bench(CLI::App* bench);
 
 }  // namespace sieve::apps

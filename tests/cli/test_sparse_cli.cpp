@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_sieve.h"
 #include "temp_dir.h"
@@ -81,6 +83,17 @@ TEST(SparseCli, ASparseModelTrainsEvaluatesAndGenerates) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
   result = run_sieve("generate --model " + model + " --prompt 'the sparse' --max-new-tokens 8 --seed 1");
   EXPECT_EQ(result.exit_code, 0) << result.output;
+  // The tau sweep (cap raised past T): coverage 1 at tau = 0 (every key reachable), no more at 0.9.
+  result = run_sieve("bench sparse-sweep --model " + model + " --shard " + (dir / "model" / "data" / "val.bin").string() +
+                     " --context 128 --windows 1 --thresholds 0 0.9 --sparse-global-cap 512 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::vector<nlohmann::json> lines;
+  std::istringstream stream(result.output);
+  for (std::string line; std::getline(stream, line);)
+    if (!line.empty() && line.front() == '{') lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 2u) << result.output;
+  EXPECT_NEAR(lines[0]["dense_mass_coverage"].get<double>(), 1.0, 1e-4);
+  EXPECT_LE(lines[1]["dense_mass_coverage"].get<double>(), lines[0]["dense_mass_coverage"].get<double>() + 1e-9);
   // Knobs cannot reshape an existing model directory through train --model-path.
   result = run_sieve("train --model-path " + model + " --dataset " + corpus.string() + " --steps 1 --attention dense");
   EXPECT_EQ(result.exit_code, 2) << result.output;

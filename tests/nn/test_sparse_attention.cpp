@@ -10,6 +10,7 @@
 
 #include "sieve/autograd/engine.h"
 #include "sieve/autograd/grad_mode.h"
+#include "sieve/core/error.h"
 #include "sieve/nn/adapters/lora.h"
 #include "sieve/nn/attention/dense.h"
 #include "sieve/nn/models/llama.h"
@@ -147,6 +148,31 @@ TEST(SparseAttentionModule, TheScorerLearnsThroughTheGlobalBias) {
     EXPECT_NE(analytic, 0.0) << name;
   }
   (void)weight;
+}
+
+TEST(SparseAttentionModule, CoverageOfDenseMassFallsAsTheThresholdRises) {
+  LlamaConfig config = sparse_config("sparse");
+  config.attention.global_cap = 512;
+  config.attention.lsh_rounds = 1;
+  core::Rng rng(15);
+  SparseAttention layer(config, false, 0, rng);
+  const Tensor x = inputs(1, 400, config.hidden_size, 8);
+  layer.set_measure_coverage(true);
+  double previous = 2.0;
+  for (float tau : {0.0f, 0.3f, 0.5f, 0.55f, 1.0f}) {
+    layer.set_threshold(tau);
+    layer.reset_coverage();
+    layer.forward(x, nullptr);
+    const double coverage = layer.coverage().mean();
+    EXPECT_EQ(layer.coverage().queries, 400 * config.num_attention_heads);
+    if (tau == 0.0f) {
+      EXPECT_NEAR(coverage, 1.0, 1e-4) << "every key is covered";
+    }
+    EXPECT_LE(coverage, previous + 1e-9) << "tau " << tau;
+    previous = coverage;
+  }
+  EXPECT_LT(previous, 0.99) << "tau = 1 keeps (almost) no global token";
+  EXPECT_THROW(layer.set_threshold(1.5f), core::UserError);
 }
 
 TEST(SparseAttentionModule, LoraCanTargetOnlyTheSparseAttentionModules) {

@@ -5,7 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "sieve/autograd/grad_mode.h"
 #include "sieve/core/error.h"
+#include "sieve/kernels/cpu/attention_causal.h"
 #include "sieve/kernels/cpu/sparse_attention_decode.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/kernels/cpu/sparse_decode_index.h"
@@ -103,8 +105,41 @@ kernels::cpu::SparseAttentionShape SparseAttention::kernel_shape(std::int64_t ba
   return shape;
 }
 
+void SparseAttention::set_threshold(float threshold) {
+  SIEVE_USER_CHECK(threshold >= 0.0f && threshold <= 1.0f, "threshold must be in [0, 1], got {}", threshold);
+  params_.threshold = threshold;
+}
+
+void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, const Tensor& k, const Tensor& v) const {
+  autograd::NoGradGuard no_grad;
+  const std::int64_t batch = q.size(0), tokens = q.size(1);
+  const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+  const kernels::cpu::SparseAttentionShape shape = kernel_shape(batch, tokens);
+  const std::vector<float> no_bias(static_cast<std::size_t>(batch * tokens), 0.0f);
+  const kernels::cpu::SparseAttentionPlanData plan = kernels::cpu::build_sparse_attention_plan(
+      shape, {.threshold = params_.threshold, .keep_ratio = params_.keep_ratio}, scores.contiguous().data<float>(),
+      no_bias.data(), qc.data<float>(), kc.data<float>(), params_.lsh_rounds > 0 ? rotations_.data<float>() : nullptr);
+  std::vector<float> out(static_cast<std::size_t>(qc.numel()));
+  std::vector<float> sparse_lse(static_cast<std::size_t>(batch * heads_ * tokens));
+  std::vector<float> dense_lse(sparse_lse.size());
+  kernels::cpu::sparse_attention_forward(core::DType::f32, shape, plan.view(), qc.raw_data(), kc.raw_data(),
+                                         vc.raw_data(), out.data(), sparse_lse.data());
+  kernels::cpu::CausalAttentionShape dense{};
+  dense.batch = batch;
+  dense.query_tokens = dense.key_tokens = tokens;
+  dense.heads = heads_;
+  dense.kv_heads = kv_heads_;
+  dense.head_dim = head_dim_;
+  dense.scale = shape.scale;
+  kernels::cpu::attention_causal_forward(core::DType::f32, dense, qc.raw_data(), kc.raw_data(), vc.raw_data(),
+                                         out.data(), dense_lse.data());
+  for (std::size_t i = 0; i < sparse_lse.size(); ++i) coverage_.sum += std::exp(sparse_lse[i] - dense_lse[i]);
+  coverage_.queries += static_cast<std::int64_t>(sparse_lse.size());
+}
+
 Tensor SparseAttention::sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const {
   const auto [scores, key_bias] = score(x);
+  if (measure_coverage_) measure_coverage(scores, q, k, v);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   return ops::sparse_attention(q, k, v, scores, key_bias, rotations_, params_, scale);
 }
@@ -157,7 +192,10 @@ Tensor SparseAttention::decode(const Tensor& x, const Tensor& q, LayerKvCache& c
   const float* v_data = values.data<float>();
   const float* rotations = R > 0 ? rotations_.data<float>() : nullptr;
   const Tensor qc = q.contiguous();  // [B, T, H, D]
-  Tensor out = Tensor::empty({batch, tokens, heads_, D});
+  // A prompt (tokens from position 0) runs the full sparse kernel at once — the same key sets,
+  // tested equal — and only feeds the index; later tokens attend one at a time.
+  const bool prefill = position == 0 && tokens > 1;
+  Tensor out = prefill ? Tensor() : Tensor::empty({batch, tokens, heads_, D});  // [B, T, H, D]
   std::vector<std::int32_t> key_buckets(static_cast<std::size_t>(std::max<std::int64_t>(R * kv_heads_, 1)));
   std::vector<float> scratch(static_cast<std::size_t>(std::max<std::int64_t>(NBk / 2, 1)));
   for (std::int64_t b = 0; b < batch; ++b) {
@@ -170,11 +208,17 @@ Tensor SparseAttention::decode(const Tensor& x, const Tensor& q, LayerKvCache& c
               k_data + b * row_stride + (p * kv_heads_ + g) * D, rotations + (r * kv_heads_ + g) * D * (NBk / 2), D,
               NBk, scratch.data());
       index.append(new_scores.data<float>()[b * tokens + t], key_buckets.data());
+      if (prefill) continue;
       kernels::cpu::sparse_attention_decode(shape, p, qc.data<float>() + (b * tokens + t) * heads_ * D,
                                             k_data + b * row_stride, v_data + b * row_stride,
                                             state->key_bias.data<float>() + b * capacity, index, rotations,
                                             out.data<float>() + (b * tokens + t) * heads_ * D);
     }
+  }
+  if (prefill) {
+    const Tensor k = keys.slice(1, 0, tokens).contiguous(), v = values.slice(1, 0, tokens).contiguous();
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+    return ops::sparse_attention(qc, k, v, new_scores, new_bias, rotations_, params_, scale);
   }
   return out;
 }

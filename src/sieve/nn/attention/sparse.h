@@ -42,12 +42,28 @@ class SparseAttention : public Attention {
   const ImportanceScorer* scorer() const { return scorer_.get(); }
   const ops::SparseAttentionParams& params() const { return params_; }
 
+  // τ leaves the parameters alone, so a trained model can be swept over it.
+  void set_threshold(float threshold);
+
+  // Quality of the key sets: with measurement on, every sparse forward (no cache) adds, for each
+  // query and head, the share of its dense attention mass that its sparse key set covers —
+  // exp(lse_sparse − lse_dense) with the global bias left out, 1 when nothing is dropped.
+  struct Coverage {
+    double sum = 0.0;
+    std::int64_t queries = 0;  // query × head pairs measured
+    double mean() const { return queries > 0 ? sum / static_cast<double>(queries) : 0.0; }
+  };
+  void set_measure_coverage(bool on) { measure_coverage_ = on; }
+  const Coverage& coverage() const { return coverage_; }
+  void reset_coverage() { coverage_ = {}; }
+
  private:
   // scores (detached) and key_bias [B, T] for inputs x [B, T, C].
   std::pair<Tensor, Tensor> score(const Tensor& x) const;
   Tensor sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const;
   Tensor decode(const Tensor& x, const Tensor& q, LayerKvCache& cache, std::int64_t position) const;
   kernels::cpu::SparseAttentionShape kernel_shape(std::int64_t batch, std::int64_t tokens) const;
+  void measure_coverage(const Tensor& scores, const Tensor& q, const Tensor& k, const Tensor& v) const;
 
   std::int64_t heads_, kv_heads_, head_dim_;
   float rope_theta_;
@@ -61,6 +77,8 @@ class SparseAttention : public Attention {
   // β: key_bias = β · log σ(s). Zero at initialisation, so a fresh layer whose sets cover every
   // key equals dense attention; the loss grows it, and through it trains the scorer.
   Tensor global_bias_scale_;
+  bool measure_coverage_ = false;
+  mutable Coverage coverage_;
 };
 
 }  // namespace sieve::nn
