@@ -18,7 +18,8 @@ for extra in "" "--lora-rank 8 --lora-targets attn" "--activation-checkpointing"
 done
 
 echo "== training quality per precision: lm-17m on GCIDE, 300 steps (final val loss within 2% of fp32)"
-/usr/bin/python3 bench/precision_quality.py --preset lm-17m --steps 300 --batch 8 --out "$out"
+/usr/bin/python3 bench/quality_compare.py --preset lm-17m --steps 300 --batch 8 --out "$out" \
+  --variant fp32="--precision fp32" --variant bf16="--precision bf16" --variant fp16="--precision fp16"
 
 echo "== fused causal attention vs PyTorch softmax(QK^T/sqrt(d))V, batch 1, 8 heads, head dim 64"
 /usr/bin/python3 bench/compare.py attention --attention dense --seq 1024 2048 4096 --heads 8 --head-dim 64 --out "$out"

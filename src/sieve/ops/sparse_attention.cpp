@@ -14,7 +14,7 @@ namespace sieve::ops {
 std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t tokens) {
   if (params.lsh_buckets > 0) return params.lsh_buckets;
   const std::int64_t per_bucket = std::max<std::int64_t>(1, params.lsh_keys);
-  const auto target = static_cast<std::uint64_t>(std::max<std::int64_t>(2, tokens / per_bucket));
+  const auto target = static_cast<std::uint64_t>(std::clamp<std::int64_t>(tokens / per_bucket, 2, kMaxAutoBuckets));
   const std::uint64_t below = std::bit_floor(target), above = std::bit_ceil(target);
   return static_cast<std::int64_t>(target - below <= above - target ? below : above);
 }

@@ -18,12 +18,18 @@ struct SparseAttentionParams {
   std::int64_t global_cap = 256;  // G: global keys per query block
   std::int64_t lsh_keys = 64;     // C: same-bucket keys per query and round
   std::int64_t lsh_rounds = 1;    // R (0: no LSH branch)
-  std::int64_t lsh_buckets = 0;   // NBk per round; 0: the power of two nearest T / C (at least 2)
+  std::int64_t lsh_buckets = 0;   // NBk per round; 0: automatic (lsh_bucket_count)
   float threshold = 0.3f;         // τ: a token is global when σ(score) >= τ ...
   float keep_ratio = 0.0f;        // ... or, when ρ > 0, the top ρ of the scores (budget mode)
 };
 
-// The bucket count `params` gives for T tokens.
+// Hashing a vector costs O(D · NBk), so an automatic bucket count that grew with T would make
+// hashing quadratic; it stops at kMaxAutoBuckets (past that, buckets just hold more keys and each
+// query still takes only the C most recent).
+inline constexpr std::int64_t kMaxAutoBuckets = 128;
+
+// The bucket count `params` gives for T tokens: lsh_buckets if set, else the power of two
+// nearest T / C, within [2, kMaxAutoBuckets].
 std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t tokens);
 
 // q [B, T, H, D], k and v [B, T, Hkv, D]; scores [B, T]: the scorer's raw outputs, which choose the

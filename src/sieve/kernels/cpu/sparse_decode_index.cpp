@@ -61,40 +61,6 @@ void GlobalTopK::list(std::int64_t candidates, std::vector<std::int32_t>& out) {
   std::sort(out.begin(), out.end());
 }
 
-std::int32_t lsh_bucket(const float* x, const float* rotation, std::int64_t head_dim, std::int64_t buckets,
-                        float* scratch) {
-  const std::int64_t half = buckets / 2;
-  // scratch [NBk/2] = x [D] · rotation [D, NBk/2], 16 columns at a time in a local accumulator
-  // the compiler keeps in registers. Every column sums d = 0 .. D−1 in order, so the result
-  // does not depend on how callers batch tokens.
-  constexpr std::int64_t kColumns = 16;
-  for (std::int64_t n0 = 0; n0 < half; n0 += kColumns) {
-    float acc[kColumns] = {};
-    if (half - n0 >= kColumns) {
-      for (std::int64_t d = 0; d < head_dim; ++d) {
-        const float xd = x[d];
-        const float* row = rotation + d * half + n0;
-        for (std::int64_t j = 0; j < kColumns; ++j) acc[j] += xd * row[j];
-      }
-    } else {
-      for (std::int64_t d = 0; d < head_dim; ++d) {
-        const float xd = x[d];
-        const float* row = rotation + d * half + n0;
-        for (std::int64_t j = 0; j < half - n0; ++j) acc[j] += xd * row[j];
-      }
-    }
-    std::copy(acc, acc + std::min(kColumns, half - n0), scratch + n0);
-  }
-  // argmax over [xR, −xR]; strict > keeps the lower index on ties.
-  std::int64_t best_index = 0;
-  float best = scratch[0];
-  for (std::int64_t n = 1; n < half; ++n)
-    if (scratch[n] > best) best = scratch[n], best_index = n;
-  for (std::int64_t n = 0; n < half; ++n)
-    if (-scratch[n] > best) best = -scratch[n], best_index = half + n;
-  return static_cast<std::int32_t>(best_index);
-}
-
 SparseDecodeIndex::SparseDecodeIndex(const SparseAttentionShape& shape, const GlobalSelection& selection)
     : window_(shape.window),
       rounds_(shape.rounds),
