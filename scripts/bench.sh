@@ -29,3 +29,20 @@ echo "== KV-cached decode, lm-17m, batch 1"
 
 echo "== matmul GFLOP/s at the lm-17m shapes against the 2048^3 ceiling (oneDNN)"
 build/sieve bench matmul --threads 2
+
+echo "== sparse attention vs the fused dense kernel, 1k-64k tokens (same run), scaling exponent"
+/usr/bin/python3 bench/sparse_scaling.py --seq 1024 4096 16384 32768 65536 --out "$out"
+
+echo "== sparse KV-cached decode, lm-17m, context 4k and 64k (target: 64k <= 1.5x 4k)"
+for context in 4096 65536; do
+  build/sieve bench decode --attention sparse --context "$context" --tokens 64 --json | tee -a "$out"
+done
+
+echo "== sparse vs dense language modelling at context 1024 (lm-17m, GCIDE, 300 steps), then the tau sweep"
+tokenizer=build/quality-compare/fp32/tokenizer.model
+/usr/bin/python3 bench/quality_compare.py --steps 300 --batch 2 --tolerance 0.03 --work build/sparse-quality \
+  --out "$out" \
+  --variant dense="--config bench/configs/lm-17m-ctx1024-dense.json --context 1024 --precision bf16 --tokenizer $tokenizer" \
+  --variant sparse="--config bench/configs/lm-17m-ctx1024-sparse.json --context 1024 --precision bf16 --tokenizer $tokenizer"
+build/sieve bench sparse-sweep --model build/sparse-quality/sparse --shard build/sparse-quality/sparse/data/val.bin \
+  --context 1024 --windows 8 --thresholds 0 0.1 0.2 0.3 0.5 0.7 --json | tee -a "$out"

@@ -15,7 +15,7 @@ void add_attention_flags(CLI::App* command, AttentionFlags& flags) {
   command->add_option("--sparse-chunk", flags.lsh_keys, "Sparse: same-bucket LSH keys per query, >= 1 (default 64)");
   command->add_option("--sparse-lsh-rounds", flags.lsh_rounds, "Sparse: LSH hash rounds, 0-8 (default 1)");
   command->add_option("--sparse-dense-below", flags.dense_below,
-                      "Sparse/local: shorter sequences use the dense kernel (default 1024)");
+                      "Sparse/local: shorter sequences use the dense kernel (default 2560)");
 }
 
 void apply_attention_flags(const AttentionFlags& flags, nn::AttentionConfig& config) {

@@ -27,8 +27,8 @@ std::vector<std::int64_t> generate(const LlamaForCausalLM& model, const std::vec
   std::vector<std::int64_t> produced;
   Tensor input = Tensor::from_vector(prompt, {1, prompt_length});
   for (std::int64_t step = 0; step < new_tokens; ++step) {
-    Tensor logits = model.forward(input, &cache);  // [1, T, V]
-    const float* last = logits.data<float>() + (logits.size(1) - 1) * vocab;
+    const Tensor logits = model.next_token_logits(input, &cache).contiguous();  // [1, V]
+    const float* last = logits.data<float>();
     const std::int64_t token = sampler.sample({last, static_cast<std::size_t>(vocab)});
     produced.push_back(token);
     if (on_token && !on_token(token)) break;

@@ -60,16 +60,27 @@ LlamaForCausalLM::LlamaForCausalLM(LlamaConfig config, std::uint64_t seed) : con
                                                                    kInitStd, rng));
 }
 
-Tensor LlamaForCausalLM::forward(const Tensor& ids, KvCache* cache) const {
+Tensor LlamaForCausalLM::hidden_states(const Tensor& ids, KvCache* cache) const {
   SIEVE_CHECK(ids.dim() == 2 && ids.dtype() == core::DType::i64, "token ids must be int64 [B, T], got {} {}",
               core::dtype_name(ids.dtype()), core::shape_string(ids.shape()));
   const std::int64_t end = ids.size(1) + (cache != nullptr ? cache->length() : 0);
   SIEVE_USER_CHECK(end <= config_.max_position_embeddings,
                    "sequence of {} tokens exceeds the model's max_position_embeddings ({})", end,
                    config_.max_position_embeddings);
-  Tensor h = model_->forward(ids, cache);  // [B, T, C]
+  return model_->forward(ids, cache);  // [B, T, C]
+}
+
+Tensor LlamaForCausalLM::head(const Tensor& h) const {
   if (lm_head_) return lm_head_->forward(h);
   return ops::linear(h, model_->embed_tokens().weight());  // tied: logits = h · Eᵀ
+}
+
+Tensor LlamaForCausalLM::forward(const Tensor& ids, KvCache* cache) const { return head(hidden_states(ids, cache)); }
+
+Tensor LlamaForCausalLM::next_token_logits(const Tensor& ids, KvCache* cache) const {
+  const Tensor h = hidden_states(ids, cache);  // [B, T, C]
+  const std::int64_t T = h.size(1);
+  return ops::reshape(head(ops::slice(h, 1, T - 1, T)), {h.size(0), -1});  // [B, V]
 }
 
 Tensor LlamaForCausalLM::loss(const Tensor& ids, const Tensor& targets) const {

@@ -49,6 +49,9 @@ class LlamaForCausalLM : public Module {
   const LlamaConfig& config() const { return config_; }
   // ids int64 [B, T] → logits [B, T, V]. With a cache, ids are the newest tokens.
   Tensor forward(const Tensor& ids, KvCache* cache = nullptr) const;
+  // The logits of the last position only, [B, V]: what sampling needs, without the output head
+  // running over (and keeping) every prompt position.
+  Tensor next_token_logits(const Tensor& ids, KvCache* cache) const;
   // Mean next-token cross-entropy of logits(ids) against targets [B, T].
   Tensor loss(const Tensor& ids, const Tensor& targets) const;
   // An empty cache for `batch` sequences of up to `capacity` tokens.
@@ -62,6 +65,8 @@ class LlamaForCausalLM : public Module {
   bool activation_checkpointing() const { return model_->activation_checkpointing(); }
 
  private:
+  Tensor hidden_states(const Tensor& ids, KvCache* cache) const;  // [B, T, C], length checked
+  Tensor head(const Tensor& h) const;                              // [..., C] → [..., V]
   LlamaConfig config_;
   std::shared_ptr<LlamaBackbone> model_;
   std::shared_ptr<Linear> lm_head_;  // null when tie_word_embeddings
