@@ -11,6 +11,7 @@
 #include <string>
 
 #include "run_sieve.h"
+#include "file_snapshot.h"
 #include "temp_dir.h"
 
 namespace {
@@ -20,17 +21,8 @@ namespace fs = std::filesystem;
 using sieve::testing::CommandResult;
 using sieve::testing::run_sieve;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::map<std::string, std::string> snapshot_dir(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files[fs::relative(entry.path(), dir).string()] = read_bytes(entry.path());
-  return files;
-}
+using sieve::testing::read_bytes;
+using sieve::testing::snapshot_dir;
 
 // Runs any command, capturing stdout and stderr together.
 CommandResult run_command(const std::string& command) {

@@ -4,6 +4,8 @@
 // Letters as in sparse_attention.h.
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 
+#include "random_values.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,31 +22,14 @@
 namespace sieve::kernels::cpu {
 namespace {
 
+using sieve::testing::normal_floats;
+using sieve::testing::tied_scores;
+
 constexpr std::int64_t Q = kSparseQueryBlock;
 
 SparseAttentionShape make_shape(std::int64_t B, std::int64_t T, std::int64_t W, std::int64_t G, std::int64_t R = 0,
                                 std::int64_t H = 2, std::int64_t Hkv = 1, std::int64_t D = 8, std::int64_t NBk = 8) {
   return SparseAttentionShape{B, T, H, Hkv, D, W, /*lsh_keys=*/4, R, NBk, G, 1.0f / std::sqrt(float(D))};
-}
-
-// Scores on a coarse grid (many ties), a few saturated (σ = 1 in float), some NaN.
-std::vector<float> tied_scores(std::int64_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> grid(-6, 6), kind(0, 19);
-  std::vector<float> s(static_cast<std::size_t>(n));
-  for (float& v : s) {
-    const int k = kind(rng);
-    v = k == 0 ? 40.0f : k == 1 ? std::numeric_limits<float>::quiet_NaN() : 0.5f * float(grid(rng));
-  }
-  return s;
-}
-
-std::vector<float> normal_floats(std::int64_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = dist(rng);
-  return v;
 }
 
 // The rules of sparse_attention_plan.h written out directly: all candidates, sorted.

@@ -14,30 +14,17 @@
 #include "sieve/core/error.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 
+#include "random_values.h"
+
 namespace sieve::kernels::cpu {
 namespace {
 
-constexpr std::int64_t Q = kSparseQueryBlock;
-
-std::vector<float> normal_floats(std::int64_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using sieve::testing::normal_floats;
 
 // Scores with ties (a coarse grid), saturated values and a NaN now and then.
-std::vector<float> tied_scores(std::int64_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> grid(-6, 6), kind(0, 29);
-  std::vector<float> s(static_cast<std::size_t>(n));
-  for (float& v : s) {
-    const int k = kind(rng);
-    v = k == 0 ? 40.0f : k == 1 ? std::numeric_limits<float>::quiet_NaN() : 0.5f * float(grid(rng));
-  }
-  return s;
-}
+std::vector<float> tied_scores(std::int64_t n, std::uint32_t seed) { return sieve::testing::tied_scores(n, seed, 30); }
+
+constexpr std::int64_t Q = kSparseQueryBlock;
 
 void expect_index_matches_plan(std::int64_t W, std::int64_t G, const GlobalSelection& sel, std::uint32_t seed) {
   const std::int64_t B = 2, T = 333, H = 4, Hkv = 2, D = 8, R = 2, NBk = 6;

@@ -16,6 +16,7 @@
 #include "sieve/io/model_dir.h"
 #include "sieve/nn/models/presets.h"
 #include "sieve/train/mixed_precision_trainer.h"
+#include "file_snapshot.h"
 #include "temp_dir.h"
 
 namespace sieve::train {
@@ -24,18 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using sieve::testing::TempDir;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Every file under `dir` with its bytes: equal snapshots mean nothing was added, removed or changed.
-std::map<std::string, std::string> snapshot_dir(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files[fs::relative(entry.path(), dir).string()] = read_bytes(entry.path());
-  return files;
-}
+using sieve::testing::read_bytes;
+using sieve::testing::snapshot_dir;
 
 // Pseudo-English documents from a small word list: easy to learn, so the loss falls fast.
 void write_corpus(const fs::path& path, int documents) {

@@ -19,6 +19,24 @@ std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t 
   return static_cast<std::int64_t>(target - below <= above - target ? below : above);
 }
 
+kernels::cpu::SparseAttentionShape sparse_attention_shape(const SparseAttentionParams& params, std::int64_t batch,
+                                                          std::int64_t tokens, std::int64_t heads,
+                                                          std::int64_t kv_heads, std::int64_t head_dim, float scale) {
+  kernels::cpu::SparseAttentionShape shape{};
+  shape.batch = batch;
+  shape.tokens = tokens;
+  shape.heads = heads;
+  shape.kv_heads = kv_heads;
+  shape.head_dim = head_dim;
+  shape.window = params.window;
+  shape.lsh_keys = params.lsh_keys;
+  shape.rounds = params.lsh_rounds;
+  shape.buckets = params.lsh_rounds > 0 ? lsh_bucket_count(params, tokens) : 0;
+  shape.global_cap = params.global_cap;
+  shape.scale = scale;
+  return shape;
+}
+
 Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& scores,
                         const Tensor& key_bias, const Tensor& rotations, const SparseAttentionParams& params,
                         float scale) {
@@ -41,18 +59,7 @@ Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const
                 "sparse_attention: rotations must be [R={}, Hkv={}, D={}, NBk/2={}], got {}", params.lsh_rounds, Hkv,
                 D, buckets / 2, core::shape_string(rotations.shape()));
 
-  kernels::cpu::SparseAttentionShape shape{};
-  shape.batch = B;
-  shape.tokens = T;
-  shape.heads = H;
-  shape.kv_heads = Hkv;
-  shape.head_dim = D;
-  shape.window = params.window;
-  shape.lsh_keys = params.lsh_keys;
-  shape.rounds = params.lsh_rounds;
-  shape.buckets = buckets;
-  shape.global_cap = params.global_cap;
-  shape.scale = scale;
+  const kernels::cpu::SparseAttentionShape shape = sparse_attention_shape(params, B, T, H, Hkv, D, scale);
 
   const Tensor qc = detail::dense(q), kc = detail::dense(k), vc = detail::dense(v);
   const Tensor sc = detail::dense(scores), bc = detail::dense(key_bias);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "sieve/core/tensor.h"
+#include "sieve/kernels/cpu/sparse_attention.h"
 
 namespace sieve::ops {
 
@@ -31,6 +32,11 @@ inline constexpr std::int64_t kMaxAutoBuckets = 128;
 // The bucket count `params` gives for T tokens: lsh_buckets if set, else the power of two
 // nearest T / C, within [2, kMaxAutoBuckets].
 std::int64_t lsh_bucket_count(const SparseAttentionParams& params, std::int64_t tokens);
+
+// The kernel's view of `params` for a [B, T, H | Hkv, D] problem (bucket count resolved).
+kernels::cpu::SparseAttentionShape sparse_attention_shape(const SparseAttentionParams& params, std::int64_t batch,
+                                                          std::int64_t tokens, std::int64_t heads,
+                                                          std::int64_t kv_heads, std::int64_t head_dim, float scale);
 
 // q [B, T, H, D], k and v [B, T, Hkv, D]; scores [B, T]: the scorer's raw outputs, which choose the
 // global tokens (selection is not differentiable); key_bias [B, T]: added to the logits of keys

@@ -90,19 +90,8 @@ std::pair<Tensor, Tensor> SparseAttention::score(const Tensor& x) const {
 }
 
 kernels::cpu::SparseAttentionShape SparseAttention::kernel_shape(std::int64_t batch, std::int64_t tokens) const {
-  kernels::cpu::SparseAttentionShape shape{};
-  shape.batch = batch;
-  shape.tokens = tokens;
-  shape.heads = heads_;
-  shape.kv_heads = kv_heads_;
-  shape.head_dim = head_dim_;
-  shape.window = params_.window;
-  shape.lsh_keys = params_.lsh_keys;
-  shape.rounds = params_.lsh_rounds;
-  shape.buckets = params_.lsh_rounds > 0 ? params_.lsh_buckets : 0;
-  shape.global_cap = params_.global_cap;
-  shape.scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
-  return shape;
+  return ops::sparse_attention_shape(params_, batch, tokens, heads_, kv_heads_, head_dim_,
+                                     1.0f / std::sqrt(static_cast<float>(head_dim_)));
 }
 
 void SparseAttention::set_threshold(float threshold) {
