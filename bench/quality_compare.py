@@ -37,6 +37,8 @@ def parse_args():
     ap.add_argument("--tolerance", type=float, default=0.02, help="allowed relative val-loss gap")
     ap.add_argument("--work", default=os.path.join(REPO, "build", "quality-compare"))
     ap.add_argument("--out", help="append a JSON line with every number")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep a variant's finished run from an earlier call (same --work) instead of training again")
     args = ap.parse_args()
     variants = []
     for spec in args.variant:
@@ -60,13 +62,18 @@ def run_one(args, name, flags, tokenizer):
     if "--config" not in flags:
         cmd += ["--preset", args.preset]
     cmd += flags
-    if tokenizer:
+    if tokenizer and "--tokenizer" not in flags:
         cmd += ["--tokenizer", tokenizer]
     metrics = os.path.join(out_dir, "metrics.jsonl")
-    if os.path.exists(metrics):
-        os.remove(metrics)
-    print(f"$ {shlex.join(cmd)}", file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, stdout=sys.stderr)
+    finished = os.path.exists(metrics) and any(
+        m["event"] == "eval" and m["step"] == args.steps for m in read_metrics(metrics))
+    if args.reuse and finished:
+        print(f"reusing the finished run in {out_dir}", file=sys.stderr, flush=True)
+    else:
+        if os.path.exists(metrics):
+            os.remove(metrics)
+        print(f"$ {shlex.join(cmd)}", file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
     lines = read_metrics(metrics)
     evals = [(m["step"], m["val_loss"]) for m in lines if m["event"] == "eval"]
     train = [m for m in lines if m["event"] == "train"]

@@ -76,6 +76,7 @@ struct TrainBenchArgs {
   std::int64_t lora_rank = 0;  // > 0: LoRA fine-tuning cost instead of full training
   std::string lora_targets = "attn";
   bool activation_checkpointing = false;
+  AttentionFlags attention;
 };
 
 // Bytes of the gradients and AdamW moments training keeps: 3 f32 values per trainable weight.
@@ -90,7 +91,8 @@ void run_train_bench(const TrainBenchArgs& args) {
   args.common.apply();
   SIEVE_USER_CHECK(args.steps > 0, "--steps must be > 0, got {}", args.steps);
   SIEVE_USER_CHECK(args.batch > 0, "--batch must be > 0, got {}", args.batch);
-  const nn::LlamaConfig config = nn::preset_config(args.preset);
+  nn::LlamaConfig config = nn::preset_config(args.preset);
+  apply_attention_flags(args.attention, config.attention);
   const std::int64_t context = args.context > 0 ? args.context : config.max_position_embeddings;
   SIEVE_USER_CHECK(context <= config.max_position_embeddings, "--context {} exceeds the preset's {}", context,
                    config.max_position_embeddings);
@@ -133,7 +135,8 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"peak_rss_mb", peak_rss_mb()}, {"peak_tensor_mb", peak_tensor_mb},
                         {"threads", core::num_threads()}, {"loss", last_loss},
                         {"optimizer_and_gradient_mb", optimizer_and_gradient_mb(model)},
-                        {"activation_checkpointing", args.activation_checkpointing}};
+                        {"activation_checkpointing", args.activation_checkpointing},
+                        {"attention", config.attention.type}};
   if (args.lora_rank > 0) {
     result["lora_rank"] = args.lora_rank;
     result["lora_targets"] = args.lora_targets;
@@ -373,6 +376,7 @@ void add_bench_verb(CLI::App& app) {
   t->add_option("--batch", train->batch, "Sequences per step")->capture_default_str();
   t->add_option("--context", train->context, "Tokens per sequence (default: the preset's)");
   t->add_option("--precision", train->precision, "fp32, bf16, fp16, tf32 or auto")->capture_default_str();
+  add_attention_flags(t, train->attention);
   t->add_flag("--activation-checkpointing", train->activation_checkpointing,
               "Recompute each decoder block in backward instead of keeping its activations");
   t->add_option("--lora-rank", train->lora_rank, "Fine-tune LoRA adapters of this rank instead (0: full training)")

@@ -74,7 +74,8 @@ std::string last_component(const std::string& path) {
 }
 
 // Paths of the modules that are sparse-attention layers (local-only layers excluded): the
-// "sparse_attention" target selects every Linear inside them — q/k/v/o and the scorer's.
+// "sparse_attention" target selects the Linears inside them — q/k/v/o and the scorer's input
+// projection; not the scorer's S→1 output layer, too narrow for a low-rank update.
 std::vector<std::string> sparse_attention_paths(const Module& root) {
   std::vector<std::string> out;
   for (auto& [path, module] : root.named_modules()) {
@@ -87,7 +88,8 @@ std::vector<std::string> sparse_attention_paths(const Module& root) {
 bool selects(const std::string& entry, const std::string& path, const std::vector<std::string>& sparse_paths) {
   if (entry == "all-linear") return last_component(path) != "lm_head";
   if (entry == "sparse_attention")
-    return std::any_of(sparse_paths.begin(), sparse_paths.end(),
+    return !path.ends_with("scorer.out") &&
+           std::any_of(sparse_paths.begin(), sparse_paths.end(),
                        [&](const std::string& prefix) { return path.starts_with(prefix); });
   if (entry == "attn" || entry == "attn.*" || entry == "attention" || entry == "self_attn")
     return matches_components("self_attn", path);

@@ -10,8 +10,9 @@
 //   attn, attn.*, attention, self_attn   the attention projections (q_proj, k_proj, v_proj, o_proj)
 //   mlp                                  the MLP projections (gate_proj, up_proj, down_proj)
 //   all-linear                           every Linear except the output head (lm_head)
-//   sparse_attention                     every Linear of the sparse-attention layers: q/k/v/o
-//                                        and the importance scorer's projections
+//   sparse_attention                     the Linears of the sparse-attention layers: q/k/v/o
+//                                        and the importance scorer's input projection (its
+//                                        S→1 output layer is too narrow for a low-rank update)
 //   anything else                        a glob: `*` matches any run of characters (dots
 //                                        included), `?` one character. It selects a Linear if it
 //                                        matches a run of whole dot-separated components of the
