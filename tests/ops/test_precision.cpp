@@ -17,9 +17,11 @@
 #include "sieve/core/allocator.h"
 #include "sieve/core/dtype.h"
 #include "sieve/core/error.h"
+#include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/kernels/cpu/tf32.h"
 #include "sieve/ops/attention.h"
 #include "sieve/ops/linear.h"
+#include "sieve/ops/sparse_attention.h"
 
 namespace sieve::ops {
 namespace {
@@ -224,6 +226,42 @@ TEST(Precision, AttentionOperandsRoundedAndSavedInTheStorageDtype) {
     EXPECT_LT(testing::max_abs_diff(out.to_vector(), ref_out), tol) << precision_name(p);
     EXPECT_LT(testing::max_abs_diff(q.grad().to_vector(), qr.grad().to_vector()), tol) << precision_name(p);
     EXPECT_LT(testing::max_abs_diff(v.grad().to_vector(), vr.grad().to_vector()), tol) << precision_name(p);
+  }
+}
+
+TEST(Precision, SparseAttentionFollowsThePolicyLikeDenseAttention) {
+  constexpr std::int64_t B = 1, T = 160, H = 2, D = 16, R = 1, NBk = 4;
+  SparseAttentionParams params;
+  params.window = 64;
+  params.global_cap = 16;
+  params.lsh_keys = 8;
+  params.lsh_rounds = R;
+  params.lsh_buckets = NBk;
+  params.threshold = 0.0f;
+  const Tensor scores = uniform_tensor({B, T}, 30), bias = Tensor::zeros({B, T});
+  const Tensor rotations =
+      Tensor::from_vector(kernels::cpu::make_lsh_rotations(R, H, D, NBk, 5), {R, H, D, NBk / 2});
+  for (ComputePrecision p : {ComputePrecision::bf16, ComputePrecision::f16}) {
+    const Tensor q = requires_grad(uniform_tensor({B, T, H, D}, 31)), k = requires_grad(uniform_tensor({B, T, H, D}, 32));
+    const Tensor v = requires_grad(uniform_tensor({B, T, H, D}, 33));
+    const Tensor dout = uniform_tensor({B, T, H, D}, 34);
+    Tensor out;
+    {
+      const PrecisionScope scope(default_policy(p));
+      out = sparse_attention(q, k, v, scores, bias, rotations, params, 0.25f);
+    }
+    autograd::backward(out, dout);
+    const auto as_leaf = [&](const Tensor& t) { return requires_grad(Tensor::from_vector(rounded(t, p), t.shape())); };
+    const Tensor qr = as_leaf(q), kr = as_leaf(k), vr = as_leaf(v);
+    const Tensor ref = sparse_attention(qr, kr, vr, scores, bias, rotations, params, 0.25f);
+    autograd::backward(ref, Tensor::from_vector(rounded(dout, p), dout.shape()));
+    const double tol = p == ComputePrecision::f16 ? 2e-3 : 1e-5;
+    const auto ref_out = p == ComputePrecision::f16 ? rounded(ref, p) : ref.to_vector();
+    EXPECT_LT(testing::max_abs_diff(out.to_vector(), ref_out), tol) << precision_name(p);
+    EXPECT_LT(testing::max_abs_diff(q.grad().to_vector(), qr.grad().to_vector()), tol) << precision_name(p);
+    EXPECT_LT(testing::max_abs_diff(k.grad().to_vector(), kr.grad().to_vector()), tol) << precision_name(p);
+    EXPECT_NE(out.to_vector(), sparse_attention(q, k, v, scores, bias, rotations, params, 0.25f).to_vector())
+        << "the policy changed nothing under " << precision_name(p);
   }
 }
 

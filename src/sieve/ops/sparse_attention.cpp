@@ -8,6 +8,7 @@
 #include "sieve/kernels/cpu/sparse_attention.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/ops/op_support.h"
+#include "sieve/ops/precision_cast.h"
 
 namespace sieve::ops {
 
@@ -61,7 +62,12 @@ Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const
 
   const kernels::cpu::SparseAttentionShape shape = sparse_attention_shape(params, B, T, H, Hkv, D, scale);
 
-  const Tensor qc = detail::dense(q), kc = detail::dense(k), vc = detail::dense(v);
+  // The precision policy as in causal_attention: operands on the compute dtype's grid (the plan
+  // hashes those same values), saved tensors in the storage dtype, fp16 results rounded.
+  const PrecisionPolicy policy = current_precision();
+  const Tensor qc = detail::round_to_compute(detail::dense(q), policy.compute);  // [B, T, H, D]
+  const Tensor kc = detail::round_to_compute(detail::dense(k), policy.compute);  // [B, T, Hkv, D]
+  const Tensor vc = detail::round_to_compute(detail::dense(v), policy.compute);  // [B, T, Hkv, D]
   const Tensor sc = detail::dense(scores), bc = detail::dense(key_bias);
   const Tensor rc = params.lsh_rounds > 0 ? detail::dense(rotations) : Tensor();
   // The plan lives as long as the graph node that needs it for backward.
@@ -74,19 +80,27 @@ Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const
   Tensor lse = record ? Tensor::empty({B, H, T}) : Tensor();  // [B, H, T]
   kernels::cpu::sparse_attention_forward(core::DType::f32, shape, plan->view(), qc.raw_data(), kc.raw_data(),
                                          vc.raw_data(), out.raw_data(), record ? lse.data<float>() : nullptr);
+  detail::round_result(out, policy.compute);
   if (record) {
     const bool need_bias = key_bias.requires_grad();
-    const Tensor qs = qc.detach(), ks = kc.detach(), vs = vc.detach(), outs = out.detach();
+    const core::DType store = policy.activation_storage;
+    const Tensor qs = detail::cast_to(qc, store).detach(), ks = detail::cast_to(kc, store).detach();
+    const Tensor vs = detail::cast_to(vc, store).detach();
+    // As in causal_attention: out is on the compute grid only under fp16.
+    const Tensor outs = (policy.compute == ComputePrecision::f16 ? detail::cast_to(out, store) : out).detach();
     autograd::record(out, "sparse_attention", {&q, &k, &v, &key_bias},
                      [=](const Tensor& dout) -> std::vector<Tensor> {
-                       const Tensor dc = detail::dense(dout);  // [B, T, H, D]
-                       Tensor dq = Tensor::empty(qs.shape()), dk = Tensor::empty(ks.shape());
-                       Tensor dv = Tensor::empty(vs.shape());
+                       const Tensor dc = detail::round_to_compute(detail::dense(dout), policy.compute);
+                       const auto f32 = [](const Tensor& t) { return detail::cast_to(t, core::DType::f32); };
+                       const Tensor qr = f32(qs), kr = f32(ks), vr = f32(vs), outr = f32(outs);
+                       Tensor dq = Tensor::empty(qr.shape()), dk = Tensor::empty(kr.shape());
+                       Tensor dv = Tensor::empty(vr.shape());
                        Tensor dbias = need_bias ? Tensor::empty({B, T}) : Tensor();  // [B, T]
                        kernels::cpu::sparse_attention_backward(
-                           core::DType::f32, shape, plan->view(), qs.raw_data(), ks.raw_data(), vs.raw_data(),
-                           outs.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(), dk.raw_data(),
+                           core::DType::f32, shape, plan->view(), qr.raw_data(), kr.raw_data(), vr.raw_data(),
+                           outr.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(), dk.raw_data(),
                            dv.raw_data(), need_bias ? dbias.data<float>() : nullptr);
+                       for (const Tensor* grad : {&dq, &dk, &dv}) detail::round_result(*grad, policy.compute);
                        return {dq, dk, dv, dbias};
                      });
   }

@@ -42,7 +42,8 @@ kernels::cpu::SparseAttentionShape sparse_attention_shape(const SparseAttentionP
 // global tokens (selection is not differentiable); key_bias [B, T]: added to the logits of keys
 // reached as global tokens — the path by which the loss trains the scorer (differentiable);
 // rotations [R, Hkv, D, NBk / 2] (kernels::cpu::make_lsh_rotations). Returns [B, T, H, D].
-// f32 (the kernel's dtype) whatever the precision policy.
+// f32 tensors; the precision policy applies as in causal_attention (the kernel computes in f32
+// on operands rounded to the compute dtype; saved tensors use the storage dtype).
 Tensor sparse_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& scores,
                         const Tensor& key_bias, const Tensor& rotations, const SparseAttentionParams& params,
                         float scale);
