@@ -2,6 +2,7 @@
 // mask), forward and backward, on every instruction set this CPU runs.
 //
 // Letters: B batch, T query tokens, S key tokens, H query heads, Hkv kv heads, D head dim.
+#include "attention_test_util.h"
 #include "sieve/kernels/cpu/attention_causal.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,10 @@
 
 namespace sieve::kernels::cpu {
 namespace {
+
+using testing::available_isas;
+using testing::isa_label;
+using testing::scaled_error;
 
 using Shape = CausalAttentionShape;
 
@@ -121,40 +126,11 @@ Reference reference(const Problem& p) {
   return r;
 }
 
-// max |got - want| / max(max |want|, floor): the error relative to the tensor's scale.
-double scaled_error(const std::vector<float>& got, const std::vector<double>& want,
-                    double floor = 1e-3) {
-  EXPECT_EQ(got.size(), want.size());
-  double err = 0, mag = floor;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(double(got[i]) - want[i]));
-    if (std::isnan(got[i])) err = std::numeric_limits<double>::infinity();
-    mag = std::max(mag, std::abs(want[i]));
-  }
-  return err / mag;
-}
-
-std::vector<AttentionIsa> available_isas() {
-  std::vector<AttentionIsa> isas{AttentionIsa::portable};
-  if (core::cpu_features().has_avx2()) isas.push_back(AttentionIsa::avx2);
-  if (core::cpu_features().has_avx512()) isas.push_back(AttentionIsa::avx512);
-  return isas;
-}
-
 constexpr AttentionBackwardSchedule kSchedules[] = {AttentionBackwardSchedule::per_kv_head,
                                                     AttentionBackwardSchedule::split_passes};
 
 std::string schedule_label(AttentionBackwardSchedule schedule) {
   return schedule == AttentionBackwardSchedule::per_kv_head ? "per_kv_head" : "split_passes";
-}
-
-std::string isa_label(AttentionIsa isa) {
-  switch (isa) {
-    case AttentionIsa::avx512: return "avx512";
-    case AttentionIsa::avx2: return "avx2";
-    case AttentionIsa::portable: return "portable";
-  }
-  return "?";
 }
 
 struct Outputs {

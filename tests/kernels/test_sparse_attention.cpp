@@ -7,6 +7,7 @@
 // sparse_attention_plan.h, so these tests pin the kernel alone.
 //
 // Letters as in sparse_attention.h.
+#include "attention_test_util.h"
 #include "sieve/kernels/cpu/sparse_attention.h"
 
 #include <gtest/gtest.h>
@@ -27,6 +28,10 @@
 
 namespace sieve::kernels::cpu {
 namespace {
+
+using testing::available_isas;
+using testing::isa_label;
+using testing::scaled_error;
 
 using std::int64_t;
 using Shape = SparseAttentionShape;
@@ -298,34 +303,6 @@ Outputs run(AttentionIsa isa, const Problem& p) {
                                 o.lse.data(), p.dout.data(), o.dq.data(), o.dk.data(), o.dv.data(),
                                 o.dbias.data());
   return o;
-}
-
-std::vector<AttentionIsa> available_isas() {
-  std::vector<AttentionIsa> isas{AttentionIsa::portable};
-  if (core::cpu_features().has_avx2()) isas.push_back(AttentionIsa::avx2);
-  if (core::cpu_features().has_avx512()) isas.push_back(AttentionIsa::avx512);
-  return isas;
-}
-
-std::string isa_label(AttentionIsa isa) {
-  switch (isa) {
-    case AttentionIsa::avx512: return "avx512";
-    case AttentionIsa::avx2: return "avx2";
-    case AttentionIsa::portable: return "portable";
-  }
-  return "?";
-}
-
-// max |got - want| / max(max |want|, floor): the error relative to the tensor's scale.
-double scaled_error(const std::vector<float>& got, const std::vector<double>& want, double floor = 1e-3) {
-  EXPECT_EQ(got.size(), want.size());
-  double err = 0, mag = floor;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(double(got[i]) - want[i]));
-    if (std::isnan(got[i])) err = std::numeric_limits<double>::infinity();
-    mag = std::max(mag, std::abs(want[i]));
-  }
-  return err / mag;
 }
 
 std::vector<double> widen(const std::vector<float>& x) { return {x.begin(), x.end()}; }
