@@ -409,6 +409,7 @@ void add_bench_verb(CLI::App& app) {
   d->callback([decode] { run_decode_bench(*decode); });
 
   add_sparse_sweep_bench(bench);
+  add_retrieval_bench(bench);
 
   auto matmul = std::make_shared<MatmulBenchArgs>();
   CLI::App* m = bench->add_subcommand("matmul", "GEMM GFLOP/s at the lm-17m shapes and at 2048^3");

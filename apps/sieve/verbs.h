@@ -16,5 +16,7 @@ void add_bench_verb(CLI::App& app);
 void add_finetune_verb(CLI::App& app);
 // `sieve bench sparse-sweep` (bench_sparse_sweep.cpp), registered by add_bench_verb.
 void add_sparse_sweep_bench(CLI::App* bench);
+// `sieve bench retrieval` (bench_retrieval.cpp), registered by add_bench_verb.
+void add_retrieval_bench(CLI::App* bench);
 
 }  // namespace sieve::apps

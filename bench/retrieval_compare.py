@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Long-context retrieval quality of dense, sparse and local attention (docs/sparse-attention.md).
+
+Length curriculum, one shared start for every variant:
+  1. `sieve bench retrieval` trains a dense model on the task at a short context (--short-context,
+     no longer than the window, where dense, sparse and local attention are the same computation);
+  2. each variant (dense, sparse, local) continues from those weights at the full --context with its
+     own attention (`--init-from`), then is tested on held-out rows whose answers lie beyond the
+     window.
+
+  bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 1500]
+      [--steps 300] [--variant sparse="--attention sparse --sparse-window 128 ..."] [--out FILE]
+
+Prints a Markdown table (answer and row accuracy, per depth for passkey, tokens/s) and appends
+one JSON line with every number to --out. Needs only the standard library.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The sparse knobs for a 1,024-token context: a 128-token window, 64 global keys and 32 bucket keys
+# per query — at most 224 of up to 1,024 keys, about the share the defaults (256 + 256 + 64) give at
+# 4k. dense_below 0 so the sparse kernel runs at this length.
+SPARSE_KNOBS = "--sparse-window 128 --sparse-global-cap 64 --sparse-chunk 32 --sparse-dense-below 0"
+DEFAULT_VARIANTS = [
+    ("dense", "--attention dense"),
+    ("sparse", f"--attention sparse {SPARSE_KNOBS}"),
+    ("local", f"--attention local {SPARSE_KNOBS}"),
+]
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sieve", default=os.path.join(REPO, "build", "sieve"))
+    ap.add_argument("--task", required=True, choices=["passkey", "mqar"])
+    ap.add_argument("--context", type=int, default=1024)
+    ap.add_argument("--short-context", type=int, default=128)
+    ap.add_argument("--short-steps", type=int, default=1500)
+    ap.add_argument("--short-batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=300, help="steps at the full context, per variant")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-size", type=int, default=10)
+    ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--variant", action="append", metavar="NAME=FLAGS",
+                    help="a variant's `sieve bench retrieval` flags; repeatable (default: dense, sparse, local)")
+    ap.add_argument("--work", default=os.path.join(REPO, "build", "retrieval-compare"))
+    ap.add_argument("--reuse", action="store_true", help="keep finished runs of an earlier call (same --work)")
+    ap.add_argument("--out", help="append a JSON line with every number")
+    args = ap.parse_args()
+    variants = DEFAULT_VARIANTS
+    if args.variant:
+        variants = []
+        for spec in args.variant:
+            name, sep, flags = spec.partition("=")
+            if not sep or not name:
+                ap.error(f"--variant {spec!r}: expected NAME=FLAGS")
+            variants.append((name, flags))
+    return args, variants
+
+
+def run(args, name, flags):
+    """Runs one `sieve bench retrieval`, keeping its JSON result and log under --work."""
+    os.makedirs(args.work, exist_ok=True)
+    result_path = os.path.join(args.work, f"{name}.json")
+    if args.reuse and os.path.exists(result_path):
+        with open(result_path) as f:
+            return json.load(f)
+    cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(args.lr), "--precision",
+           args.precision, "--eval-size", str(args.eval_size), "--json"] + flags
+    print("$ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
+    with open(os.path.join(args.work, f"{name}.log"), "w") as log:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{name}: sieve exited with {proc.returncode}; see {args.work}/{name}.log")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    with open(result_path, "w") as f:
+        json.dump(result, f)
+    return result
+
+
+def main():
+    args, variants = parse_args()
+    start_dir = os.path.join(args.work, "short-model")
+    short = run(args, "short", ["--context", str(args.short_context), "--steps", str(args.short_steps), "--batch",
+                                str(args.short_batch), "--eval-interval", str(max(args.short_steps // 10, 1)),
+                                "--out", start_dir])
+    print(f"short context {args.short_context}: answer accuracy {short['answer_accuracy']:.3f} after "
+          f"{args.short_steps} steps", file=sys.stderr)
+    results = []
+    for name, flags in variants:
+        r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),
+                             "--init-from", start_dir] + shlex.split(flags))
+        results.append((name, r))
+
+    print(f"\n{args.task}, context {args.context} (from a {args.short_context}-token start of {args.short_steps} "
+          f"steps, then {args.steps} steps of {args.batch} rows):\n")
+    print("| variant | answer accuracy | row accuracy | vs dense (points) | tokens/s |")
+    print("|---|---:|---:|---:|---:|")
+    dense = dict(results).get("dense")
+    for name, r in results:
+        gap = 100.0 * (r["answer_accuracy"] - dense["answer_accuracy"]) if dense else float("nan")
+        print(f"| {name} | {r['answer_accuracy']:.3f} | {r['row_accuracy']:.3f} | {gap:+.1f} | "
+              f"{r['tokens_per_s']:,.0f} |")
+    if args.task == "passkey":
+        depths = list(results[0][1]["row_accuracy_by_depth"].keys())
+        print("\nrow accuracy by needle depth:\n")
+        print("| depth | " + " | ".join(name for name, _ in results) + " |")
+        print("|---:|" + "---:|" * len(results))
+        for d in depths:
+            print(f"| {d} | " + " | ".join(f"{r['row_accuracy_by_depth'][d]:.2f}" for _, r in results) + " |")
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(json.dumps({"bench": "retrieval_compare", "task": args.task, "context": args.context,
+                                "date": datetime.date.today().isoformat(), "short": short,
+                                "variants": dict(results)}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

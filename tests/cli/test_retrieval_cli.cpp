@@ -1,0 +1,68 @@
+// `sieve bench retrieval`: trains on a generated task and reports accuracy as one JSON line;
+// bad flags are errors naming the flag.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "run_sieve.h"
+#include "temp_dir.h"
+
+namespace {
+
+using sieve::testing::run_sieve;
+
+constexpr const char* kTinyModel = "--context 128 --steps 3 --batch 2 --hidden 32 --layers 1 --heads 2 --eval-size 1 ";
+
+nlohmann::json last_json_line(const std::string& output) {
+  return nlohmann::json::parse(output.substr(output.rfind("\n{") + 1));
+}
+
+TEST(RetrievalCli, PasskeyReportsAccuracyPerDepthAndSavesTheModel) {
+  sieve::testing::TempDir dir;
+  const auto result = run_sieve(std::string("bench retrieval --task passkey ") + kTinyModel + "--json --out " +
+                                (dir / "model").string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto json = last_json_line(result.output);
+  EXPECT_EQ(json["task"], "passkey");
+  EXPECT_EQ(json["attention"], "dense");
+  EXPECT_EQ(json["test_rows"], 11);
+  EXPECT_EQ(json["row_accuracy_by_depth"].size(), 11u);
+  for (const char* field : {"answer_accuracy", "row_accuracy"}) {
+    EXPECT_GE(json.at(field).get<double>(), 0.0) << field;
+    EXPECT_LE(json.at(field).get<double>(), 1.0) << field;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "model" / "config.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "model" / "model.safetensors"));
+}
+
+TEST(RetrievalCli, RecallRunsWithSparseAndLocalAttention) {
+  for (const char* kind : {"sparse", "local"}) {
+    const auto result = run_sieve(std::string("bench retrieval --task mqar ") + kTinyModel +
+                                  "--json --sparse-window 64 --sparse-dense-below 0 --attention " + kind);
+    ASSERT_EQ(result.exit_code, 0) << kind << "\n" << result.output;
+    const auto json = last_json_line(result.output);
+    EXPECT_EQ(json["attention"], kind);
+    EXPECT_EQ(json["window"], 64);
+    EXPECT_EQ(json["test_rows"], 10);
+  }
+}
+
+TEST(RetrievalCli, BadFlagsAreErrorsNamingThem) {
+  const std::pair<std::string, const char*> cases[] = {
+      {"--task needle", "needle"},
+      {"--task passkey --context 16", "context"},
+      {"--task mqar --steps 0", "--steps"},
+      {"--task mqar --lr -1", "--lr"},
+      {"--task mqar --hidden 30 --heads 4", "--hidden"},
+      {"--task mqar --attention sparse --dynamic-sparse-threshold 2", "--dynamic-sparse-threshold"},
+  };
+  for (const auto& [flags, name] : cases) {
+    const auto result = run_sieve("bench retrieval " + flags);
+    EXPECT_EQ(result.exit_code, 2) << flags << "\n" << result.output;
+    EXPECT_NE(result.output.find(name), std::string::npos) << flags << "\n" << result.output;
+  }
+}
+
+}  // namespace
