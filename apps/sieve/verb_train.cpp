@@ -108,6 +108,10 @@ void run_train(TrainArgs args) {
   SIEVE_USER_CHECK(!args.datasets.empty() || (init_only && !args.tokenizer.empty()),
                    "--dataset: give at least one (gcide, foldoc, wikitext-103, wikitext-2, or a text file)");
 
+  SIEVE_USER_CHECK(args.options.scorer_warmup_steps >= 0, "--scorer-warmup-steps must be >= 0 (0: off), got {}",
+                   args.options.scorer_warmup_steps);
+  SIEVE_USER_CHECK(std::isfinite(args.options.scorer_distill_weight) && args.options.scorer_distill_weight > 0.0f,
+                   "--scorer-distill-weight must be a number > 0, got {}", args.options.scorer_distill_weight);
   for (const auto& name : args.datasets) data::resolve_dataset(name, args.options.data_dir);  // fail early
   {
     nn::AttentionConfig check;
@@ -116,6 +120,19 @@ void run_train(TrainArgs args) {
   SIEVE_USER_CHECK(new_model || !args.attention.any_given(),
                    "--attention and the sparse flags shape a new model (--out); a --model-path model keeps the "
                    "attention in its config.json");
+  if (new_model && args.options.scorer_warmup_steps > 0) {
+    // Before the tokenizer is trained (minutes); a --model-path model is checked once loaded.
+    nn::LlamaConfig config =
+        args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
+    apply_attention_flags(args.attention, config.attention);
+    bool sparse = false;
+    for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer)
+      sparse = sparse || config.attention.kind(layer) == "sparse";
+    SIEVE_USER_CHECK(sparse,
+                     "--scorer-warmup-steps {}: the new model has no sparse attention layers (give --attention "
+                     "sparse, or a config with sparse layers), so there is no scorer to warm up",
+                     args.options.scorer_warmup_steps);
+  }
 
   train::MixedPrecisionTrainerOptions& options = args.options;
   if (new_model) {
@@ -222,6 +239,13 @@ void add_train_verb(CLI::App& app) {
   cmd->add_flag("--resume", options.resume, "Continue from the newest checkpoint in the run directory");
   cmd->add_flag("--activation-checkpointing", options.activation_checkpointing,
                 "Recompute each decoder block in backward instead of keeping its activations (less memory)");
+  cmd->add_option("--scorer-warmup-steps", options.scorer_warmup_steps,
+                  "Sparse models: for the first N steps also train each importance scorer toward the dense "
+                  "attention mass its tokens receive (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--scorer-distill-weight", options.scorer_distill_weight,
+                  "Weight of that distillation loss (per sparse layer) during the scorer warm-up")
+      ->capture_default_str();
   cmd->add_option("--max-minutes", args->max_minutes, "Stop training after this many minutes (0: no limit)");
   cmd->add_option("--max-documents", args->max_documents, "Use only the first N documents (0: all)");
   cmd->add_option("--max-bytes", args->max_bytes, "Use only the first N bytes of text (0: all)");

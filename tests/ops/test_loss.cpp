@@ -1,4 +1,5 @@
 // cross_entropy: value vs a double log-softmax reference, ignore_index, gradients, errors.
+// binary_cross_entropy_with_logits: value vs the textbook formula in double, gradients, errors.
 // Letters: N rows, V vocabulary.
 #include "sieve/ops/loss.h"
 
@@ -77,6 +78,61 @@ TEST(CrossEntropy, BadInputsAreErrors) {
   EXPECT_THROW(cross_entropy(logits, ids({0, 1, 2})), core::Error);     // wrong N
   EXPECT_THROW(cross_entropy(uniform_tensor({2, 3, 1}, 7), ids({0, 1})), core::Error);
   EXPECT_THROW(cross_entropy(logits, Tensor::from_vector(std::vector<std::int32_t>{0, 1}, {2})), core::Error);
+}
+
+double bce_reference(const std::vector<float>& s, const std::vector<float>& y) {
+  double total = 0.0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const double p = 1.0 / (1.0 + std::exp(-double(s[i])));
+    total += -double(y[i]) * std::log(p) - (1.0 - double(y[i])) * std::log(1.0 - p);
+  }
+  return total / double(s.size());
+}
+
+TEST(BinaryCrossEntropyWithLogits, MatchesReference) {
+  const Tensor logits = uniform_tensor({3, 11}, 8, -6.0f, 6.0f);
+  const Tensor targets = uniform_tensor({3, 11}, 9, 0.0f, 1.0f);
+  const Tensor loss = binary_cross_entropy_with_logits(logits, targets);
+  EXPECT_EQ(loss.numel(), 1);
+  EXPECT_NEAR(loss.item(), bce_reference(logits.to_vector(), targets.to_vector()), 1e-6);
+  // Hard targets and large logits: no overflow (σ(±80) rounds to 0 or 1 in the textbook form).
+  const Tensor big = Tensor::from_vector(std::vector<float>{80.0f, -80.0f, 80.0f, -80.0f}, {4});
+  const Tensor hard = Tensor::from_vector(std::vector<float>{1.0f, 0.0f, 0.0f, 1.0f}, {4});
+  EXPECT_NEAR(binary_cross_entropy_with_logits(big, hard).item(), (80.0 + 80.0) / 4.0, 1e-4);
+}
+
+TEST(BinaryCrossEntropyWithLogits, IsSmallestAtTheTarget) {
+  // Soft targets: the loss over s is minimal where σ(s) = y, i.e. s = logit(y).
+  const std::vector<float> y{0.2f, 0.5f, 0.9f};
+  const auto loss_at = [&](float shift) {
+    std::vector<float> s;
+    for (float t : y) s.push_back(std::log(t / (1.0f - t)) + shift);
+    return binary_cross_entropy_with_logits(Tensor::from_vector(s, {3}), Tensor::from_vector(y, {3})).item();
+  };
+  EXPECT_LT(loss_at(0.0f), loss_at(0.1f));
+  EXPECT_LT(loss_at(0.0f), loss_at(-0.1f));
+}
+
+TEST(BinaryCrossEntropyWithLogits, Gradient) {
+  const Tensor logits = requires_grad(uniform_tensor({4, 6}, 10, -3.0f, 3.0f));
+  const Tensor targets = uniform_tensor({4, 6}, 11, 0.0f, 1.0f);
+  EXPECT_TRUE(gradcheck(
+      [](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], in[1]); },
+      {logits, targets}));
+  // The analytic form: (σ(s) − y) / N, scaled by the incoming gradient.
+  Tensor s = requires_grad(uniform_tensor({5}, 12, -2.0f, 2.0f));
+  const Tensor t = uniform_tensor({5}, 13, 0.0f, 1.0f);
+  autograd::backward(binary_cross_entropy_with_logits(s, t), Tensor::full({}, 3.0));
+  const auto g = s.grad().to_vector(), sv = s.to_vector(), tv = t.to_vector();
+  for (std::size_t i = 0; i < g.size(); ++i)
+    EXPECT_NEAR(g[i], 3.0 * (1.0 / (1.0 + std::exp(-double(sv[i]))) - tv[i]) / 5.0, 1e-6);
+}
+
+TEST(BinaryCrossEntropyWithLogits, BadInputsAreErrors) {
+  const Tensor logits = uniform_tensor({2, 3}, 14);
+  EXPECT_THROW(binary_cross_entropy_with_logits(logits, uniform_tensor({3, 2}, 15)), core::Error);
+  EXPECT_THROW(binary_cross_entropy_with_logits(logits, requires_grad(uniform_tensor({2, 3}, 16))), core::Error);
+  EXPECT_THROW(binary_cross_entropy_with_logits(logits, Tensor::zeros({2, 3}, core::DType::bf16)), core::Error);
 }
 
 }  // namespace

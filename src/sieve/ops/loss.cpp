@@ -1,7 +1,13 @@
 // Cross-entropy fused with log-softmax. Letters: N rows (e.g. B·T), V vocabulary.
 // The forward saves each row's logsumexp and the count of scored rows, so backward rebuilds
 // softmax from the logits without a second reduction.
+// Binary cross-entropy with logits against soft targets: N elements, a plain loop here (it
+// scores one logit per token, far too little work for a kernel of its own).
 #include "sieve/ops/loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "sieve/autograd/node.h"
 #include "sieve/kernels/cpu/cross_entropy.h"
@@ -36,6 +42,47 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
                                            static_cast<float>(dy.item()), count, dlogits.raw_data());
       return {dlogits};
     });
+  }
+  return out;
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {
+  SIEVE_CHECK(logits.shape() == targets.shape(),
+              "binary_cross_entropy_with_logits: targets {} must have the logits' shape {}",
+              core::shape_string(targets.shape()), core::shape_string(logits.shape()));
+  SIEVE_CHECK(logits.dtype() == core::DType::f32 && targets.dtype() == core::DType::f32,
+              "binary_cross_entropy_with_logits: logits and targets must be f32, got {} and {}",
+              core::dtype_name(logits.dtype()), core::dtype_name(targets.dtype()));
+  SIEVE_CHECK(!targets.requires_grad(),
+              "binary_cross_entropy_with_logits: targets must not require grad (they get no gradient)");
+  const std::int64_t N = logits.numel();
+  const Tensor lc = detail::dense(logits);   // [N]
+  const Tensor tc = detail::dense(targets);  // [N]
+  const float* s = lc.data<float>();
+  const float* y = tc.data<float>();
+  // softplus(s) = max(s, 0) + log1p(exp(−|s|)): no overflow for any s. Summed in double.
+  double total = 0.0;
+  for (std::int64_t i = 0; i < N; ++i) {
+    const double si = s[i];
+    total += std::max(si, 0.0) + std::log1p(std::exp(-std::abs(si))) - double(y[i]) * si;
+  }
+  Tensor out = Tensor::full({}, N > 0 ? static_cast<float>(total / static_cast<double>(N))
+                                      : std::numeric_limits<float>::quiet_NaN());
+  if (autograd::needs_grad({&logits})) {
+    const Tensor ls = lc.detach(), ts = tc.detach();
+    autograd::record(out, "binary_cross_entropy_with_logits", {&logits},
+                     [ls, ts, N](const Tensor& dy) -> std::vector<Tensor> {
+                       const double factor = dy.item() / static_cast<double>(N);
+                       Tensor dlogits = Tensor::empty(ls.shape());  // [N]
+                       const float* s = ls.data<float>();
+                       const float* y = ts.data<float>();
+                       float* g = dlogits.data<float>();
+                       for (std::int64_t i = 0; i < N; ++i) {
+                         const double sigmoid = 1.0 / (1.0 + std::exp(-double(s[i])));
+                         g[i] = static_cast<float>((sigmoid - double(y[i])) * factor);
+                       }
+                       return {dlogits};
+                     });
   }
   return out;
 }

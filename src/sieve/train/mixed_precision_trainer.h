@@ -78,6 +78,10 @@ struct MixedPrecisionTrainerOptions {
   std::uint64_t init_seed = 0;       // for initialised weights
   PrecisionChoiceOptions precision_choice{};  // the `auto` measurement's cache and budget
   bool activation_checkpointing = false;      // recompute each block in backward (less memory)
+  // Scorer warm-up by distillation for the first N steps (0: off) and its loss weight; see
+  // TrainerOptions. N > 0 needs a model with sparse attention layers.
+  std::int64_t scorer_warmup_steps = 0;
+  float scorer_distill_weight = 1.0f;
 };
 
 struct TrainRequest {

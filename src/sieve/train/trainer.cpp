@@ -47,6 +47,16 @@ double allocator_peak_mb() {
 
 }  // namespace
 
+void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, float weight) {
+  SIEVE_USER_CHECK(steps >= 0, "--scorer-warmup-steps must be >= 0 (0: off), got {}", steps);
+  SIEVE_USER_CHECK(std::isfinite(weight) && weight > 0.0f, "--scorer-distill-weight must be a number > 0, got {}",
+                   weight);
+  SIEVE_USER_CHECK(steps == 0 || model.scorer_layer_count() > 0,
+                   "--scorer-warmup-steps {}: the model has no sparse attention layers (only dense or local ones), "
+                   "so there is no scorer to warm up",
+                   steps);
+}
+
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
                  TrainerOptions options)
     : model_(model),
@@ -66,6 +76,7 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
   SIEVE_USER_CHECK(loader_.shard().vocab_size() <= model.config().vocab_size,
                    "the dataset's vocabulary ({}) is larger than the model's ({})", loader_.shard().vocab_size(),
                    model.config().vocab_size);
+  check_scorer_warmup(model, options_.scorer_warmup_steps, options_.scorer_distill_weight);
   options_.schedule.total_steps = options_.steps;
   if (options_.resume) try_resume();
 }
@@ -93,10 +104,22 @@ StepResult Trainer::step() {
     micro_batches.push_back(loader_.next_batch(options_.batch, options_.context));
   // The schedule follows applied updates: a skipped step does not advance it.
   const float lr = options_.schedule.lr_at(optimizer_.steps_taken());
+  // The warm-up counts steps run, skipped ones included, so it ends at the same step on resume.
+  const bool warm_up = step_ < options_.scorer_warmup_steps;
+  model_.set_scorer_distillation(warm_up ? options_.scorer_distill_weight : 0.0f);
+  model_.take_scorer_distillation_totals();  // start this step's sums from zero
   StepResult result;
   {
     const ops::PrecisionScope precision(options_.precision);
     result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
+  }
+  // The step's loss is the LM loss: what distillation added is taken back out (optimizer_step
+  // reports the mean over the micro-batches of what each loss() returned).
+  const nn::LlamaForCausalLM::ScorerDistillationTotals distill = model_.take_scorer_distillation_totals();
+  last_distill_loss_ = std::numeric_limits<double>::quiet_NaN();
+  if (distill.calls > 0) {
+    result.loss -= distill.added / static_cast<double>(micro_batches.size());
+    last_distill_loss_ = distill.bce / static_cast<double>(distill.calls);
   }
   ++step_;
   // A non-finite loss or gradient would poison the weights and every later step: stop before
@@ -143,6 +166,8 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
   auto interval_start = start;
   double loss_sum = 0.0;
   std::int64_t loss_count = 0;
+  double distill_sum = 0.0;  // over the interval's warm-up steps
+  std::int64_t distill_count = 0;
   std::int64_t interval_skipped = 0;
   double last_grad_norm = 0.0;
   while (step_ < options_.steps) {
@@ -152,6 +177,10 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
     ++loss_count;
     if (step_result.skipped) ++interval_skipped;
     else last_grad_norm = step_result.grad_norm;
+    if (std::isfinite(last_distill_loss_)) {
+      distill_sum += last_distill_loss_;
+      ++distill_count;
+    }
     result.last_train_loss = loss;
     if (on_step) on_step(step_, loss);
     if (on_step_result) on_step_result(step_, step_result);
@@ -168,8 +197,11 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                                         static_cast<double>(done * tokens_per_step) / std::max(elapsed, 1e-9));
       if (scaler_.enabled())
         message += fmt::format(" | scale {:g} | skipped {}", scaler_.scale(), scaler_.skipped_steps());
+      const double mean_distill = distill_count > 0 ? distill_sum / static_cast<double>(distill_count)
+                                                    : std::numeric_limits<double>::quiet_NaN();
+      if (distill_count > 0) message += fmt::format(" | scorer distill {:.4f}", mean_distill);
       progress.report(done, message);
-      metrics_.write({{"event", "train"},
+      nlohmann::json record{{"event", "train"},
                       {"step", step_},
                       {"applied_steps", optimizer_.steps_taken()},
                       {"loss", mean_loss},
@@ -183,9 +215,13 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                       {"peak_memory_mb", allocator_peak_mb()},
                       {"peak_rss_mb", peak_rss_mb()},
                       {"time_s", std::chrono::duration<double>(now - created_).count()},
-                      {"unix_time", unix_time_seconds()}});
+                      {"unix_time", unix_time_seconds()}};
+      if (distill_count > 0) record["scorer_distill_loss"] = mean_distill;
+      metrics_.write(record);
       loss_sum = 0.0;
       loss_count = 0;
+      distill_sum = 0.0;
+      distill_count = 0;
       interval_skipped = 0;
       interval_start = Clock::now();
     }
@@ -200,6 +236,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
       break;
     }
   }
+  model_.set_scorer_distillation(0.0f);  // a warm-up cut short by the run's end ends with it
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.steps_done = step_;
   result.applied_steps = optimizer_.steps_taken();

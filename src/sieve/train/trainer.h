@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 #include "sieve/data/batch_loader.h"
 #include "sieve/nn/models/llama.h"
@@ -49,7 +50,18 @@ struct TrainerOptions {
   float initial_loss_scale = 65536.0f;
   int loss_scale_hysteresis = 1;
   float min_loss_scale = 1.0f;
+  // Scorer warm-up (NOTE [Scorer distillation] in nn/attention/sparse.cpp): for the first
+  // scorer_warmup_steps steps (0: off) the sparse layers' scorers are also trained toward the
+  // dense attention mass, the loss gaining scorer_distill_weight · their distillation losses.
+  // The reported loss stays the LM loss; the distillation loss is logged beside it.
+  std::int64_t scorer_warmup_steps = 0;
+  float scorer_distill_weight = 1.0f;
 };
+
+// Throws core::UserError naming --scorer-warmup-steps / --scorer-distill-weight when steps < 0,
+// the weight is not a finite number > 0, or steps > 0 on a model without sparse layers with a
+// scorer (nothing to warm up: almost certainly a mistake in the attention flags).
+void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, float weight);
 
 struct TrainResult {
   std::int64_t steps_done = 0;     // training steps, skipped ones included
@@ -78,6 +90,9 @@ class Trainer {
   StepResult step();
 
   std::int64_t steps_done() const { return step_; }
+  // The mean per-layer distillation loss of the last step (mean over its micro-batches); NaN when
+  // that step was past the scorer warm-up.
+  double last_scorer_distillation_loss() const { return last_distill_loss_; }
   const LossScaler& loss_scaler() const { return scaler_; }
   const AdamW& optimizer() const { return optimizer_; }
   // Called after each step of run() with the step number (1-based) and its mean loss.
@@ -100,6 +115,7 @@ class Trainer {
   LossScaler scaler_;
   MetricsLog metrics_;
   std::int64_t step_ = 0;
+  double last_distill_loss_ = std::numeric_limits<double>::quiet_NaN();
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 

@@ -8,6 +8,7 @@
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/core/error.h"
 #include "sieve/kernels/cpu/attention_causal.h"
+#include "sieve/kernels/cpu/attention_key_mass.h"
 #include "sieve/kernels/cpu/sparse_attention_decode.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/kernels/cpu/sparse_decode_index.h"
@@ -15,6 +16,7 @@
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/attention.h"
 #include "sieve/ops/conv1d.h"
+#include "sieve/ops/loss.h"
 #include "sieve/ops/rope.h"
 #include "sieve/ops/shape_ops.h"
 
@@ -126,6 +128,109 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
   coverage_.queries += static_cast<std::int64_t>(sparse_lse.size());
 }
 
+// NOTE [Scorer distillation]: the scorer otherwise learns only through the bias β·log σ(s) on
+// the global keys' logits, and β starts at 0, so early in training it gets almost no signal and
+// picks global tokens at random. The optional warm-up (train --scorer-warmup-steps) distils it
+// toward what global tokens are for: the attention mass a token receives, under dense attention,
+// from the queries the global branch serves — those at least W tokens later (nearer ones read
+// it through the window anyway). From this layer's own q and k (after RoPE, detached):
+//   m_j = (1/H) Σ_h Σ_{i >= j+W} softmax_i(j)        (kernels/cpu/attention_key_mass.h)
+//   u_j = Σ_{i = j+W}^{T−1} 1/(i+1)                   what uniform causal attention would give
+//   r_j = m_j / u_j,   y_j = r_j / (1 + r_j) = σ(log r_j)
+// for the keys j < T − W that have such queries, and the loss is BCE-with-logits(s_j, y_j). So
+// σ(s) is calibrated: σ(s_j) >= 0.5 exactly when key j draws more than a uniform share of its
+// distant queries' attention, and τ keeps its meaning (τ = 0.5: "more than uniform"). Dividing
+// by u_j removes the plain effect of position: an early key has more queries after it, so its
+// raw mass is larger whatever its content. Why W and not every query: counted from every query,
+// a key's mass tends to be dominated by the neighbours right after it (local attention
+// patterns), and a late key, whose uniform share is tiny, gets a target near 1 from a little
+// neighbourly attention — a position effect the scorer (it sees content, not position) cannot
+// fit, and a signal about keys the window already covers, not the ones it misses.
+//
+// The scorer runs a second time, on x.detach(), for this loss: the distillation gradient reaches
+// only the scorer's parameters, never the projections or the blocks below (the rest of training
+// still feels it indirectly: the scorer's outputs pick global tokens and set their bias, and a
+// global gradient-norm clip counts its gradient). The loss is built with
+// grad mode forced on, because inside an activation checkpoint the block's forward runs with
+// grad off; the recomputation in backward happens after collecting has closed, so the loss is
+// counted once. The target costs one dense attention forward (for the log-sum-exps) and one key
+// mass pass per layer — O(T²), affordable for a warm-up of some tens of steps.
+void SparseAttention::set_scorer_distillation(float weight) {
+  SIEVE_USER_CHECK(std::isfinite(weight) && weight >= 0.0f,
+                   "the scorer distillation weight must be >= 0 and finite (0: off), got {}", weight);
+  distill_weight_ = weight;
+}
+
+void SparseAttention::begin_scorer_distillation() const {
+  distill_collecting_ = distill_weight_ > 0.0f && scorer_ != nullptr && autograd::grad_enabled();
+  distill_loss_ = Tensor();
+}
+
+Tensor SparseAttention::end_scorer_distillation() const {
+  distill_collecting_ = false;
+  Tensor loss = distill_loss_;
+  distill_loss_ = Tensor();
+  return loss;
+}
+
+Tensor SparseAttention::distillation_target(const Tensor& q, const Tensor& k) const {
+  autograd::NoGradGuard no_grad;
+  const std::int64_t batch = q.size(0), tokens = q.size(1), far = params_.window;
+  if (tokens <= far) return Tensor();
+  const Tensor qc = q.detach().contiguous(), kc = k.detach().contiguous();  // [B, T, H, D], [B, T, Hkv, D]
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  // Each query's log-sum-exp from the fused dense kernel; k stands in for v (only lse is used).
+  kernels::cpu::CausalAttentionShape dense{};
+  dense.batch = batch;
+  dense.query_tokens = dense.key_tokens = tokens;
+  dense.heads = heads_;
+  dense.kv_heads = kv_heads_;
+  dense.head_dim = head_dim_;
+  dense.scale = scale;
+  std::vector<float> out(static_cast<std::size_t>(qc.numel()));            // [B, T, H, D], unused
+  std::vector<float> lse(static_cast<std::size_t>(batch * heads_ * tokens));  // [B, H, T]
+  kernels::cpu::attention_causal_forward(core::DType::f32, dense, qc.raw_data(), kc.raw_data(), kc.raw_data(),
+                                         out.data(), lse.data());
+  std::vector<float> mass(static_cast<std::size_t>(batch * tokens));  // [B, T]
+  kernels::cpu::attention_key_mass({.batch = batch, .tokens = tokens, .heads = heads_, .kv_heads = kv_heads_,
+                                    .head_dim = head_dim_, .scale = scale, .min_distance = far},
+                                   qc.data<float>(), kc.data<float>(), lse.data(), mass.data());
+  // u_j = Σ_{i=j+W}^{T−1} 1/(i+1), as suffix sums.
+  const std::int64_t keys = tokens - far;
+  std::vector<double> uniform(static_cast<std::size_t>(keys));
+  double suffix = 0.0;
+  for (std::int64_t j = keys - 1; j >= 0; --j) {
+    suffix += 1.0 / static_cast<double>(j + far + 1);
+    uniform[static_cast<std::size_t>(j)] = suffix;
+  }
+  Tensor target = Tensor::empty({batch, keys});  // [B, T−W]
+  float* y = target.data<float>();
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t j = 0; j < keys; ++j) {
+      const double r = static_cast<double>(mass[static_cast<std::size_t>(b * tokens + j)]) /
+                       uniform[static_cast<std::size_t>(j)];
+      y[b * keys + j] = static_cast<float>(r / (1.0 + r));
+    }
+  return target;
+}
+
+Tensor SparseAttention::scorer_distillation_target(const Tensor& x) const {
+  autograd::NoGradGuard no_grad;
+  const std::int64_t batch = x.size(0), tokens = x.size(1);
+  const Tensor q = ops::rope(ops::reshape(q_proj_->forward(x), {batch, tokens, heads_, head_dim_}), 0, rope_theta_);
+  const Tensor k = ops::rope(ops::reshape(k_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_}), 0, rope_theta_);
+  return distillation_target(q, k);
+}
+
+void SparseAttention::add_distillation_loss(const Tensor& x, const Tensor& q, const Tensor& k) const {
+  const Tensor target = distillation_target(q, k);  // [B, T−W]
+  if (!target.defined()) return;
+  autograd::EnableGradGuard grad_on;  // see the note: also inside a checkpointed block's forward
+  const Tensor scores = ops::slice(scorer_->forward(x.detach()), 1, 0, target.size(1));  // [B, T−W]
+  const Tensor loss = ops::scale(ops::binary_cross_entropy_with_logits(scores, target), distill_weight_);
+  distill_loss_ = distill_loss_.defined() ? ops::add(distill_loss_, loss) : loss;
+}
+
 Tensor SparseAttention::sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const {
   const auto [scores, key_bias] = score(x);
   if (measure_coverage_) measure_coverage(scores, q, k, v);
@@ -220,6 +325,7 @@ Tensor SparseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
   Tensor k = ops::rope(ops::reshape(k_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_}), position, rope_theta_);
   const Tensor v = ops::reshape(v_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_});
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  if (distill_collecting_ && cache == nullptr) add_distillation_loss(x, q, k);
   // Short sequences run the dense kernel, except where a local layer's window is narrower than
   // the sequence (dense would see further). A cache whose capacity is below the crossover
   // decodes densely for the same reason the full forward would.

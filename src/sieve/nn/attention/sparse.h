@@ -57,6 +57,27 @@ class SparseAttention : public Attention {
   const Coverage& coverage() const { return coverage_; }
   void reset_coverage() { coverage_ = {}; }
 
+  // Scorer warm-up by distillation (NOTE [Scorer distillation] in sparse.cpp). With weight > 0,
+  // every forward without a KV cache made while collecting adds
+  //   weight · BCE-with-logits(scorer(x.detach())[:, :T−W], y)
+  // to the collected loss, where y [B, T−W] is scorer_distillation_target(x): the scorer alone
+  // gets its gradient. Sequences of T <= W add nothing (no key has a query W tokens later).
+  // 0 turns it off; local layers (no scorer) ignore it. A negative or non-finite weight throws
+  // core::UserError.
+  void set_scorer_distillation(float weight);
+  float scorer_distillation() const { return distill_weight_; }
+  // Collecting is what LlamaForCausalLM::loss opens around a training forward. begin opens it
+  // only when grad mode is on (a validation or other no-grad forward never collects); forwards
+  // in between add their losses (the scorer's graph is built even where the forward itself runs
+  // with grad off, as inside an activation checkpoint); end closes it and returns the sum —
+  // undefined when nothing was added. A block recomputed in backward runs after end: it adds
+  // nothing.
+  void begin_scorer_distillation() const;
+  Tensor end_scorer_distillation() const;
+  // The distillation target y [B, T−W] in (0, 1) for layer inputs x [B, T, C] (undefined when
+  // T <= W), computed without grad from this layer's own q and k.
+  Tensor scorer_distillation_target(const Tensor& x) const;
+
  private:
   // scores (detached) and key_bias [B, T] for inputs x [B, T, C].
   std::pair<Tensor, Tensor> score(const Tensor& x) const;
@@ -64,6 +85,9 @@ class SparseAttention : public Attention {
   Tensor decode(const Tensor& x, const Tensor& q, LayerKvCache& cache, std::int64_t position) const;
   kernels::cpu::SparseAttentionShape kernel_shape(std::int64_t batch, std::int64_t tokens) const;
   void measure_coverage(const Tensor& scores, const Tensor& q, const Tensor& k, const Tensor& v) const;
+  // q [B, T, H, D], k [B, T, Hkv, D] (after RoPE) → y [B, T−W], or undefined when T <= W.
+  Tensor distillation_target(const Tensor& q, const Tensor& k) const;
+  void add_distillation_loss(const Tensor& x, const Tensor& q, const Tensor& k) const;
 
   std::int64_t heads_, kv_heads_, head_dim_;
   float rope_theta_;
@@ -79,6 +103,9 @@ class SparseAttention : public Attention {
   Tensor global_bias_scale_;
   bool measure_coverage_ = false;
   mutable Coverage coverage_;
+  float distill_weight_ = 0.0f;
+  mutable bool distill_collecting_ = false;
+  mutable Tensor distill_loss_;  // the sum collected since begin_scorer_distillation
 };
 
 }  // namespace sieve::nn

@@ -4,6 +4,7 @@
 
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/nn/activation_checkpoint.h"
+#include "sieve/nn/attention/sparse.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/linear.h"
 #include "sieve/ops/loss.h"
@@ -58,6 +59,9 @@ LlamaForCausalLM::LlamaForCausalLM(LlamaConfig config, std::uint64_t seed) : con
   if (!config_.tie_word_embeddings)
     lm_head_ = register_module("lm_head", std::make_shared<Linear>(config_.hidden_size, config_.vocab_size, false,
                                                                    kInitStd, rng));
+  for (const auto& [name, module] : named_modules())
+    if (auto sparse = std::dynamic_pointer_cast<SparseAttention>(module); sparse && sparse->scorer() != nullptr)
+      scorer_layers_.push_back(std::move(sparse));
 }
 
 Tensor LlamaForCausalLM::hidden_states(const Tensor& ids, KvCache* cache) const {
@@ -83,10 +87,58 @@ Tensor LlamaForCausalLM::next_token_logits(const Tensor& ids, KvCache* cache) co
   return ops::reshape(head(ops::slice(h, 1, T - 1, T)), {h.size(0), -1});  // [B, V]
 }
 
-Tensor LlamaForCausalLM::loss(const Tensor& ids, const Tensor& targets) const {
+Tensor LlamaForCausalLM::lm_loss(const Tensor& ids, const Tensor& targets) const {
   Tensor logits = forward(ids);  // [B, T, V]
   const std::int64_t rows = ids.numel();
   return ops::cross_entropy(ops::reshape(logits, {rows, config_.vocab_size}), targets.view({rows}));
+}
+
+Tensor LlamaForCausalLM::loss(const Tensor& ids, const Tensor& targets) const {
+  if (scorer_distill_weight_ <= 0.0f || scorer_layers_.empty() || !autograd::grad_enabled())
+    return lm_loss(ids, targets);
+  // Collecting stays open for this forward only; closed on every exit, so a backward's
+  // recomputation of a checkpointed block (later) or a stray forward adds nothing.
+  struct Collecting {
+    const std::vector<std::shared_ptr<SparseAttention>>& layers;
+    explicit Collecting(const std::vector<std::shared_ptr<SparseAttention>>& l) : layers(l) {
+      for (const auto& layer : layers) layer->begin_scorer_distillation();
+    }
+    ~Collecting() {
+      for (const auto& layer : layers) layer->end_scorer_distillation();
+    }
+    Collecting(const Collecting&) = delete;
+    Collecting& operator=(const Collecting&) = delete;
+  };
+  Collecting collecting(scorer_layers_);
+  const Tensor lm = lm_loss(ids, targets);
+  Tensor extra;
+  std::int64_t counted = 0;
+  for (const auto& layer : scorer_layers_) {
+    const Tensor term = layer->end_scorer_distillation();
+    if (!term.defined()) continue;  // T <= W: nothing to distil from
+    extra = extra.defined() ? ops::add(extra, term) : term;
+    ++counted;
+  }
+  if (!extra.defined()) return lm;
+  const double added = extra.item();
+  last_distill_loss_ = added / (static_cast<double>(scorer_distill_weight_) * static_cast<double>(counted));
+  distill_totals_.bce += last_distill_loss_;
+  distill_totals_.added += added;
+  ++distill_totals_.calls;
+  return ops::add(lm, extra);
+}
+
+void LlamaForCausalLM::set_scorer_distillation(float weight) {
+  SIEVE_USER_CHECK(std::isfinite(weight) && weight >= 0.0f,
+                   "the scorer distillation weight must be >= 0 and finite (0: off), got {}", weight);
+  scorer_distill_weight_ = weight;
+  for (const auto& layer : scorer_layers_) layer->set_scorer_distillation(weight);
+}
+
+LlamaForCausalLM::ScorerDistillationTotals LlamaForCausalLM::take_scorer_distillation_totals() const {
+  const ScorerDistillationTotals totals = distill_totals_;
+  distill_totals_ = {};
+  return totals;
 }
 
 KvCache LlamaForCausalLM::make_cache(std::int64_t batch, std::int64_t capacity) const {

@@ -4,6 +4,7 @@
 // Letters: B batch, T tokens, C channels (hidden_size), V vocab.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "sieve/nn/models/llama_config.h"
 
 namespace sieve::nn {
+
+class SparseAttention;
 
 class DecoderBlock : public Module {
  public:
@@ -52,7 +55,8 @@ class LlamaForCausalLM : public Module {
   // The logits of the last position only, [B, V]: what sampling needs, without the output head
   // running over (and keeping) every prompt position.
   Tensor next_token_logits(const Tensor& ids, KvCache* cache) const;
-  // Mean next-token cross-entropy of logits(ids) against targets [B, T].
+  // Mean next-token cross-entropy of logits(ids) against targets [B, T] — plus, while scorer
+  // distillation is on and grad mode is on, the sparse layers' distillation losses (below).
   Tensor loss(const Tensor& ids, const Tensor& targets) const;
   // An empty cache for `batch` sequences of up to `capacity` tokens.
   KvCache make_cache(std::int64_t batch, std::int64_t capacity) const;
@@ -64,12 +68,40 @@ class LlamaForCausalLM : public Module {
   void set_activation_checkpointing(bool on) { model_->set_activation_checkpointing(on); }
   bool activation_checkpointing() const { return model_->activation_checkpointing(); }
 
+  // Scorer warm-up by distillation (NOTE [Scorer distillation] in nn/attention/sparse.cpp): sets
+  // the weight on every sparse layer that has a scorer (0: off; local and dense layers have
+  // none). While it is > 0, loss() with grad mode on returns
+  //   LM loss + Σ_layers weight · BCE(scorer_l, dense-attention-mass target_l)
+  // whose extra term trains only the scorers; a loss() under NoGradGuard (validation) is the LM
+  // loss alone. Works with activation checkpointing: the term is counted once, from the forward.
+  void set_scorer_distillation(float weight);
+  float scorer_distillation() const { return scorer_distill_weight_; }
+  // Sparse layers with a scorer: the ones distillation trains.
+  std::int64_t scorer_layer_count() const { return static_cast<std::int64_t>(scorer_layers_.size()); }
+  // The mean per-layer BCE (unweighted) of the last loss() that included distillation; NaN
+  // before any.
+  double last_scorer_distillation_loss() const { return last_distill_loss_; }
+  // Sums over the loss() calls that included distillation since the last take: `bce` of their
+  // mean per-layer BCE, `added` of what they added to the LM loss. The trainer uses them to log
+  // the distillation loss and to report the LM loss of a step without it.
+  struct ScorerDistillationTotals {
+    double bce = 0.0;
+    double added = 0.0;
+    std::int64_t calls = 0;
+  };
+  ScorerDistillationTotals take_scorer_distillation_totals() const;
+
  private:
   Tensor hidden_states(const Tensor& ids, KvCache* cache) const;  // [B, T, C], length checked
   Tensor head(const Tensor& h) const;                              // [..., C] → [..., V]
+  Tensor lm_loss(const Tensor& ids, const Tensor& targets) const;
   LlamaConfig config_;
   std::shared_ptr<LlamaBackbone> model_;
   std::shared_ptr<Linear> lm_head_;  // null when tie_word_embeddings
+  std::vector<std::shared_ptr<SparseAttention>> scorer_layers_;
+  float scorer_distill_weight_ = 0.0f;
+  mutable double last_distill_loss_ = std::numeric_limits<double>::quiet_NaN();
+  mutable ScorerDistillationTotals distill_totals_;
 };
 
 }  // namespace sieve::nn
