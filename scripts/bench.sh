@@ -46,3 +46,7 @@ tokenizer=build/quality-compare/fp32/tokenizer.model
   --variant sparse="--config bench/configs/lm-17m-ctx1024-sparse.json --context 1024 --precision bf16 --tokenizer $tokenizer"
 build/sieve bench sparse-sweep --model build/sparse-quality/sparse --shard build/sparse-quality/sparse/data/val.bin \
   --context 1024 --windows 8 --thresholds 0 0.1 0.2 0.3 0.5 0.7 --json | tee -a "$out"
+
+echo "== long-context retrieval: dense vs sparse vs local attention at 1,024 tokens (passkey, mqar)"
+/usr/bin/python3 bench/retrieval_compare.py --task passkey --short-steps 3000 --steps 300 --eval-size 20 --out "$out"
+/usr/bin/python3 bench/retrieval_compare.py --task mqar --short-steps 3000 --steps 300 --eval-size 10 --out "$out"

@@ -21,6 +21,7 @@
 #include "sieve/train/lr_schedule.h"
 #include "sieve/train/precision_choice.h"
 #include "sieve/train/train_step.h"
+#include "sieve/train/trainer.h"
 
 namespace sieve::apps {
 namespace {
@@ -43,6 +44,8 @@ struct RetrievalArgs {
   std::int64_t eval_interval = 0;   // 0: only at the end
   std::int64_t log_interval = 25;
   std::string precision = "fp32";
+  std::int64_t scorer_warmup_steps = 0;  // sparse: distil the scorers for the first N steps
+  float scorer_distill_weight = 1.0f;
   std::uint64_t seed = 0;
   std::string out;        // save the trained model here (optional)
   std::string init_from;  // start from this saved model's matching weights (optional)
@@ -145,6 +148,7 @@ void run_retrieval(const RetrievalArgs& args) {
 
   nn::LlamaForCausalLM model(config, args.seed + 1);
   if (!args.init_from.empty()) init_from(model, args.init_from);
+  train::check_scorer_warmup(model, args.scorer_warmup_steps, args.scorer_distill_weight);
   train::AdamW optimizer(model.named_parameters(), {});
   train::LossScaler scaler({.enabled = precision.loss_scaling});
   const std::int64_t warmup = args.warmup >= 0 ? args.warmup : std::max<std::int64_t>(1, args.steps / 20);
@@ -165,6 +169,7 @@ void run_retrieval(const RetrievalArgs& args) {
     const data::RetrievalBatch tensors = data::to_batch(rows);
     const data::Batch batch{tensors.inputs, tensors.targets};
     const auto start = Clock::now();
+    model.set_scorer_distillation(step < args.scorer_warmup_steps ? args.scorer_distill_weight : 0.0f);
     train::StepResult result;
     {
       const ops::PrecisionScope scope(precision.policy);
@@ -187,6 +192,7 @@ void run_retrieval(const RetrievalArgs& args) {
                    static_cast<long long>(args.steps), result.loss,
                    static_cast<double>(done * args.batch * args.context) / train_seconds);
   }
+  model.set_scorer_distillation(0.0f);
   const Accuracy accuracy = evaluate(model, test_rows);
   if (!args.out.empty()) io::save_model(model, args.out);
 
@@ -218,6 +224,7 @@ void run_retrieval(const RetrievalArgs& args) {
     result["lsh_keys"] = config.attention.lsh_keys;
     result["lsh_rounds"] = config.attention.lsh_rounds;
     result["threshold"] = config.attention.threshold;
+    result["scorer_warmup_steps"] = args.scorer_warmup_steps;
   }
   if (args.task == "passkey") result["row_accuracy_by_depth"] = by_depth;
   if (args.json) {
@@ -249,6 +256,10 @@ void add_retrieval_bench(CLI::App* bench) {
       ->capture_default_str();
   cmd->add_option("--log-interval", args->log_interval, "Progress line every N steps")->capture_default_str();
   cmd->add_option("--precision", args->precision, "fp32, bf16, fp16, tf32 or auto")->capture_default_str();
+  cmd->add_option("--scorer-warmup-steps", args->scorer_warmup_steps,
+                  "Sparse: distil the importance scorers toward dense attention mass for the first N steps");
+  cmd->add_option("--scorer-distill-weight", args->scorer_distill_weight, "Weight of that distillation loss")
+      ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Initialisation, data and test-set seed")->capture_default_str();
   cmd->add_option("--out", args->out, "Save the trained model to this directory");
   cmd->add_option("--init-from", args->init_from,

@@ -49,6 +49,14 @@ TEST(RetrievalCli, RecallRunsWithSparseAndLocalAttention) {
   }
 }
 
+TEST(RetrievalCli, SparseRunsCanWarmUpTheirScorers) {
+  const auto result = run_sieve(std::string("bench retrieval --task passkey --context 256 --steps 3 --batch 2 ") +
+                                "--hidden 32 --layers 1 --heads 2 --eval-size 1 --json --attention sparse --sparse-window 64 --sparse-dense-below 0 "
+                                "--scorer-warmup-steps 2");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(last_json_line(result.output)["scorer_warmup_steps"], 2);
+}
+
 TEST(RetrievalCli, BadFlagsAreErrorsNamingThem) {
   const std::pair<std::string, const char*> cases[] = {
       {"--task needle", "needle"},
@@ -57,6 +65,8 @@ TEST(RetrievalCli, BadFlagsAreErrorsNamingThem) {
       {"--task mqar --lr -1", "--lr"},
       {"--task mqar --hidden 30 --heads 4", "--hidden"},
       {"--task mqar --attention sparse --dynamic-sparse-threshold 2", "--dynamic-sparse-threshold"},
+      {"--task mqar --steps 2 --context 128 --hidden 32 --heads 2 --scorer-warmup-steps 2", "--scorer-warmup-steps"},
+      {"--task mqar --attention sparse --scorer-distill-weight 0", "--scorer-distill-weight"},
   };
   for (const auto& [flags, name] : cases) {
     const auto result = run_sieve("bench retrieval " + flags);

@@ -58,6 +58,22 @@ TEST(PasskeyTask, TheAnswerIsTheHiddenNumberAndOnlyItsDigitsAreUnscored) {
   }
 }
 
+TEST(PasskeyTask, EachDigitTokenNamesItsPlace) {
+  const PasskeyTask task({.context = 200, .digits = kDigits});
+  const std::int64_t first_digit = task.vocab_size() - 10 * kDigits;  // digit tokens come last
+  core::Rng rng(11);
+  std::set<std::int64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    const RetrievalRow row = task.sample(rng);
+    for (std::size_t k = 0; k < row.answers.size(); ++k) {
+      const std::int64_t token = row.targets[static_cast<std::size_t>(row.answers[k])];
+      EXPECT_EQ((token - first_digit) / 10, static_cast<std::int64_t>(k)) << token;
+      seen.insert(token);
+    }
+  }
+  EXPECT_GT(seen.size(), 40u) << "50 rows should use most of the 50 place-digit tokens";
+}
+
 TEST(PasskeyTask, DepthPlacesTheNeedle) {
   const PasskeyTask task({.context = 1000});
   core::Rng rng(1);

@@ -16,7 +16,8 @@ constexpr std::array<std::string_view, 22> kPasskeyWords = {
     "<pad>", "the", "grass", "is",    "green", ".",        "sky", "blue", "sun",  "yellow", "here",
     "we",    "go",  "there", "and",   "back",  "again",    "pass", "key", "remember", "it", "what"};
 constexpr std::int64_t kQuestionMark = kPasskeyWords.size();  // "?"
-constexpr std::int64_t kFirstDigit = kQuestionMark + 1;       // "0" … "9"
+// Digits are tokenized with their place: token kFirstDigit + 10·k + d is digit d at place k.
+constexpr std::int64_t kFirstDigit = kQuestionMark + 1;
 
 constexpr std::int64_t word(std::string_view w) {
   for (std::size_t i = 0; i < kPasskeyWords.size(); ++i)
@@ -47,13 +48,14 @@ PasskeyTask::PasskeyTask(PasskeyOptions options) : options_(options) {
                    kMinPasskeyContext, options_.context);
 }
 
-std::int64_t PasskeyTask::vocab_size() const { return kFirstDigit + 10; }
+std::int64_t PasskeyTask::vocab_size() const { return kFirstDigit + 10 * options_.digits; }
 
 RetrievalRow PasskeyTask::sample(double depth, core::Rng& rng) const {
   SIEVE_CHECK(depth >= 0.0 && depth <= 1.0, "passkey depth {} outside [0, 1]", depth);
   const std::int64_t n = options_.context + 1;  // inputs and the one target past them
   std::vector<std::int64_t> digits(static_cast<std::size_t>(options_.digits));
-  for (auto& d : digits) d = kFirstDigit + static_cast<std::int64_t>(rng.below(10));
+  for (std::int64_t k = 0; k < options_.digits; ++k)
+    digits[static_cast<std::size_t>(k)] = kFirstDigit + 10 * k + static_cast<std::int64_t>(rng.below(10));
 
   // the pass key is D… . remember it .
   std::vector<std::int64_t> needle = {word("the"), word("pass"), word("key"), word("is")};

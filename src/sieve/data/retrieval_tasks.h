@@ -53,8 +53,11 @@ struct PasskeyOptions {
 // The classic passkey test (Mohtashami & Jaggi, 2023): the filler repeats "the grass is green .
 // the sky is blue . the sun is yellow . here we go . there and back again ."; the needle says
 // "the pass key is D D D D D . remember it ."; the row ends "what is the pass key ? the pass key
-// is D D D D D". Every target is scored except the needle's own digits (which nothing predicts),
-// so the filler teaches in-context copying while the answer needs the long-range version.
+// is D D D D D". Every target is scored except the needle's own digits (which nothing predicts).
+// Each digit is one token that also names its place (the second digit's 7 is not the first
+// digit's 7), so answering is one lookup — "the place-k digit of the needle" — rather than an
+// induction circuit (find the previous occurrence, copy what followed), which a small model
+// trained from scratch needs far more rows to form (docs/sparse-attention.md).
 class PasskeyTask : public RetrievalTask {
  public:
   explicit PasskeyTask(PasskeyOptions options);
@@ -74,7 +77,10 @@ class PasskeyTask : public RetrievalTask {
 struct AssociativeRecallOptions {
   std::int64_t context = 1024;  // T
   std::int64_t pairs = 16;      // key–value pairs at the start; each is queried once
-  std::int64_t keys = 64;       // key vocabulary (pairs draw distinct keys)
+  // Key vocabulary; pairs draw distinct keys. keys = pairs (every row uses every key, in a
+  // random order) is what a 0.4 M-parameter model learns in minutes here; with 64 keys it stalls
+  // near 25% for thousands of steps (docs/sparse-attention.md).
+  std::int64_t keys = 16;
   std::int64_t values = 64;     // value vocabulary
   std::int64_t noise = 64;      // noise vocabulary between the queries
   // Test rows put their queries at random positions in [query_start · T, T): with 0.5 every query
