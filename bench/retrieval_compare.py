@@ -56,6 +56,7 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval-size", type=int, default=10)
     ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--seed", type=int, default=0, help="initialisation, data and test-set seed of every run")
     ap.add_argument("--variant", action="append", metavar="NAME=FLAGS",
                     help="a variant's `sieve bench retrieval` flags; repeatable (default: dense, sparse, local)")
     ap.add_argument("--work", default=os.path.join(REPO, "build", "retrieval-compare"))
@@ -81,7 +82,7 @@ def run(args, name, flags):
         with open(result_path) as f:
             return json.load(f)
     cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(args.lr), "--precision",
-           args.precision, "--eval-size", str(args.eval_size), "--json"] + flags
+           args.precision, "--eval-size", str(args.eval_size), "--seed", str(args.seed), "--json"] + flags
     print("$ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
     with open(os.path.join(args.work, f"{name}.log"), "w") as log:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
