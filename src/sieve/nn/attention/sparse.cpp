@@ -96,6 +96,17 @@ kernels::cpu::SparseAttentionShape SparseAttention::kernel_shape(std::int64_t ba
                                      1.0f / std::sqrt(static_cast<float>(head_dim_)));
 }
 
+kernels::cpu::CausalAttentionShape SparseAttention::dense_shape(std::int64_t batch, std::int64_t tokens) const {
+  kernels::cpu::CausalAttentionShape dense{};
+  dense.batch = batch;
+  dense.query_tokens = dense.key_tokens = tokens;
+  dense.heads = heads_;
+  dense.kv_heads = kv_heads_;
+  dense.head_dim = head_dim_;
+  dense.scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  return dense;
+}
+
 void SparseAttention::set_threshold(float threshold) {
   SIEVE_USER_CHECK(threshold >= 0.0f && threshold <= 1.0f, "threshold must be in [0, 1], got {}", threshold);
   params_.threshold = threshold;
@@ -115,13 +126,7 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
   std::vector<float> dense_lse(sparse_lse.size());
   kernels::cpu::sparse_attention_forward(core::DType::f32, shape, plan.view(), qc.raw_data(), kc.raw_data(),
                                          vc.raw_data(), out.data(), sparse_lse.data());
-  kernels::cpu::CausalAttentionShape dense{};
-  dense.batch = batch;
-  dense.query_tokens = dense.key_tokens = tokens;
-  dense.heads = heads_;
-  dense.kv_heads = kv_heads_;
-  dense.head_dim = head_dim_;
-  dense.scale = shape.scale;
+  const kernels::cpu::CausalAttentionShape dense = dense_shape(batch, tokens);
   kernels::cpu::attention_causal_forward(core::DType::f32, dense, qc.raw_data(), kc.raw_data(), vc.raw_data(),
                                          out.data(), dense_lse.data());
   for (std::size_t i = 0; i < sparse_lse.size(); ++i) coverage_.sum += std::exp(sparse_lse[i] - dense_lse[i]);
@@ -178,22 +183,15 @@ Tensor SparseAttention::distillation_target(const Tensor& q, const Tensor& k) co
   const std::int64_t batch = q.size(0), tokens = q.size(1), far = params_.window;
   if (tokens <= far) return Tensor();
   const Tensor qc = q.detach().contiguous(), kc = k.detach().contiguous();  // [B, T, H, D], [B, T, Hkv, D]
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   // Each query's log-sum-exp from the fused dense kernel; k stands in for v (only lse is used).
-  kernels::cpu::CausalAttentionShape dense{};
-  dense.batch = batch;
-  dense.query_tokens = dense.key_tokens = tokens;
-  dense.heads = heads_;
-  dense.kv_heads = kv_heads_;
-  dense.head_dim = head_dim_;
-  dense.scale = scale;
+  const kernels::cpu::CausalAttentionShape dense = dense_shape(batch, tokens);
   std::vector<float> out(static_cast<std::size_t>(qc.numel()));            // [B, T, H, D], unused
   std::vector<float> lse(static_cast<std::size_t>(batch * heads_ * tokens));  // [B, H, T]
   kernels::cpu::attention_causal_forward(core::DType::f32, dense, qc.raw_data(), kc.raw_data(), kc.raw_data(),
                                          out.data(), lse.data());
   std::vector<float> mass(static_cast<std::size_t>(batch * tokens));  // [B, T]
   kernels::cpu::attention_key_mass({.batch = batch, .tokens = tokens, .heads = heads_, .kv_heads = kv_heads_,
-                                    .head_dim = head_dim_, .scale = scale, .min_distance = far},
+                                    .head_dim = head_dim_, .scale = dense.scale, .min_distance = far},
                                    qc.data<float>(), kc.data<float>(), lse.data(), mass.data());
   // u_j = Σ_{i=j+W}^{T−1} 1/(i+1), as suffix sums.
   const std::int64_t keys = tokens - far;

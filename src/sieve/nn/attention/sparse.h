@@ -7,6 +7,7 @@
 #pragma once
 
 #include "sieve/nn/attention/attention.h"
+#include "sieve/kernels/cpu/attention_causal.h"
 #include "sieve/kernels/cpu/sparse_attention.h"
 #include "sieve/nn/layers.h"
 #include "sieve/ops/sparse_attention.h"
@@ -84,6 +85,8 @@ class SparseAttention : public Attention {
   Tensor sparse_forward(const Tensor& x, const Tensor& q, const Tensor& k, const Tensor& v) const;
   Tensor decode(const Tensor& x, const Tensor& q, LayerKvCache& cache, std::int64_t position) const;
   kernels::cpu::SparseAttentionShape kernel_shape(std::int64_t batch, std::int64_t tokens) const;
+  // The fused dense kernel's shape for the same heads (coverage and distillation compare with it).
+  kernels::cpu::CausalAttentionShape dense_shape(std::int64_t batch, std::int64_t tokens) const;
   void measure_coverage(const Tensor& scores, const Tensor& q, const Tensor& k, const Tensor& v) const;
   // q [B, T, H, D], k [B, T, Hkv, D] (after RoPE) → y [B, T−W], or undefined when T <= W.
   Tensor distillation_target(const Tensor& q, const Tensor& k) const;
