@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "made_up_corpus.h"
 #include "run_sieve.h"
 #include "temp_dir.h"
 
@@ -16,20 +17,9 @@ namespace {
 
 using sieve::testing::run_sieve;
 
-// Varied made-up words, enough for the tiny preset's 512-piece tokenizer.
 std::filesystem::path write_corpus(const std::filesystem::path& dir) {
   const auto corpus = dir / "corpus.txt";
-  std::ofstream out(corpus);
-  std::uint32_t state = 11;
-  const auto next = [&] { return state = state * 1664525u + 1013904223u; };
-  for (int doc = 0; doc < 300; ++doc) {
-    for (int word = 0; word < 40; ++word) {
-      const int letters = 2 + static_cast<int>(next() >> 29);
-      for (int l = 0; l < letters; ++l) out << static_cast<char>('a' + (next() >> 16) % 26);
-      out << (word % 10 == 9 ? ".\n" : " ");
-    }
-    out << "\n";
-  }
+  sieve::testing::write_made_up_corpus(corpus, 11);
   return corpus;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "made_up_corpus.h"
 #include "run_sieve.h"
 #include "temp_dir.h"
 
@@ -54,20 +55,7 @@ TEST(SparseCli, BenchAttentionReportsSparseBesideDense) {
 TEST(SparseCli, ASparseModelTrainsEvaluatesAndGenerates) {
   sieve::testing::TempDir dir;
   const auto corpus = dir / "corpus.txt";
-  {
-    // Varied made-up words, enough for the tiny preset's 512-piece tokenizer.
-    std::ofstream out(corpus);
-    std::uint32_t state = 7;
-    const auto next = [&] { return state = state * 1664525u + 1013904223u; };
-    for (int doc = 0; doc < 300; ++doc) {
-      for (int word = 0; word < 40; ++word) {
-        const int letters = 2 + static_cast<int>(next() >> 29);
-        for (int l = 0; l < letters; ++l) out << static_cast<char>('a' + (next() >> 16) % 26);
-        out << (word % 10 == 9 ? ".\n" : " ");
-      }
-      out << "\n";
-    }
-  }
+  sieve::testing::write_made_up_corpus(corpus, 7);
   const std::string model = (dir / "model").string();
   auto result = run_sieve("train --dataset " + corpus.string() + " --out " + model +
                           " --preset tiny --steps 3 --batch 2 --context 128 --attention sparse --sparse-window 64 "
