@@ -257,7 +257,7 @@ void add_retrieval_bench(CLI::App* bench) {
   cmd->add_option("--log-interval", args->log_interval, "Progress line every N steps")->capture_default_str();
   cmd->add_option("--precision", args->precision, "fp32, bf16, fp16, tf32 or auto")->capture_default_str();
   cmd->add_option("--scorer-warmup-steps", args->scorer_warmup_steps,
-                  "Sparse: distil the importance scorers toward dense attention mass for the first N steps");
+                  "Sparse: distil the importance scorers toward peak dense attention for the first N steps");
   cmd->add_option("--scorer-distill-weight", args->scorer_distill_weight, "Weight of that distillation loss")
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Initialisation, data and test-set seed")->capture_default_str();

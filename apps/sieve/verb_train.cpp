@@ -240,8 +240,8 @@ void add_train_verb(CLI::App& app) {
   cmd->add_flag("--activation-checkpointing", options.activation_checkpointing,
                 "Recompute each decoder block in backward instead of keeping its activations (less memory)");
   cmd->add_option("--scorer-warmup-steps", options.scorer_warmup_steps,
-                  "Sparse models: for the first N steps also train each importance scorer toward the dense "
-                  "attention mass its tokens receive (0: off)")
+                  "Sparse models: for the first N steps also train each importance scorer toward the peak "
+                  "dense attention its tokens draw from distant queries (0: off)")
       ->capture_default_str();
   cmd->add_option("--scorer-distill-weight", options.scorer_distill_weight,
                   "Weight of that distillation loss (per sparse layer) during the scorer warm-up")

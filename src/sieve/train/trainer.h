@@ -52,7 +52,7 @@ struct TrainerOptions {
   float min_loss_scale = 1.0f;
   // Scorer warm-up (NOTE [Scorer distillation] in nn/attention/sparse.cpp): for the first
   // scorer_warmup_steps steps (0: off) the sparse layers' scorers are also trained toward the
-  // dense attention mass, the loss gaining scorer_distill_weight · their distillation losses.
+  // peak dense attention their tokens draw, the loss gaining scorer_distill_weight · their distillation losses.
   // The reported loss stays the LM loss; the distillation loss is logged beside it.
   std::int64_t scorer_warmup_steps = 0;
   float scorer_distill_weight = 1.0f;

@@ -8,7 +8,7 @@
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/core/error.h"
 #include "sieve/kernels/cpu/attention_causal.h"
-#include "sieve/kernels/cpu/attention_key_mass.h"
+#include "sieve/kernels/cpu/attention_key_peak.h"
 #include "sieve/kernels/cpu/sparse_attention_decode.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/kernels/cpu/sparse_decode_index.h"
@@ -135,22 +135,30 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 
 // NOTE [Scorer distillation]: the scorer otherwise learns only through the bias β·log σ(s) on
 // the global keys' logits, and β starts at 0, so early in training it gets almost no signal and
-// picks global tokens at random. The optional warm-up (train --scorer-warmup-steps) distils it
-// toward what global tokens are for: the attention mass a token receives, under dense attention,
-// from the queries the global branch serves — those at least W tokens later (nearer ones read
-// it through the window anyway). From this layer's own q and k (after RoPE, detached):
-//   m_j = (1/H) Σ_h Σ_{i >= j+W} softmax_i(j)        (kernels/cpu/attention_key_mass.h)
-//   u_j = Σ_{i = j+W}^{T−1} 1/(i+1)                   what uniform causal attention would give
-//   r_j = m_j / u_j,   y_j = r_j / (1 + r_j) = σ(log r_j)
-// for the keys j < T − W that have such queries, and the loss is BCE-with-logits(s_j, y_j). So
-// σ(s) is calibrated: σ(s_j) >= 0.5 exactly when key j draws more than a uniform share of its
-// distant queries' attention, and τ keeps its meaning (τ = 0.5: "more than uniform"). Dividing
-// by u_j removes the plain effect of position: an early key has more queries after it, so its
-// raw mass is larger whatever its content. Why W and not every query: counted from every query,
-// a key's mass tends to be dominated by the neighbours right after it (local attention
-// patterns), and a late key, whose uniform share is tiny, gets a target near 1 from a little
-// neighbourly attention — a position effect the scorer (it sees content, not position) cannot
-// fit, and a signal about keys the window already covers, not the ones it misses.
+// picks global tokens at random — and a token it never picks gets no gradient at all. The
+// optional warm-up (train --scorer-warmup-steps) distils it toward what global tokens are for:
+// keys that some query beyond the window needs. From this layer's own q and k (after RoPE,
+// detached), per key j < T − W:
+//   y_j = max_{h, i >= j+W} softmax_i(j)      (kernels/cpu/attention_key_peak.h)
+// the largest share of its attention that any query at least W later, in any head, gives key j
+// under dense attention, and the loss is BCE-with-logits(s_j, y_j). So σ(s) is calibrated:
+// σ(s_j) ≈ the peak attention key j would draw from a distant query, and τ keeps a meaning
+// (τ = 0.3: "keys some distant query would give 30% of its attention").
+//
+// Why the peak and not the total mass. The first target was the mass key j draws from those
+// queries, divided by what uniform attention would give. On passkey retrieval it made things
+// worse (answer accuracy 1.00 → 0.75 in docs/sparse-attention.md): ~1,000 filler queries each
+// spreading attention over earlier copies of the filler outweigh the 5 answer queries that look
+// at the needle, so the mass ranks filler first and the needle drops out of the global set. A
+// retrieval is one query's sharp look, and the peak sees it: ~1 for every needle digit in every
+// row. Filler keys can peak high too (some heads of a model trained short look sharply at far
+// tokens when run long), but not every copy does, so the score the scorer fits to a filler token
+// — it sees content, so it fits the mean over copies — stays below the needle's. Dividing a peak
+// by the uniform share instead (p · (i + 1)) let the many moderate looks at filler score high
+// again (passkey 0.45). The needle is a rare class (5 keys of ~900 a row), and the scorer needs
+// a weight of 16 to learn it within a few hundred steps (passkey 0.86 at 4, 1.00 at 16). Why only queries W
+// later: nearer ones reach the key through the window anyway, and counting them would rank keys
+// by their neighbours' attention.
 //
 // The scorer runs a second time, on x.detach(), for this loss: the distillation gradient reaches
 // only the scorer's parameters, never the projections or the blocks below (the rest of training
@@ -159,7 +167,8 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 // grad mode forced on, because inside an activation checkpoint the block's forward runs with
 // grad off; the recomputation in backward happens after collecting has closed, so the loss is
 // counted once. The target costs one dense attention forward (for the log-sum-exps) and one key
-// mass pass per layer — O(T²), affordable for a warm-up of some tens of steps.
+// peak pass per layer — O(T²), affordable for a warm-up, and about 25% of a step's time at 1,024
+// tokens in the retrieval runs.
 void SparseAttention::set_scorer_distillation(float weight) {
   SIEVE_USER_CHECK(std::isfinite(weight) && weight >= 0.0f,
                    "the scorer distillation weight must be >= 0 and finite (0: off), got {}", weight);
@@ -189,26 +198,16 @@ Tensor SparseAttention::distillation_target(const Tensor& q, const Tensor& k) co
   std::vector<float> lse(static_cast<std::size_t>(batch * heads_ * tokens));  // [B, H, T]
   kernels::cpu::attention_causal_forward(core::DType::f32, dense, qc.raw_data(), kc.raw_data(), kc.raw_data(),
                                          out.data(), lse.data());
-  std::vector<float> mass(static_cast<std::size_t>(batch * tokens));  // [B, T]
-  kernels::cpu::attention_key_mass({.batch = batch, .tokens = tokens, .heads = heads_, .kv_heads = kv_heads_,
+  std::vector<float> peak(static_cast<std::size_t>(batch * tokens));  // [B, T]
+  kernels::cpu::attention_key_peak({.batch = batch, .tokens = tokens, .heads = heads_, .kv_heads = kv_heads_,
                                     .head_dim = head_dim_, .scale = dense.scale, .min_distance = far},
-                                   qc.data<float>(), kc.data<float>(), lse.data(), mass.data());
-  // u_j = Σ_{i=j+W}^{T−1} 1/(i+1), as suffix sums.
+                                   qc.data<float>(), kc.data<float>(), lse.data(), peak.data());
   const std::int64_t keys = tokens - far;
-  std::vector<double> uniform(static_cast<std::size_t>(keys));
-  double suffix = 0.0;
-  for (std::int64_t j = keys - 1; j >= 0; --j) {
-    suffix += 1.0 / static_cast<double>(j + far + 1);
-    uniform[static_cast<std::size_t>(j)] = suffix;
-  }
   Tensor target = Tensor::empty({batch, keys});  // [B, T−W]
   float* y = target.data<float>();
   for (std::int64_t b = 0; b < batch; ++b)
-    for (std::int64_t j = 0; j < keys; ++j) {
-      const double r = static_cast<double>(mass[static_cast<std::size_t>(b * tokens + j)]) /
-                       uniform[static_cast<std::size_t>(j)];
-      y[b * keys + j] = static_cast<float>(r / (1.0 + r));
-    }
+    for (std::int64_t j = 0; j < keys; ++j)
+      y[b * keys + j] = std::min(peak[static_cast<std::size_t>(b * tokens + j)], 1.0f);  // rounding can exceed 1
   return target;
 }
 

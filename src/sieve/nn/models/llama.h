@@ -71,7 +71,7 @@ class LlamaForCausalLM : public Module {
   // Scorer warm-up by distillation (NOTE [Scorer distillation] in nn/attention/sparse.cpp): sets
   // the weight on every sparse layer that has a scorer (0: off; local and dense layers have
   // none). While it is > 0, loss() with grad mode on returns
-  //   LM loss + Σ_layers weight · BCE(scorer_l, dense-attention-mass target_l)
+  //   LM loss + Σ_layers weight · BCE(scorer_l, dense-attention-peak target_l)
   // whose extra term trains only the scorers; a loss() under NoGradGuard (validation) is the LM
   // loss alone. Works with activation checkpointing: the term is counted once, from the forward.
   void set_scorer_distillation(float weight);

@@ -1,9 +1,9 @@
-// Attention key mass vs a naive double-precision reference (full causal softmax per query, then
-// each key's share summed over queries and averaged over heads), on every instruction set this
-// CPU runs: grouped-query heads, T not a multiple of the block, and a minimum query distance.
+// Attention key peak vs a naive double-precision reference (full causal softmax per query, then
+// each key's largest share over queries and heads), on every instruction set this CPU runs:
+// grouped-query heads, T not a multiple of the block, and a minimum query distance.
 //
 // Letters: B batch, T tokens, H query heads, Hkv kv heads, D head dim.
-#include "sieve/kernels/cpu/attention_key_mass.h"
+#include "sieve/kernels/cpu/attention_key_peak.h"
 
 #include <gtest/gtest.h>
 
@@ -32,10 +32,10 @@ std::vector<float> uniform(std::int64_t n, std::mt19937& rng, float range) {
   return v;
 }
 
-// mass [B, T] in double, straight from the definition.
+// peak [B, T] straight from the definition, in double.
 std::vector<double> reference(const Case& c, const std::vector<float>& q, const std::vector<float>& k, float scale) {
   const std::int64_t B = c.batch, T = c.tokens, H = c.heads, Hkv = c.kv_heads, D = c.head_dim, G = H / Hkv;
-  std::vector<double> mass(static_cast<std::size_t>(B * T), 0.0), logits(static_cast<std::size_t>(T));
+  std::vector<double> peak(static_cast<std::size_t>(B * T), 0.0), logits(static_cast<std::size_t>(T));
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t i = 0; i < T; ++i) {
@@ -50,9 +50,9 @@ std::vector<double> reference(const Case& c, const std::vector<float>& q, const 
         double sum = 0.0;
         for (std::int64_t j = 0; j <= i; ++j) sum += std::exp(logits[j] - mx);
         for (std::int64_t j = 0; j <= i - c.min_distance; ++j)
-          mass[b * T + j] += std::exp(logits[j] - mx) / sum / double(H);
+          peak[b * T + j] = std::max(peak[b * T + j], std::exp(logits[j] - mx) / sum);
       }
-  return mass;
+  return peak;
 }
 
 // lse [B, H, T] from the fused dense kernel, as the layer obtains it (k passed as v: only lse is read).
@@ -69,14 +69,14 @@ std::vector<float> dense_lse(const Case& c, const std::vector<float>& q, const s
   return lse;
 }
 
-TEST(AttentionKeyMass, MatchesTheDoubleReference) {
+TEST(AttentionKeyPeak, MatchesTheDoubleReference) {
   const Case cases[] = {
-      {1, 1, 1, 1, 4, 0},       // one token: its mass is 1
+      {1, 1, 1, 1, 4, 0},       // one token: its peak is 1
       {2, 100, 4, 2, 16, 0},    // GQA, T not a multiple of 64
       {1, 200, 6, 3, 24, 0},    // odd head dim, several key blocks
       {2, 150, 4, 1, 8, 0},     // every query head on one kv head
       {1, 190, 4, 2, 16, 64},   // only queries at least 64 tokens later count
-      {1, 70, 2, 2, 8, 100},    // min distance beyond T: every mass is 0
+      {1, 70, 2, 2, 8, 100},    // min distance beyond T: every peak is 0
   };
   std::uint32_t seed = 1;
   for (const Case& c : cases) {
@@ -89,9 +89,9 @@ TEST(AttentionKeyMass, MatchesTheDoubleReference) {
     const auto lse = dense_lse(c, q, k, scale);
     for (AttentionIsa isa : available_isas()) {
       std::vector<float> got(want.size(), -1.0f);
-      const KeyMassShape shape{.batch = c.batch, .tokens = c.tokens, .heads = c.heads, .kv_heads = c.kv_heads,
+      const KeyPeakShape shape{.batch = c.batch, .tokens = c.tokens, .heads = c.heads, .kv_heads = c.kv_heads,
                                .head_dim = c.head_dim, .scale = scale, .min_distance = c.min_distance};
-      attention_key_mass_isa(isa, shape, q.data(), k.data(), lse.data(), got.data());
+      attention_key_peak_isa(isa, shape, q.data(), k.data(), lse.data(), got.data());
       double worst = 0.0;
       for (std::size_t i = 0; i < want.size(); ++i)
         worst = std::max(worst, std::abs(got[i] - want[i]) / std::max(want[i], 1e-3));
@@ -101,31 +101,40 @@ TEST(AttentionKeyMass, MatchesTheDoubleReference) {
   }
 }
 
-TEST(AttentionKeyMass, EveryQuerysMassSumsToOne) {
-  // With min_distance 0 each query hands out exactly 1, so a row's masses sum to T.
-  const Case c{1, 300, 4, 2, 32, 0};
+TEST(AttentionKeyPeak, OneSharpRetrievalStandsOut) {
+  // Near-uniform attention everywhere, except that the last query looks up key 10 with a score
+  // far above the rest: key 10's peak is ~1, every other key's stays near a uniform share.
+  const Case c{1, 300, 2, 1, 16, 64};
   std::mt19937 rng(42);
-  const float scale = 1.0f / std::sqrt(32.0f);
-  const auto q = uniform(c.tokens * c.heads * c.head_dim, rng, 3.0f);
-  const auto k = uniform(c.tokens * c.kv_heads * c.head_dim, rng, 3.0f);
+  const float scale = 1.0f / std::sqrt(16.0f);
+  auto q = uniform(c.tokens * c.heads * c.head_dim, rng, 0.3f);
+  auto k = uniform(c.tokens * c.kv_heads * c.head_dim, rng, 0.3f);
+  k[10 * c.head_dim] = 8.0f;                                // key 10, kv head 0, dim 0
+  q[((c.tokens - 1) * c.heads + 0) * c.head_dim] = 8.0f;   // the last query, head 0, dim 0: score 16
   const auto lse = dense_lse(c, q, k, scale);
-  std::vector<float> mass(static_cast<std::size_t>(c.tokens));
-  attention_key_mass({.batch = 1, .tokens = c.tokens, .heads = 4, .kv_heads = 2, .head_dim = 32, .scale = scale},
-                     q.data(), k.data(), lse.data(), mass.data());
-  double total = 0.0;
-  for (float m : mass) total += m;
-  EXPECT_NEAR(total, double(c.tokens), 1e-3 * c.tokens);
+  std::vector<float> peak(static_cast<std::size_t>(c.tokens));
+  attention_key_peak({.batch = 1, .tokens = c.tokens, .heads = 2, .kv_heads = 1, .head_dim = 16, .scale = scale,
+                      .min_distance = c.min_distance},
+                     q.data(), k.data(), lse.data(), peak.data());
+  EXPECT_GT(peak[10], 0.99f);
+  for (std::int64_t j = 0; j < c.tokens; ++j) {
+    if (j == 10) continue;
+    EXPECT_LT(peak[j], 0.1f) << "key " << j;
+    if (j > c.tokens - 1 - c.min_distance) {
+      EXPECT_EQ(peak[j], 0.0f) << "key " << j << " has no query far enough";
+    }
+  }
 }
 
-TEST(AttentionKeyMass, BadShapesAreErrors) {
+TEST(AttentionKeyPeak, BadShapesAreErrors) {
   const float x = 0.0f;
-  float out = 0.0f;
-  EXPECT_THROW(attention_key_mass({.batch = 1, .tokens = 1, .heads = 3, .kv_heads = 2, .head_dim = 4, .scale = 1.0f},
-                                  &x, &x, &x, &out),
+  float peak = 0.0f;
+  EXPECT_THROW(attention_key_peak({.batch = 1, .tokens = 1, .heads = 3, .kv_heads = 2, .head_dim = 4, .scale = 1.0f},
+                                  &x, &x, &x, &peak),
                core::Error);
-  EXPECT_THROW(attention_key_mass({.batch = 1, .tokens = 1, .heads = 1, .kv_heads = 1, .head_dim = 4, .scale = 1.0f,
+  EXPECT_THROW(attention_key_peak({.batch = 1, .tokens = 1, .heads = 1, .kv_heads = 1, .head_dim = 4, .scale = 1.0f,
                                    .min_distance = -1},
-                                  &x, &x, &x, &out),
+                                  &x, &x, &x, &peak),
                core::Error);
 }
 
