@@ -75,7 +75,7 @@ class SparseAttention : public Attention {
   // nothing.
   void begin_scorer_distillation() const;
   Tensor end_scorer_distillation() const;
-  // The distillation target y [B, T−W] in (0, 1) for layer inputs x [B, T, C] (undefined when
+  // The distillation target y [B, T−W] in [0, 1] for layer inputs x [B, T, C] (undefined when
   // T <= W), computed without grad from this layer's own q and k.
   Tensor scorer_distillation_target(const Tensor& x) const;
 
