@@ -3,9 +3,12 @@
 // accuracy on a held-out set — the quality test of sparse against dense and local attention
 // (docs/sparse-attention.md). Progress goes to stderr; the result is one line (JSON with --json).
 #include <chrono>
-#include <filesystem>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 #include <map>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "apps/sieve/attention_flags.h"
@@ -163,6 +166,7 @@ void run_retrieval(const RetrievalArgs& args) {
 
   nlohmann::json history = nlohmann::json::array();
   double train_seconds = 0.0, last_loss = 0.0;
+  double last_distill_loss = std::numeric_limits<double>::quiet_NaN();  // mean BCE per layer
   for (std::int64_t step = 0; step < args.steps; ++step) {
     std::vector<data::RetrievalRow> rows;
     for (std::int64_t b = 0; b < args.batch; ++b) rows.push_back(task->sample(train_rng));
@@ -170,6 +174,7 @@ void run_retrieval(const RetrievalArgs& args) {
     const data::Batch batch{tensors.inputs, tensors.targets};
     const auto start = Clock::now();
     model.set_scorer_distillation(step < args.scorer_warmup_steps ? args.scorer_distill_weight : 0.0f);
+    model.take_scorer_distillation_totals();  // this step's sums start from zero
     train::StepResult result;
     {
       const ops::PrecisionScope scope(precision.policy);
@@ -177,7 +182,11 @@ void run_retrieval(const RetrievalArgs& args) {
                                      schedule.lr_at(optimizer.steps_taken()), 1.0);
     }
     train_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    last_loss = result.loss;
+    // The reported loss is the task's LM loss; the distillation loss, which the step also
+    // minimised, is reported on its own (as `sieve train` does).
+    const nn::LlamaForCausalLM::ScorerDistillationTotals distill = model.take_scorer_distillation_totals();
+    last_loss = result.loss - distill.added;
+    if (distill.calls > 0) last_distill_loss = distill.bce / static_cast<double>(distill.calls);
     const std::int64_t done = step + 1;
     const bool log = done % std::max<std::int64_t>(args.log_interval, 1) == 0 || done == args.steps;
     const bool eval = args.eval_interval > 0 && done % args.eval_interval == 0 && done != args.steps;
@@ -187,10 +196,13 @@ void run_retrieval(const RetrievalArgs& args) {
       std::fprintf(stderr, "step %lld: answer accuracy %.3f, row accuracy %.3f\n", static_cast<long long>(done),
                    accuracy.answers, accuracy.rows);
     }
-    if (log)
-      std::fprintf(stderr, "step %lld/%lld  loss %.4f  %.0f tokens/s\n", static_cast<long long>(done),
-                   static_cast<long long>(args.steps), result.loss,
+    if (log) {
+      const std::string distilling =
+          distill.calls > 0 ? fmt::format("  scorer distill {:.4f}", last_distill_loss) : std::string();
+      std::fprintf(stderr, "step %lld/%lld  loss %.4f%s  %.0f tokens/s\n", static_cast<long long>(done),
+                   static_cast<long long>(args.steps), last_loss, distilling.c_str(),
                    static_cast<double>(done * args.batch * args.context) / train_seconds);
+    }
   }
   model.set_scorer_distillation(0.0f);
   const Accuracy accuracy = evaluate(model, test_rows);
@@ -225,6 +237,7 @@ void run_retrieval(const RetrievalArgs& args) {
     result["lsh_rounds"] = config.attention.lsh_rounds;
     result["threshold"] = config.attention.threshold;
     result["scorer_warmup_steps"] = args.scorer_warmup_steps;
+    if (std::isfinite(last_distill_loss)) result["last_scorer_distill_loss"] = last_distill_loss;
   }
   if (args.task == "passkey") result["row_accuracy_by_depth"] = by_depth;
   if (args.json) {

@@ -57,6 +57,26 @@ TEST(RetrievalCli, SparseRunsCanWarmUpTheirScorers) {
   EXPECT_EQ(last_json_line(result.output)["scorer_warmup_steps"], 2);
 }
 
+// One step's forward is the same with and without distillation (its loss reaches only the
+// scorers, through their gradients), so the reported LM loss must match to the last digit, and
+// the distillation loss is reported on its own.
+TEST(RetrievalCli, TheReportedLossLeavesTheDistillationLossOut) {
+  const std::string run = std::string("bench retrieval --task passkey --context 256 --steps 1 --batch 2 ") +
+                          "--hidden 32 --layers 1 --heads 2 --eval-size 1 --json --attention sparse "
+                          "--sparse-window 64 --sparse-dense-below 0 ";
+  const auto plain = run_sieve(run);
+  const auto distilled = run_sieve(run + "--scorer-warmup-steps 1 --scorer-distill-weight 16");
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  ASSERT_EQ(distilled.exit_code, 0) << distilled.output;
+  const auto plain_json = last_json_line(plain.output), distilled_json = last_json_line(distilled.output);
+  EXPECT_DOUBLE_EQ(distilled_json["final_loss"].get<double>(), plain_json["final_loss"].get<double>());
+  EXPECT_FALSE(plain_json.contains("last_scorer_distill_loss")) << plain_json.dump();
+  ASSERT_TRUE(distilled_json.contains("last_scorer_distill_loss")) << distilled_json.dump();
+  EXPECT_GT(distilled_json["last_scorer_distill_loss"].get<double>(), 0.0);
+  EXPECT_NE(distilled.output.find("scorer distill"), std::string::npos) << distilled.output;
+  EXPECT_EQ(plain.output.find("scorer distill"), std::string::npos) << plain.output;
+}
+
 TEST(RetrievalCli, BadFlagsAreErrorsNamingThem) {
   const std::pair<std::string, const char*> cases[] = {
       {"--task needle", "needle"},
