@@ -158,9 +158,10 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 // again (passkey 0.45). The needle is a rare class (5 keys of ~900 a row), and the scorer needs
 // a weight of 16 to learn it within a few hundred steps (passkey 0.86 at 4, 1.00 at 16). Why only queries W
 // later: nearer ones reach the key through the window anyway, and counting them would rank keys
-// by their neighbours' attention. It is no cure-all: at 2,048 tokens from a 128-token start, or
-// switched on after the LM loss has trained the scorer, it breaks passkey retrieval — far past
-// its training length the model's dense attention peaks on filler too (docs/sparse-attention.md).
+// by their neighbours' attention. It is no cure-all: at 2,048 tokens (from 128- or 512-token
+// dense starts), or switched on after the LM loss has trained the scorer, it breaks passkey
+// retrieval, while MQAR needs it; there the target rates far filler about as high as the needle
+// (docs/sparse-attention.md).
 //
 // The scorer runs a second time, on x.detach(), for this loss: the distillation gradient reaches
 // only the scorer's parameters, never the projections or the blocks below (the rest of training
