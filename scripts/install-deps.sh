@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev                      # libFuzzer targets
   libdnnl-dev                                   # oneDNN: matmul f32/bf16/int8
+  ocl-icd-opencl-dev                            # dnnl's CMake config requires OpenCL (only a Recommends)
   libsentencepiece-dev sentencepiece            # tokenizer
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
