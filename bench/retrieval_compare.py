@@ -4,14 +4,15 @@
 Length curriculum, one shared start for every variant:
   1. `sieve bench retrieval` trains a dense model on the task at a short context (--short-context,
      no longer than the window, where dense, sparse and local attention are the same computation);
-  2. optionally (--mid-context), that model trains on, still dense, for --mid-steps at a middle
-     length, so the long stage starts from a model that has seen longer rows;
+  2. optionally (--mid-context), that model trains on for --mid-steps at a middle length — dense,
+     or with the attention --mid-flags gives — so the long stage starts from a model that has
+     seen longer rows;
   3. each variant (dense, sparse, sparse with its scorer distilled, local) continues from those
      weights at the full --context with its own attention (`--init-from`), then is tested on
      held-out rows whose answers lie beyond the window.
 
   bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000]
-      [--mid-context 512 --mid-steps 300] [--steps 300]
+      [--mid-context 512 --mid-steps 300 [--mid-flags "--attention sparse ..."]] [--steps 300]
       [--variant NAME="--attention sparse --sparse-window 128 ..."] [--out FILE]
 
 Prints a Markdown table (answer and row accuracy, per depth for passkey, tokens/s) and appends
@@ -56,8 +57,9 @@ def parse_args():
     ap.add_argument("--short-context", type=int, default=128)
     ap.add_argument("--short-steps", type=int, default=3000)
     ap.add_argument("--short-batch", type=int, default=32)
-    ap.add_argument("--mid-context", type=int, default=0, help="a dense middle stage at this length (0: none)")
+    ap.add_argument("--mid-context", type=int, default=0, help="a middle stage at this length (0: none)")
     ap.add_argument("--mid-steps", type=int, default=300)
+    ap.add_argument("--mid-flags", default="--attention dense", help="the middle stage's attention flags")
     ap.add_argument("--steps", type=int, default=300, help="steps at the full context, per variant")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -115,11 +117,11 @@ def main():
     if args.mid_context > 0:
         mid_dir = os.path.join(args.work, "mid-model")
         mid = run(args, "mid", ["--context", str(args.mid_context), "--steps", str(args.mid_steps), "--batch",
-                                str(args.batch), "--init-from", start_dir, "--attention", "dense", "--out", mid_dir])
+                                str(args.batch), "--init-from", start_dir, "--out", mid_dir] + shlex.split(args.mid_flags))
         print(f"middle context {args.mid_context}: answer accuracy {mid['answer_accuracy']:.3f} after "
               f"{args.mid_steps} steps", file=sys.stderr)
         start_dir = mid_dir
-        start += f" and {args.mid_steps} dense steps at {args.mid_context}"
+        start += f" and {args.mid_steps} steps at {args.mid_context} ({args.mid_flags})"
     results = []
     for name, flags in variants:
         r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),
