@@ -116,8 +116,9 @@ def main():
     mid = None
     if args.mid_context > 0:
         mid_dir = os.path.join(args.work, "mid-model")
-        mid = run(args, "mid", ["--context", str(args.mid_context), "--steps", str(args.mid_steps), "--batch",
-                                str(args.batch), "--init-from", start_dir, "--out", mid_dir] + shlex.split(args.mid_flags))
+        mid_flags = ["--context", str(args.mid_context), "--steps", str(args.mid_steps), "--batch", str(args.batch),
+                     "--init-from", start_dir, "--out", mid_dir] + shlex.split(args.mid_flags)
+        mid = run(args, "mid", mid_flags)
         print(f"middle context {args.mid_context}: answer accuracy {mid['answer_accuracy']:.3f} after "
               f"{args.mid_steps} steps", file=sys.stderr)
         start_dir = mid_dir
