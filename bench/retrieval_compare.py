@@ -4,15 +4,16 @@
 Length curriculum, one shared start for every variant:
   1. `sieve bench retrieval` trains a dense model on the task at a short context (--short-context,
      no longer than the window, where dense, sparse and local attention are the same computation);
-  2. optionally (--mid-context), that model trains on for --mid-steps at a middle length — dense,
-     or with the attention --mid-flags gives — so the long stage starts from a model that has
-     seen longer rows;
+  2. optionally (--mid-context, repeatable), that model trains on for --mid-steps at each middle
+     length in turn — dense, or with the attention --mid-flags gives — so the long stage starts
+     from a model that has seen longer rows;
   3. each variant (dense, sparse, sparse with its scorer distilled, local) continues from those
      weights at the full --context with its own attention (`--init-from`), then is tested on
      held-out rows whose answers lie beyond the window.
 
-  bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000]
-      [--mid-context 512 --mid-steps 300 [--mid-flags "--attention sparse ..."]] [--steps 300]
+  bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000] [--short-lr 0.001]
+      [--mid-context 1024 [--mid-context 2048] --mid-steps 300 [--mid-flags "--attention sparse ..."]]
+      [--steps 300]
       [--variant NAME="--attention sparse --sparse-window 128 ..."] [--out FILE]
 
 Prints a Markdown table (answer and row accuracy, per depth for passkey, tokens/s) and appends
@@ -57,12 +58,14 @@ def parse_args():
     ap.add_argument("--short-context", type=int, default=128)
     ap.add_argument("--short-steps", type=int, default=3000)
     ap.add_argument("--short-batch", type=int, default=32)
-    ap.add_argument("--mid-context", type=int, default=0, help="a middle stage at this length (0: none)")
+    ap.add_argument("--mid-context", type=int, action="append", default=[],
+                    help="a middle stage at this length; repeatable, run in the order given")
     ap.add_argument("--mid-steps", type=int, default=300)
     ap.add_argument("--mid-flags", default="--attention dense", help="the middle stage's attention flags")
     ap.add_argument("--steps", type=int, default=300, help="steps at the full context, per variant")
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the middle and long stages")
+    ap.add_argument("--short-lr", type=float, help="peak learning rate of the short stage (default: --lr)")
     ap.add_argument("--eval-size", type=int, default=10)
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--seed", type=int, default=0, help="initialisation, data and test-set seed of every run")
@@ -84,14 +87,15 @@ def parse_args():
     return args, variants
 
 
-def run(args, name, flags):
-    """Runs one `sieve bench retrieval`, keeping its JSON result and log under --work."""
+def run(args, name, flags, lr=None):
+    """Runs one `sieve bench retrieval` (at --lr unless `lr` is given), keeping its JSON result and
+    log under --work."""
     os.makedirs(args.work, exist_ok=True)
     result_path = os.path.join(args.work, f"{name}.json")
     if args.reuse and os.path.exists(result_path):
         with open(result_path) as f:
             return json.load(f)
-    cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(args.lr), "--precision",
+    cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(lr or args.lr), "--precision",
            args.precision, "--eval-size", str(args.eval_size), "--seed", str(args.seed), "--json"] + flags
     print("$ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
     with open(os.path.join(args.work, f"{name}.log"), "w") as log:
@@ -109,20 +113,23 @@ def main():
     start_dir = os.path.join(args.work, "short-model")
     short = run(args, "short", ["--context", str(args.short_context), "--steps", str(args.short_steps), "--batch",
                                 str(args.short_batch), "--eval-interval", str(max(args.short_steps // 10, 1)),
-                                "--out", start_dir])
+                                "--out", start_dir], lr=args.short_lr)
     print(f"short context {args.short_context}: answer accuracy {short['answer_accuracy']:.3f} after "
           f"{args.short_steps} steps", file=sys.stderr)
     start = f"a {args.short_context}-token start of {args.short_steps} steps"
-    mid = None
-    if args.mid_context > 0:
-        mid_dir = os.path.join(args.work, "mid-model")
-        mid_flags = ["--context", str(args.mid_context), "--steps", str(args.mid_steps), "--batch", str(args.batch),
+    if args.short_lr:
+        start += f" at peak learning rate {args.short_lr}"
+    mids = []
+    for mid_context in args.mid_context:
+        mid_dir = os.path.join(args.work, f"mid-{mid_context}-model")
+        mid_flags = ["--context", str(mid_context), "--steps", str(args.mid_steps), "--batch", str(args.batch),
                      "--init-from", start_dir, "--out", mid_dir] + shlex.split(args.mid_flags)
-        mid = run(args, "mid", mid_flags)
-        print(f"middle context {args.mid_context}: answer accuracy {mid['answer_accuracy']:.3f} after "
+        mid = run(args, f"mid-{mid_context}", mid_flags)
+        print(f"middle context {mid_context}: answer accuracy {mid['answer_accuracy']:.3f} after "
               f"{args.mid_steps} steps", file=sys.stderr)
+        mids.append(mid)
         start_dir = mid_dir
-        start += f" and {args.mid_steps} steps at {args.mid_context} ({args.mid_flags})"
+        start += f" and {args.mid_steps} steps at {mid_context} ({args.mid_flags})"
     results = []
     for name, flags in variants:
         r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),
@@ -147,7 +154,7 @@ def main():
     if args.out:
         with open(args.out, "a") as f:
             f.write(json.dumps({"bench": "retrieval_compare", "task": args.task, "context": args.context,
-                                "date": datetime.date.today().isoformat(), "short": short, "mid": mid,
+                                "date": datetime.date.today().isoformat(), "short": short, "mid": mids,
                                 "variants": dict(results)}) + "\n")
 
 
