@@ -95,7 +95,8 @@ def run(args, name, flags, lr=None):
     if args.reuse and os.path.exists(result_path):
         with open(result_path) as f:
             return json.load(f)
-    cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(lr or args.lr), "--precision",
+    peak_lr = args.lr if lr is None else lr
+    cmd = [args.sieve, "bench", "retrieval", "--task", args.task, "--lr", str(peak_lr), "--precision",
            args.precision, "--eval-size", str(args.eval_size), "--seed", str(args.seed), "--json"] + flags
     print("$ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr, flush=True)
     with open(os.path.join(args.work, f"{name}.log"), "w") as log:
@@ -117,7 +118,7 @@ def main():
     print(f"short context {args.short_context}: answer accuracy {short['answer_accuracy']:.3f} after "
           f"{args.short_steps} steps", file=sys.stderr)
     start = f"a {args.short_context}-token start of {args.short_steps} steps"
-    if args.short_lr:
+    if args.short_lr is not None:
         start += f" at peak learning rate {args.short_lr}"
     mids = []
     for mid_context in args.mid_context:
