@@ -11,9 +11,9 @@ Length curriculum, one shared start for every variant:
      weights at the full --context with its own attention (`--init-from`), then is tested on
      held-out rows whose answers lie beyond the window.
 
-  bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000] [--short-lr 0.001]
-      [--mid-context 1024 [--mid-context 2048] --mid-steps 300 [--mid-flags "--attention sparse ..."]]
-      [--steps 300]
+  bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000]
+      [--short-lr 0.001] [--mid-context 1024 [--mid-context 2048] --mid-steps 300
+      [--mid-flags "--attention sparse ..."]] [--steps 300]
       [--variant NAME="--attention sparse --sparse-window 128 ..."] [--out FILE]
 
 Prints a Markdown table (answer and row accuracy, per depth for passkey, tokens/s) and appends
@@ -84,6 +84,8 @@ def parse_args():
             if not sep or not name:
                 ap.error(f"--variant {spec!r}: expected NAME=FLAGS")
             variants.append((name, flags))
+    if len(set(args.mid_context)) != len(args.mid_context):
+        ap.error(f"--mid-context {args.mid_context}: each middle length once (their files are named by it)")
     return args, variants
 
 
@@ -130,7 +132,9 @@ def main():
               f"{args.mid_steps} steps", file=sys.stderr)
         mids.append(mid)
         start_dir = mid_dir
-        start += f" and {args.mid_steps} steps at {mid_context} ({args.mid_flags})"
+    if mids:
+        lengths = ", ".join(str(c) for c in args.mid_context)
+        start += f" and {args.mid_steps} steps at each of {lengths} ({args.mid_flags})"
     results = []
     for name, flags in variants:
         r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),
