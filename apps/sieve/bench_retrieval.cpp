@@ -49,6 +49,7 @@ struct RetrievalArgs {
   std::string precision = "fp32";
   std::int64_t scorer_warmup_steps = 0;  // sparse: distil the scorers for the first N steps
   float scorer_distill_weight = 1.0f;
+  std::int64_t dense_blend_steps = 0;  // sparse: anneal a dense-attention share from 1 to 0 over N steps
   std::uint64_t seed = 0;
   std::string out;        // save the trained model here (optional)
   std::string init_from;  // start from this saved model's matching weights (optional)
@@ -152,6 +153,7 @@ void run_retrieval(const RetrievalArgs& args) {
   nn::LlamaForCausalLM model(config, args.seed + 1);
   if (!args.init_from.empty()) init_from(model, args.init_from);
   train::check_scorer_warmup(model, args.scorer_warmup_steps, args.scorer_distill_weight);
+  train::check_dense_blend(model, args.dense_blend_steps);
   train::AdamW optimizer(model.named_parameters(), {});
   train::LossScaler scaler({.enabled = precision.loss_scaling});
   const std::int64_t warmup = args.warmup >= 0 ? args.warmup : std::max<std::int64_t>(1, args.steps / 20);
@@ -175,6 +177,7 @@ void run_retrieval(const RetrievalArgs& args) {
     const auto start = Clock::now();
     model.set_scorer_distillation(step < args.scorer_warmup_steps ? args.scorer_distill_weight : 0.0f);
     model.take_scorer_distillation_totals();  // this step's sums start from zero
+    model.set_dense_blend(train::dense_blend_share(step, args.dense_blend_steps));
     train::StepResult result;
     {
       const ops::PrecisionScope scope(precision.policy);
@@ -191,6 +194,7 @@ void run_retrieval(const RetrievalArgs& args) {
     const bool log = done % std::max<std::int64_t>(args.log_interval, 1) == 0 || done == args.steps;
     const bool eval = args.eval_interval > 0 && done % args.eval_interval == 0 && done != args.steps;
     if (eval) {
+      model.set_dense_blend(0.0f);  // the sparse model is what is measured
       const Accuracy accuracy = evaluate(model, test_rows);
       history.push_back({{"step", done}, {"answer_accuracy", accuracy.answers}, {"row_accuracy", accuracy.rows}});
       std::fprintf(stderr, "step %lld: answer accuracy %.3f, row accuracy %.3f\n", static_cast<long long>(done),
@@ -205,6 +209,7 @@ void run_retrieval(const RetrievalArgs& args) {
     }
   }
   model.set_scorer_distillation(0.0f);
+  model.set_dense_blend(0.0f);
   const Accuracy accuracy = evaluate(model, test_rows);
   if (!args.out.empty()) io::save_model(model, args.out);
 
@@ -237,6 +242,7 @@ void run_retrieval(const RetrievalArgs& args) {
     result["lsh_rounds"] = config.attention.lsh_rounds;
     result["threshold"] = config.attention.threshold;
     result["scorer_warmup_steps"] = args.scorer_warmup_steps;
+    result["dense_blend_steps"] = args.dense_blend_steps;
     if (std::isfinite(last_distill_loss)) result["last_scorer_distill_loss"] = last_distill_loss;
   }
   if (args.task == "passkey") result["row_accuracy_by_depth"] = by_depth;
@@ -273,6 +279,8 @@ void add_retrieval_bench(CLI::App* bench) {
                   "Sparse: distil the importance scorers toward peak dense attention for the first N steps");
   cmd->add_option("--scorer-distill-weight", args->scorer_distill_weight, "Weight of that distillation loss")
       ->capture_default_str();
+  cmd->add_option("--dense-blend-steps", args->dense_blend_steps,
+                  "Sparse: blend dense attention into the sparse layers, its share annealed from 1 to 0 over N steps");
   cmd->add_option("--seed", args->seed, "Initialisation, data and test-set seed")->capture_default_str();
   cmd->add_option("--out", args->out, "Save the trained model to this directory");
   cmd->add_option("--init-from", args->init_from,

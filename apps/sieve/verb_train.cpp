@@ -112,6 +112,8 @@ void run_train(TrainArgs args) {
                    args.options.scorer_warmup_steps);
   SIEVE_USER_CHECK(std::isfinite(args.options.scorer_distill_weight) && args.options.scorer_distill_weight > 0.0f,
                    "--scorer-distill-weight must be a number > 0, got {}", args.options.scorer_distill_weight);
+  SIEVE_USER_CHECK(args.options.dense_blend_steps >= 0, "--dense-blend-steps must be >= 0 (0: off), got {}",
+                   args.options.dense_blend_steps);
   for (const auto& name : args.datasets) data::resolve_dataset(name, args.options.data_dir);  // fail early
   {
     nn::AttentionConfig check;
@@ -120,7 +122,7 @@ void run_train(TrainArgs args) {
   SIEVE_USER_CHECK(new_model || !args.attention.any_given(),
                    "--attention and the sparse flags shape a new model (--out); a --model-path model keeps the "
                    "attention in its config.json");
-  if (new_model && args.options.scorer_warmup_steps > 0) {
+  if (new_model && (args.options.scorer_warmup_steps > 0 || args.options.dense_blend_steps > 0)) {
     // Before the tokenizer is trained (minutes); a --model-path model is checked once loaded.
     nn::LlamaConfig config =
         args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
@@ -128,10 +130,14 @@ void run_train(TrainArgs args) {
     bool sparse = false;
     for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer)
       sparse = sparse || config.attention.kind(layer) == "sparse";
-    SIEVE_USER_CHECK(sparse,
+    SIEVE_USER_CHECK(sparse || args.options.scorer_warmup_steps == 0,
                      "--scorer-warmup-steps {}: the new model has no sparse attention layers (give --attention "
                      "sparse, or a config with sparse layers), so there is no scorer to warm up",
                      args.options.scorer_warmup_steps);
+    SIEVE_USER_CHECK(sparse,
+                     "--dense-blend-steps {}: the new model has no sparse attention layers (give --attention "
+                     "sparse, or a config with sparse layers), so there is nothing to blend",
+                     args.options.dense_blend_steps);
   }
 
   train::MixedPrecisionTrainerOptions& options = args.options;
@@ -245,6 +251,10 @@ void add_train_verb(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--scorer-distill-weight", options.scorer_distill_weight,
                   "Weight of that distillation loss (per sparse layer) during the scorer warm-up")
+      ->capture_default_str();
+  cmd->add_option("--dense-blend-steps", options.dense_blend_steps,
+                  "Sparse models: for the first N steps mix dense attention into each sparse layer's output, its "
+                  "share annealed from 1 to 0 (0: off)")
       ->capture_default_str();
   cmd->add_option("--max-minutes", args->max_minutes, "Stop training after this many minutes (0: no limit)");
   cmd->add_option("--max-documents", args->max_documents, "Use only the first N documents (0: all)");

@@ -21,25 +21,10 @@
 #include "sieve/ops/linear.h"
 #include "sieve/ops/rope.h"
 #include "sieve/ops/shape_ops.h"
+#include "small_sparse_config.h"
 
 namespace sieve::nn {
 namespace {
-
-LlamaConfig distill_config() {
-  LlamaConfig config = preset_config("tiny");  // C 64, 4 heads, 2 kv heads, 2 layers
-  config.max_position_embeddings = 512;
-  config.attention.type = "sparse";
-  config.attention.window = 64;
-  config.attention.global_cap = 16;
-  config.attention.lsh_keys = 8;
-  config.attention.lsh_rounds = 1;
-  config.attention.lsh_buckets = 8;
-  config.attention.threshold = 0.3;
-  config.attention.dense_below = 0;  // the sparse kernel runs
-  config.attention.scorer_channels = 16;
-  config.attention.scorer_kernel = 3;
-  return config;
-}
 
 Tensor find_parameter(const Module& module, const std::string& name) {
   for (const auto& [n, t] : module.named_parameters())
@@ -84,7 +69,7 @@ Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, st
 // A layer whose q and k projections are scaled up so attention is peaked (at initialisation it is
 // almost uniform and every target is about one uniform share).
 struct PeakedLayer {
-  LlamaConfig config = distill_config();
+  LlamaConfig config = sieve::testing::small_sparse_config();
   core::Rng rng{21};
   SparseAttention layer{config, false, 0, rng};
   PeakedLayer() {
@@ -233,7 +218,7 @@ TEST(ScorerDistillation, NothingIsCollectedOutsideAGradWindow) {
 }
 
 TEST(ScorerDistillation, ValidationLossesAreUnaffected) {
-  LlamaConfig config = distill_config();
+  LlamaConfig config = sieve::testing::small_sparse_config();
   LlamaForCausalLM model(config, 31);
   EXPECT_EQ(model.scorer_layer_count(), 2);
   const Tensor ids = token_ids(2, 200, config.vocab_size, 8), targets = token_ids(2, 200, config.vocab_size, 9);
@@ -246,7 +231,7 @@ TEST(ScorerDistillation, ValidationLossesAreUnaffected) {
 }
 
 TEST(ScorerDistillation, TrainingLossAddsTheWeightedTermAndLeavesTheRestOfTheGradientAlone) {
-  LlamaConfig config = distill_config();
+  LlamaConfig config = sieve::testing::small_sparse_config();
   const Tensor ids = token_ids(1, 200, config.vocab_size, 10), targets = token_ids(1, 200, config.vocab_size, 11);
   LlamaForCausalLM plain(config, 32), distilled(config, 32);
   const float weight = 0.5f;
@@ -283,7 +268,7 @@ TEST(ScorerDistillation, TrainingLossAddsTheWeightedTermAndLeavesTheRestOfTheGra
 }
 
 TEST(ScorerDistillation, WorksOnTheDenseFallbackPathAndSkipsLocalLayers) {
-  LlamaConfig config = distill_config();
+  LlamaConfig config = sieve::testing::small_sparse_config();
   config.attention.layers = {"local", "sparse"};
   config.attention.dense_below = 4096;  // the sparse layer runs the fused dense kernel
   LlamaForCausalLM model(config, 33);
@@ -301,7 +286,7 @@ TEST(ScorerDistillation, WorksOnTheDenseFallbackPathAndSkipsLocalLayers) {
 }
 
 TEST(ScorerDistillation, ActivationCheckpointingCountsItOnceWithTheSameGradients) {
-  LlamaConfig config = distill_config();
+  LlamaConfig config = sieve::testing::small_sparse_config();
   const Tensor ids = token_ids(1, 180, config.vocab_size, 16), targets = token_ids(1, 180, config.vocab_size, 17);
   LlamaForCausalLM plain(config, 34), checkpointed(config, 34);
   checkpointed.set_activation_checkpointing(true);

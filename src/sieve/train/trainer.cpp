@@ -57,6 +57,19 @@ void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, 
                    steps);
 }
 
+float dense_blend_share(std::int64_t step, std::int64_t steps) {
+  if (step >= steps) return 0.0f;
+  return 1.0f - static_cast<float>(step) / static_cast<float>(steps);
+}
+
+void check_dense_blend(const nn::LlamaForCausalLM& model, std::int64_t steps) {
+  SIEVE_USER_CHECK(steps >= 0, "--dense-blend-steps must be >= 0 (0: off), got {}", steps);
+  SIEVE_USER_CHECK(steps == 0 || model.scorer_layer_count() > 0,
+                   "--dense-blend-steps {}: the model has no sparse attention layers (only dense or local ones), "
+                   "so there is nothing to blend",
+                   steps);
+}
+
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
                  TrainerOptions options)
     : model_(model),
@@ -77,6 +90,7 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
                    "the dataset's vocabulary ({}) is larger than the model's ({})", loader_.shard().vocab_size(),
                    model.config().vocab_size);
   check_scorer_warmup(model, options_.scorer_warmup_steps, options_.scorer_distill_weight);
+  check_dense_blend(model, options_.dense_blend_steps);
   options_.schedule.total_steps = options_.steps;
   if (options_.resume) try_resume();
 }
@@ -85,7 +99,9 @@ double Trainer::evaluate() {
   autograd::NoGradGuard no_grad;
   const ops::PrecisionScope precision(options_.precision);  // validate as the model trains
   const bool was_training = model_.training();
+  const float blend = model_.dense_blend();
   model_.set_training(false);
+  model_.set_dense_blend(0.0f);
   data::EvalWindows windows(data::TokenShard::open(validation_.path()), options_.context, options_.eval_windows);
   double total = 0.0;
   std::int64_t rows = 0;
@@ -95,6 +111,7 @@ double Trainer::evaluate() {
     rows += n;
   }
   model_.set_training(was_training);
+  model_.set_dense_blend(blend);
   return total / static_cast<double>(rows);
 }
 
@@ -108,6 +125,7 @@ StepResult Trainer::step() {
   const bool warm_up = step_ < options_.scorer_warmup_steps;
   model_.set_scorer_distillation(warm_up ? options_.scorer_distill_weight : 0.0f);
   model_.take_scorer_distillation_totals();  // start this step's sums from zero
+  model_.set_dense_blend(dense_blend_share(step_, options_.dense_blend_steps));  // by steps run, like the warm-up
   StepResult result;
   {
     const ops::PrecisionScope precision(options_.precision);
@@ -237,6 +255,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
     }
   }
   model_.set_scorer_distillation(0.0f);  // a warm-up cut short by the run's end ends with it
+  model_.set_dense_blend(0.0f);          // and so does a blend
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.steps_done = step_;
   result.applied_steps = optimizer_.steps_taken();

@@ -56,12 +56,23 @@ struct TrainerOptions {
   // The reported loss stays the LM loss; the distillation loss is logged beside it.
   std::int64_t scorer_warmup_steps = 0;
   float scorer_distill_weight = 1.0f;
+  // Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp): for the first
+  // dense_blend_steps steps (0: off) the sparse layers mix dense attention into their output, its
+  // share annealed from 1 to 0 (dense_blend_share). Validation always measures the sparse model.
+  std::int64_t dense_blend_steps = 0;
 };
 
 // Throws core::UserError naming --scorer-warmup-steps / --scorer-distill-weight when steps < 0,
 // the weight is not a finite number > 0, or steps > 0 on a model without sparse layers with a
 // scorer (nothing to warm up: almost certainly a mistake in the attention flags).
 void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, float weight);
+
+// Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp) annealed over the first
+// `steps` steps: the dense share at `step` is 1 − step / steps, and 0 from `steps` on.
+float dense_blend_share(std::int64_t step, std::int64_t steps);
+// Throws core::UserError naming --dense-blend-steps when steps < 0, or steps > 0 on a model
+// without sparse layers with a scorer (nothing to blend).
+void check_dense_blend(const nn::LlamaForCausalLM& model, std::int64_t steps);
 
 struct TrainResult {
   std::int64_t steps_done = 0;     // training steps, skipped ones included

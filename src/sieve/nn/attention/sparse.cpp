@@ -161,7 +161,9 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 // by their neighbours' attention. It is no cure-all: at 2,048 tokens (from 128- or 512-token
 // dense starts), or switched on after the LM loss has trained the scorer, it breaks passkey
 // retrieval, while MQAR needs it; there the target rates far filler about as high as the needle
-// (docs/sparse-attention.md).
+// (docs/sparse-attention.md). Across seeds it holds far more often with the dense blend beside it
+// (NOTE [Dense blend]); where it still fails, a rare needed key is underfitted — the BCE is a mean
+// over every key, and ranks, not calibration, decide what the cap keeps.
 //
 // The scorer runs a second time, on x.detach(), for this loss: the distillation gradient reaches
 // only the scorer's parameters, never the projections or the blocks below (the rest of training
@@ -236,6 +238,21 @@ Tensor SparseAttention::sparse_forward(const Tensor& x, const Tensor& q, const T
   if (measure_coverage_) measure_coverage(scores, q, k, v);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   return ops::sparse_attention(q, k, v, scores, key_bias, rotations_, params_, scale);
+}
+
+// NOTE [Dense blend]: a sparse layer of a model trained densely (a short dense start, or a
+// dense model being converted) starts with a scorer that selects nothing useful, so its first
+// global sets cut the long-range reads the model relies on; the loss then trains the model away
+// from them before the scorer has learnt which keys matter, and retrieval can be lost for good
+// (docs/sparse-attention.md, "Long-context retrieval"). Blending the dense output in, with a
+// share the trainer anneals from 1 to 0, keeps those reads working while the scorer learns —
+// its distillation target, the model's own dense attention, keeps pointing at the keys the
+// model reads — and hands the layer over to its sparse key sets step by step. It costs a dense
+// attention forward and backward per layer and step while the share is above 0.
+void SparseAttention::set_dense_blend(float share) {
+  SIEVE_USER_CHECK(std::isfinite(share) && share >= 0.0f && share <= 1.0f,
+                   "the dense blend share must be in [0, 1] (0: off), got {}", share);
+  dense_share_ = share;
 }
 
 // NOTE [Sparse decoding]: the layer's cache state keeps, per batch row, the incremental index
@@ -338,6 +355,9 @@ Tensor SparseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
                      : decode(x, q, *cache, position);
   } else {
     attended = dense ? ops::causal_attention(q, k, v, scale, 0) : sparse_forward(x, q, k, v);
+    if (!dense && dense_share_ > 0.0f)
+      attended = ops::add(ops::scale(ops::causal_attention(q, k, v, scale, 0), dense_share_),
+                          ops::scale(attended, 1.0f - dense_share_));
   }
   return o_proj_->forward(ops::reshape(attended, {batch, tokens, heads_ * head_dim_}));
 }

@@ -79,6 +79,15 @@ class SparseAttention : public Attention {
   // T <= W), computed without grad from this layer's own q and k.
   Tensor scorer_distillation_target(const Tensor& x) const;
 
+  // Dense-to-sparse blend for training (NOTE [Dense blend] in sparse.cpp): with share a in
+  // (0, 1], a forward without a KV cache that would run the sparse kernel returns
+  //   a · dense attention + (1 − a) · sparse attention
+  // (both differentiable), so a model can move from dense to sparse attention gradually as a
+  // trainer anneals a to 0. 0 (the default) is plain sparse attention; decoding ignores it.
+  // A share outside [0, 1] or non-finite throws core::UserError.
+  void set_dense_blend(float share);
+  float dense_blend() const { return dense_share_; }
+
  private:
   // scores (detached) and key_bias [B, T] for inputs x [B, T, C].
   std::pair<Tensor, Tensor> score(const Tensor& x) const;
@@ -109,6 +118,7 @@ class SparseAttention : public Attention {
   float distill_weight_ = 0.0f;
   mutable bool distill_collecting_ = false;
   mutable Tensor distill_loss_;  // the sum collected since begin_scorer_distillation
+  float dense_share_ = 0.0f;
 };
 
 }  // namespace sieve::nn

@@ -135,6 +135,13 @@ void LlamaForCausalLM::set_scorer_distillation(float weight) {
   for (const auto& layer : scorer_layers_) layer->set_scorer_distillation(weight);
 }
 
+void LlamaForCausalLM::set_dense_blend(float share) {
+  SIEVE_USER_CHECK(std::isfinite(share) && share >= 0.0f && share <= 1.0f,
+                   "the dense blend share must be in [0, 1] (0: off), got {}", share);
+  for (const auto& layer : scorer_layers_) layer->set_dense_blend(share);  // checks the share
+  dense_share_ = share;
+}
+
 LlamaForCausalLM::ScorerDistillationTotals LlamaForCausalLM::take_scorer_distillation_totals() const {
   const ScorerDistillationTotals totals = distill_totals_;
   distill_totals_ = {};

@@ -76,6 +76,10 @@ class LlamaForCausalLM : public Module {
   // loss alone. Works with activation checkpointing: the term is counted once, from the forward.
   void set_scorer_distillation(float weight);
   float scorer_distillation() const { return scorer_distill_weight_; }
+  // Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp): sets the dense share
+  // on every sparse layer with a scorer (local layers stay local). 0: off.
+  void set_dense_blend(float share);
+  float dense_blend() const { return dense_share_; }
   // Sparse layers with a scorer: the ones distillation trains.
   std::int64_t scorer_layer_count() const { return static_cast<std::int64_t>(scorer_layers_.size()); }
   // The mean per-layer BCE (unweighted) of the last loss() that included distillation; NaN
@@ -100,6 +104,7 @@ class LlamaForCausalLM : public Module {
   std::shared_ptr<Linear> lm_head_;  // null when tie_word_embeddings
   std::vector<std::shared_ptr<SparseAttention>> scorer_layers_;
   float scorer_distill_weight_ = 0.0f;
+  float dense_share_ = 0.0f;
   mutable double last_distill_loss_ = std::numeric_limits<double>::quiet_NaN();
   mutable ScorerDistillationTotals distill_totals_;
 };
