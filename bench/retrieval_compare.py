@@ -9,7 +9,8 @@ Length curriculum, one shared start for every variant:
      from a model that has seen longer rows;
   3. each variant (dense, sparse, sparse with its scorer distilled, local) continues from those
      weights at the full --context with its own attention (`--init-from`), then is tested on
-     held-out rows whose answers lie beyond the window.
+     held-out rows whose answers lie beyond the window; its trained model stays in --work
+     (NAME-model) to be examined, e.g. evaluated with other knobs.
 
   bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000]
       [--short-lr 0.001] [--mid-context 1024 [--mid-context 2048] --mid-steps 300
@@ -138,7 +139,8 @@ def main():
     results = []
     for name, flags in variants:
         r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),
-                             "--init-from", start_dir] + shlex.split(flags))
+                             "--init-from", start_dir, "--out", os.path.join(args.work, f"{name}-model")]
+                + shlex.split(flags))
         results.append((name, r))
 
     print(f"\n{args.task}, context {args.context} (from {start}, then {args.steps} steps of {args.batch} rows):\n")
