@@ -49,6 +49,7 @@ struct RetrievalArgs {
   std::string precision = "fp32";
   std::int64_t scorer_warmup_steps = 0;  // sparse: distil the scorers for the first N steps
   float scorer_distill_weight = 1.0f;
+  float scorer_distill_emphasis = 0.0f;  // sparse: weight each key's distillation term by 1 + α·y²
   std::int64_t dense_blend_steps = 0;  // sparse: anneal a dense-attention share from 1 to 0 over N steps
   std::uint64_t seed = 0;
   std::string out;        // save the trained model here (optional)
@@ -154,6 +155,8 @@ void run_retrieval(const RetrievalArgs& args) {
   if (!args.init_from.empty()) init_from(model, args.init_from);
   train::check_scorer_warmup(model, args.scorer_warmup_steps, args.scorer_distill_weight);
   train::check_dense_blend(model, args.dense_blend_steps);
+  train::check_scorer_distill_emphasis(args.scorer_distill_emphasis);
+  model.set_scorer_distill_emphasis(args.scorer_distill_emphasis);
   train::AdamW optimizer(model.named_parameters(), {});
   train::LossScaler scaler({.enabled = precision.loss_scaling});
   const std::int64_t warmup = args.warmup >= 0 ? args.warmup : std::max<std::int64_t>(1, args.steps / 20);
@@ -243,6 +246,7 @@ void run_retrieval(const RetrievalArgs& args) {
     result["threshold"] = config.attention.threshold;
     result["scorer_warmup_steps"] = args.scorer_warmup_steps;
     result["dense_blend_steps"] = args.dense_blend_steps;
+    result["scorer_distill_emphasis"] = args.scorer_distill_emphasis;
     if (std::isfinite(last_distill_loss)) result["last_scorer_distill_loss"] = last_distill_loss;
   }
   if (args.task == "passkey") result["row_accuracy_by_depth"] = by_depth;
@@ -278,6 +282,9 @@ void add_retrieval_bench(CLI::App* bench) {
   cmd->add_option("--scorer-warmup-steps", args->scorer_warmup_steps,
                   "Sparse: distil the importance scorers toward peak dense attention for the first N steps");
   cmd->add_option("--scorer-distill-weight", args->scorer_distill_weight, "Weight of that distillation loss")
+      ->capture_default_str();
+  cmd->add_option("--scorer-distill-emphasis", args->scorer_distill_emphasis,
+                  "Weight each key's distillation term by 1 + alpha * target^2 (0: plain mean)")
       ->capture_default_str();
   cmd->add_option("--dense-blend-steps", args->dense_blend_steps,
                   "Sparse: blend dense attention into the sparse layers, its share annealed from 1 to 0 over N steps");

@@ -112,6 +112,7 @@ void run_train(TrainArgs args) {
                    args.options.scorer_warmup_steps);
   SIEVE_USER_CHECK(std::isfinite(args.options.scorer_distill_weight) && args.options.scorer_distill_weight > 0.0f,
                    "--scorer-distill-weight must be a number > 0, got {}", args.options.scorer_distill_weight);
+  train::check_scorer_distill_emphasis(args.options.scorer_distill_emphasis);
   SIEVE_USER_CHECK(args.options.dense_blend_steps >= 0, "--dense-blend-steps must be >= 0 (0: off), got {}",
                    args.options.dense_blend_steps);
   for (const auto& name : args.datasets) data::resolve_dataset(name, args.options.data_dir);  // fail early
@@ -251,6 +252,10 @@ void add_train_verb(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--scorer-distill-weight", options.scorer_distill_weight,
                   "Weight of that distillation loss (per sparse layer) during the scorer warm-up")
+      ->capture_default_str();
+  cmd->add_option("--scorer-distill-emphasis", options.scorer_distill_emphasis,
+                  "Weight each key's distillation term by 1 + alpha * target^2, so rare keys that distant queries "
+                  "read are fitted (0: plain mean)")
       ->capture_default_str();
   cmd->add_option("--dense-blend-steps", options.dense_blend_steps,
                   "Sparse models: for the first N steps mix dense attention into each sparse layer's output, its "

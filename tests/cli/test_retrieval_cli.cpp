@@ -87,6 +87,7 @@ TEST(RetrievalCli, BadFlagsAreErrorsNamingThem) {
       {"--task mqar --attention sparse --dynamic-sparse-threshold 2", "--dynamic-sparse-threshold"},
       {"--task mqar --steps 2 --context 128 --hidden 32 --heads 2 --scorer-warmup-steps 2", "--scorer-warmup-steps"},
       {"--task mqar --attention sparse --scorer-distill-weight 0", "--scorer-distill-weight"},
+      {"--task mqar --attention sparse --scorer-distill-emphasis -3", "--scorer-distill-emphasis"},
   };
   for (const auto& [flags, name] : cases) {
     const auto result = run_sieve("bench retrieval " + flags);

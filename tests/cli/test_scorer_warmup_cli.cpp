@@ -31,6 +31,7 @@ TEST(ScorerWarmupCli, BadValuesAreErrorsNamingTheFlag) {
       {"--attention sparse --scorer-warmup-steps -1", "--scorer-warmup-steps"},
       {"--attention sparse --scorer-warmup-steps 5 --scorer-distill-weight 0", "--scorer-distill-weight"},
       {"--attention sparse --scorer-warmup-steps 5 --scorer-distill-weight -2", "--scorer-distill-weight"},
+      {"--attention sparse --scorer-warmup-steps 5 --scorer-distill-emphasis -1", "--scorer-distill-emphasis"},
       // Nothing to warm up: every layer dense (the default) or local.
       {"--scorer-warmup-steps 5", "--scorer-warmup-steps"},
       {"--attention local --scorer-warmup-steps 5", "--scorer-warmup-steps"},

@@ -267,6 +267,42 @@ TEST(ScorerDistillation, TrainingLossAddsTheWeightedTermAndLeavesTheRestOfTheGra
   EXPECT_GT(scorer_changed, 0);
 }
 
+// With emphasis α the collected loss is the weighted mean Σ w·ℓ / Σ w, w_j = 1 + α·y_j², of the
+// per-key BCE between the scorer's logits and the targets, times the distillation weight.
+TEST(ScorerDistillation, TheEmphasisWeightsEachKeyByItsTarget) {
+  PeakedLayer p;
+  const std::int64_t T = 200, W = p.config.attention.window;
+  core::Rng rng(4);
+  const Tensor x = normal_tensor({1, T, p.config.hidden_size}, 1.0, rng);
+  const auto y = p.layer.scorer_distillation_target(x).to_vector();
+  for (const auto& [name, t] : p.layer.named_parameters())  // spread the fresh scorer's logits
+    if (name.rfind("scorer.", 0) == 0 && name.find("weight") != std::string::npos)
+      for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] *= 25.0f;
+  std::vector<float> s;
+  {
+    autograd::NoGradGuard no_grad;
+    s = p.layer.scorer()->forward(x).slice(1, 0, T - W).contiguous().to_vector();
+  }
+  const float weight = 2.0f, alpha = 30.0f;
+  const auto collected = [&](float emphasis) {
+    p.layer.set_scorer_distillation(weight);
+    p.layer.set_scorer_distill_emphasis(emphasis);
+    p.layer.begin_scorer_distillation();
+    p.layer.forward(x, nullptr);
+    return p.layer.end_scorer_distillation().item();
+  };
+  double total = 0.0, weight_sum = 0.0;
+  for (std::size_t j = 0; j < y.size(); ++j) {
+    const double w = 1.0 + alpha * double(y[j]) * y[j], sj = s[j];
+    total += w * (std::max(sj, 0.0) + std::log1p(std::exp(-std::abs(sj))) - double(y[j]) * sj);
+    weight_sum += w;
+  }
+  const double emphasised = collected(alpha);
+  EXPECT_NEAR(emphasised, weight * total / weight_sum, 1e-4);
+  EXPECT_GT(std::abs(emphasised - collected(0.0f)), 1e-3);  // the targets spread, so the weights matter
+  EXPECT_THROW(p.layer.set_scorer_distill_emphasis(-1.0f), core::UserError);
+}
+
 TEST(ScorerDistillation, WorksOnTheDenseFallbackPathAndSkipsLocalLayers) {
   LlamaConfig config = sieve::testing::small_sparse_config();
   config.attention.layers = {"local", "sparse"};

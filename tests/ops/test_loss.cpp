@@ -113,6 +113,33 @@ TEST(BinaryCrossEntropyWithLogits, IsSmallestAtTheTarget) {
   EXPECT_LT(loss_at(0.0f), loss_at(-0.1f));
 }
 
+TEST(BinaryCrossEntropyWithLogits, WeightedIsTheWeightedMean) {
+  const Tensor logits = uniform_tensor({2, 7}, 14, -5.0f, 5.0f);
+  const Tensor targets = uniform_tensor({2, 7}, 15, 0.0f, 1.0f);
+  const Tensor weights = uniform_tensor({2, 7}, 16, 0.0f, 4.0f);
+  const auto s = logits.to_vector(), y = targets.to_vector(), w = weights.to_vector();
+  double total = 0.0, weight_sum = 0.0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    total += w[i] * bce_reference({s[i]}, {y[i]});
+    weight_sum += w[i];
+  }
+  EXPECT_NEAR(binary_cross_entropy_with_logits(logits, targets, weights).item(), total / weight_sum, 1e-6);
+  // Equal weights are the plain mean.
+  EXPECT_NEAR(binary_cross_entropy_with_logits(logits, targets, Tensor::full({2, 7}, 3.0)).item(),
+              binary_cross_entropy_with_logits(logits, targets).item(), 1e-6);
+  EXPECT_THROW(binary_cross_entropy_with_logits(logits, targets, Tensor::full({7}, 1.0)), core::Error);
+  EXPECT_THROW(binary_cross_entropy_with_logits(logits, targets, Tensor::zeros({2, 7})), core::Error);
+}
+
+TEST(BinaryCrossEntropyWithLogits, WeightedGradient) {
+  const Tensor logits = requires_grad(uniform_tensor({3, 5}, 17, -3.0f, 3.0f));
+  const Tensor targets = uniform_tensor({3, 5}, 18, 0.0f, 1.0f);
+  const Tensor weights = uniform_tensor({3, 5}, 19, 0.5f, 4.0f);
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], in[1], weights); },
+      {logits, targets}));
+}
+
 TEST(BinaryCrossEntropyWithLogits, Gradient) {
   const Tensor logits = requires_grad(uniform_tensor({4, 6}, 10, -3.0f, 3.0f));
   const Tensor targets = uniform_tensor({4, 6}, 11, 0.0f, 1.0f);

@@ -47,6 +47,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {
+  return binary_cross_entropy_with_logits(logits, targets, Tensor());
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, const Tensor& weights) {
   SIEVE_CHECK(logits.shape() == targets.shape(),
               "binary_cross_entropy_with_logits: targets {} must have the logits' shape {}",
               core::shape_string(targets.shape()), core::shape_string(logits.shape()));
@@ -55,31 +59,40 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
               core::dtype_name(logits.dtype()), core::dtype_name(targets.dtype()));
   SIEVE_CHECK(!targets.requires_grad(),
               "binary_cross_entropy_with_logits: targets must not require grad (they get no gradient)");
+  const bool weighted = weights.defined();
+  SIEVE_CHECK(!weighted || (weights.shape() == logits.shape() && weights.dtype() == core::DType::f32 &&
+                            !weights.requires_grad()),
+              "binary_cross_entropy_with_logits: weights must be f32 data of the logits' shape {}",
+              core::shape_string(logits.shape()));
   const std::int64_t N = logits.numel();
   const Tensor lc = detail::dense(logits);   // [N]
   const Tensor tc = detail::dense(targets);  // [N]
+  const Tensor wc = weighted ? detail::dense(weights) : Tensor();  // [N]
   const float* s = lc.data<float>();
   const float* y = tc.data<float>();
+  const float* w = weighted ? wc.data<float>() : nullptr;
   // softplus(s) = max(s, 0) + log1p(exp(−|s|)): no overflow for any s. Summed in double.
-  double total = 0.0;
+  double total = 0.0, weight_sum = 0.0;
   for (std::int64_t i = 0; i < N; ++i) {
-    const double si = s[i];
-    total += std::max(si, 0.0) + std::log1p(std::exp(-std::abs(si))) - double(y[i]) * si;
+    const double si = s[i], wi = weighted ? double(w[i]) : 1.0;
+    total += wi * (std::max(si, 0.0) + std::log1p(std::exp(-std::abs(si))) - double(y[i]) * si);
+    weight_sum += wi;
   }
-  Tensor out = Tensor::full({}, N > 0 ? static_cast<float>(total / static_cast<double>(N))
-                                      : std::numeric_limits<float>::quiet_NaN());
+  SIEVE_CHECK(N == 0 || weight_sum > 0.0, "binary_cross_entropy_with_logits: the weights sum to {}", weight_sum);
+  Tensor out = Tensor::full({}, N > 0 ? static_cast<float>(total / weight_sum) : std::numeric_limits<float>::quiet_NaN());
   if (autograd::needs_grad({&logits})) {
-    const Tensor ls = lc.detach(), ts = tc.detach();
+    const Tensor ls = lc.detach(), ts = tc.detach(), ws = weighted ? wc.detach() : Tensor();
     autograd::record(out, "binary_cross_entropy_with_logits", {&logits},
-                     [ls, ts, N](const Tensor& dy) -> std::vector<Tensor> {
-                       const double factor = dy.item() / static_cast<double>(N);
+                     [ls, ts, ws, N, weight_sum](const Tensor& dy) -> std::vector<Tensor> {
+                       const double factor = dy.item() / weight_sum;
                        Tensor dlogits = Tensor::empty(ls.shape());  // [N]
                        const float* s = ls.data<float>();
                        const float* y = ts.data<float>();
+                       const float* w = ws.defined() ? ws.data<float>() : nullptr;
                        float* g = dlogits.data<float>();
                        for (std::int64_t i = 0; i < N; ++i) {
                          const double sigmoid = 1.0 / (1.0 + std::exp(-double(s[i])));
-                         g[i] = static_cast<float>((sigmoid - double(y[i])) * factor);
+                         g[i] = static_cast<float>((w != nullptr ? double(w[i]) : 1.0) * (sigmoid - double(y[i])) * factor);
                        }
                        return {dlogits};
                      });

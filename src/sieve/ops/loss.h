@@ -18,5 +18,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets);
 // none (passing targets that require grad is an error). Returns a one-element tensor; no
 // elements give NaN, like a mean over nothing.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets);
+// The weighted mean Σ w·ℓ / Σ w of the same per-element loss ℓ, for f32 weights w >= 0 of the
+// logits' shape (data: no gradient; they must not all be 0). Gradient w·(σ(s) − y)/Σ w.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, const Tensor& weights);
 
 }  // namespace sieve::ops

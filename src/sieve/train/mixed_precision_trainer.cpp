@@ -85,6 +85,7 @@ MixedPrecisionTrainer::MixedPrecisionTrainer(MixedPrecisionTrainerOptions option
   model_->set_activation_checkpointing(options_.activation_checkpointing);
   check_scorer_warmup(*model_, options_.scorer_warmup_steps, options_.scorer_distill_weight);  // before any data work
   check_dense_blend(*model_, options_.dense_blend_steps);
+  check_scorer_distill_emphasis(options_.scorer_distill_emphasis);
   const nn::LlamaConfig& config = model_->config();
   SIEVE_USER_CHECK(tokenizer_.vocab_size() <= config.vocab_size,
                    "model directory '{}': the tokenizer has {} pieces but config.json's vocab_size is {}",
@@ -174,6 +175,7 @@ MixedPrecisionTrainResult MixedPrecisionTrainer::train(const TrainRequest& reque
   trainer_options.scorer_warmup_steps = options_.scorer_warmup_steps;
   trainer_options.scorer_distill_weight = options_.scorer_distill_weight;
   trainer_options.dense_blend_steps = options_.dense_blend_steps;
+  trainer_options.scorer_distill_emphasis = options_.scorer_distill_emphasis;
   if (options_.log)
     std::fprintf(stderr,
                  "training: %lld steps of %lld tokens (%lld × %lld × %lld accumulated) = %.3g epochs of %lld train "

@@ -82,6 +82,7 @@ struct MixedPrecisionTrainerOptions {
   // TrainerOptions. N > 0 needs a model with sparse attention layers.
   std::int64_t scorer_warmup_steps = 0;
   float scorer_distill_weight = 1.0f;
+  float scorer_distill_emphasis = 0.0f;  // see TrainerOptions
   // Dense-to-sparse blend over the first N steps (0: off); see TrainerOptions. N > 0 needs a
   // model with sparse attention layers.
   std::int64_t dense_blend_steps = 0;

@@ -57,6 +57,11 @@ void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, 
                    steps);
 }
 
+void check_scorer_distill_emphasis(float alpha) {
+  SIEVE_USER_CHECK(std::isfinite(alpha) && alpha >= 0.0f, "--scorer-distill-emphasis must be a number >= 0, got {}",
+                   alpha);
+}
+
 float dense_blend_share(std::int64_t step, std::int64_t steps) {
   if (step >= steps) return 0.0f;
   return 1.0f - static_cast<float>(step) / static_cast<float>(steps);
@@ -91,6 +96,8 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
                    model.config().vocab_size);
   check_scorer_warmup(model, options_.scorer_warmup_steps, options_.scorer_distill_weight);
   check_dense_blend(model, options_.dense_blend_steps);
+  check_scorer_distill_emphasis(options_.scorer_distill_emphasis);
+  model_.set_scorer_distill_emphasis(options_.scorer_distill_emphasis);
   options_.schedule.total_steps = options_.steps;
   if (options_.resume) try_resume();
 }

@@ -56,6 +56,7 @@ struct TrainerOptions {
   // The reported loss stays the LM loss; the distillation loss is logged beside it.
   std::int64_t scorer_warmup_steps = 0;
   float scorer_distill_weight = 1.0f;
+  float scorer_distill_emphasis = 0.0f;  // α: key j's term weighted 1 + α·y_j² (0: plain mean)
   // Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp): for the first
   // dense_blend_steps steps (0: off) the sparse layers mix dense attention into their output, its
   // share annealed from 1 to 0 (dense_blend_share). Validation always measures the sparse model.
@@ -66,6 +67,8 @@ struct TrainerOptions {
 // the weight is not a finite number > 0, or steps > 0 on a model without sparse layers with a
 // scorer (nothing to warm up: almost certainly a mistake in the attention flags).
 void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, float weight);
+// Throws core::UserError naming --scorer-distill-emphasis unless alpha is a finite number >= 0.
+void check_scorer_distill_emphasis(float alpha);
 
 // Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp) annealed over the first
 // `steps` steps: the dense share at `step` is 1 − step / steps, and 0 from `steps` on.

@@ -67,6 +67,12 @@ class SparseAttention : public Attention {
   // core::UserError.
   void set_scorer_distillation(float weight);
   float scorer_distillation() const { return distill_weight_; }
+  // Emphasis α >= 0 on the keys distant queries need: each key's BCE term is weighted by
+  // 1 + α·y² (a weighted mean), so a rare key with y ≈ 1 is not drowned by the many filler keys
+  // (NOTE [Scorer distillation]). 0 (the default): the plain mean. Negative or non-finite throws
+  // core::UserError.
+  void set_scorer_distill_emphasis(float alpha);
+  float scorer_distill_emphasis() const { return distill_emphasis_; }
   // Collecting is what LlamaForCausalLM::loss opens around a training forward. begin opens it
   // only when grad mode is on (a validation or other no-grad forward never collects); forwards
   // in between add their losses (the scorer's graph is built even where the forward itself runs
@@ -116,6 +122,7 @@ class SparseAttention : public Attention {
   bool measure_coverage_ = false;
   mutable Coverage coverage_;
   float distill_weight_ = 0.0f;
+  float distill_emphasis_ = 0.0f;
   mutable bool distill_collecting_ = false;
   mutable Tensor distill_loss_;  // the sum collected since begin_scorer_distillation
   float dense_share_ = 0.0f;

@@ -135,6 +135,12 @@ void LlamaForCausalLM::set_scorer_distillation(float weight) {
   for (const auto& layer : scorer_layers_) layer->set_scorer_distillation(weight);
 }
 
+void LlamaForCausalLM::set_scorer_distill_emphasis(float alpha) {
+  SIEVE_USER_CHECK(std::isfinite(alpha) && alpha >= 0.0f,
+                   "the scorer distillation emphasis must be >= 0 and finite (0: off), got {}", alpha);
+  for (const auto& layer : scorer_layers_) layer->set_scorer_distill_emphasis(alpha);
+}
+
 void LlamaForCausalLM::set_dense_blend(float share) {
   SIEVE_USER_CHECK(std::isfinite(share) && share >= 0.0f && share <= 1.0f,
                    "the dense blend share must be in [0, 1] (0: off), got {}", share);

@@ -79,6 +79,9 @@ class LlamaForCausalLM : public Module {
   // Dense-to-sparse blend (NOTE [Dense blend] in nn/attention/sparse.cpp): sets the dense share
   // on every sparse layer with a scorer (local layers stay local). 0: off.
   void set_dense_blend(float share);
+  // The distillation emphasis α on every sparse layer with a scorer
+  // (SparseAttention::set_scorer_distill_emphasis). 0: off.
+  void set_scorer_distill_emphasis(float alpha);
   float dense_blend() const { return dense_share_; }
   // Sparse layers with a scorer: the ones distillation trains.
   std::int64_t scorer_layer_count() const { return static_cast<std::int64_t>(scorer_layers_.size()); }
