@@ -6,15 +6,16 @@ Length curriculum, one shared start for every variant:
      no longer than the window, where dense, sparse and local attention are the same computation);
   2. optionally (--mid-context, repeatable), that model trains on for --mid-steps at each middle
      length in turn — dense, or with the attention --mid-flags gives — so the long stage starts
-     from a model that has seen longer rows;
-  3. each variant (dense, sparse, sparse with its scorer distilled, local) continues from those
+     from a model that has seen longer rows (--mid-steps and --mid-flags given once apply to every
+     middle stage; given once per --mid-context, in the same order);
+  3. each variant (by default dense, sparse with the recipe, local) continues from those
      weights at the full --context with its own attention (`--init-from`), then is tested on
      held-out rows whose answers lie beyond the window; its trained model stays in --work
      (NAME-model) to be examined, e.g. evaluated with other knobs.
 
   bench/retrieval_compare.py --task mqar [--context 1024] [--short-context 128] [--short-steps 3000]
-      [--short-lr 0.001] [--mid-context 1024 [--mid-context 2048] --mid-steps 300
-      [--mid-flags "--attention sparse ..."]] [--steps 300]
+      [--short-lr 0.001] [--mid-context 1024 [--mid-context 2048] [--mid-steps 300 ...]
+      [--mid-flags "--attention sparse ..." ...]] [--steps 300]
       [--variant NAME="--attention sparse --sparse-window 128 ..."] [--out FILE]
 
 Prints a Markdown table (answer and row accuracy, per depth for passkey, tokens/s) and appends
@@ -31,23 +32,35 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The sparse knobs for a 1,024-token context: a 128-token window, 64 global keys and 32 bucket keys
-# per query — at most 224 of up to 1,024 keys, about the share the defaults (256 + 256 + 64) give at
-# 4k. dense_below 0 so the sparse kernel runs at this length.
-SPARSE_KNOBS = "--sparse-window 128 --sparse-global-cap 64 --sparse-chunk 32 --sparse-dense-below 0"
+def sparse_knobs(context):
+    """A 128-token window, 32 bucket keys and context/16 global keys per query: at most 224 of
+    1,024 keys, 288 of 2,048, 416 of 4,096 — 22% to 10%, against 14% from the defaults
+    (256 + 256 + 64) at 4k. A cap fixed at 64 made passkey at 2,048 a lottery over which of the many
+    keys the distillation target rates alike the cap keeps (docs/retrieval-experiments.md §5).
+    dense_below 0 so the sparse kernel runs at these lengths."""
+    return (f"--sparse-window 128 --sparse-global-cap {context // 16} --sparse-chunk 32 "
+            "--sparse-dense-below 0")
 
 
-def default_variants(steps):
-    """dense; sparse as is; sparse whose scorers are distilled toward peak dense attention through
-    the whole long-context stage (a fresh scorer otherwise learns only through the global-key
-    bias, and never about tokens it does not select), at weight 16 (weight 4 left passkey at 86%);
-    local."""
+def sparse_recipe(context, steps, first_sparse_stage):
+    """The sparse stage of docs/sparse-attention.md: the scorers distilled toward peak dense
+    attention through the whole stage (weight 32, each key weighted by how sharply distant queries
+    read it), and in the first sparse stage of the curriculum dense attention blended in over the
+    first third."""
+    recipe = (f"--attention sparse {sparse_knobs(context)} --scorer-warmup-steps {steps} "
+              "--scorer-distill-weight 32 --scorer-distill-emphasis 30")
+    if first_sparse_stage:
+        recipe += f" --dense-blend-steps {steps // 3}"
+    return recipe
+
+
+def default_variants(args):
+    """dense; sparse with the recipe (blended unless a middle stage already ran sparse); local."""
+    first_sparse_stage = not any("--attention sparse" in flags for flags in args.mid_flags)
     return [
         ("dense", "--attention dense"),
-        ("sparse", f"--attention sparse {SPARSE_KNOBS}"),
-        ("sparse-distill", f"--attention sparse {SPARSE_KNOBS} --scorer-warmup-steps {steps} "
-                           "--scorer-distill-weight 16"),
-        ("local", f"--attention local {SPARSE_KNOBS}"),
+        ("sparse", sparse_recipe(args.context, args.steps, first_sparse_stage)),
+        ("local", f"--attention local {sparse_knobs(args.context)}"),
     ]
 
 
@@ -61,8 +74,10 @@ def parse_args():
     ap.add_argument("--short-batch", type=int, default=32)
     ap.add_argument("--mid-context", type=int, action="append", default=[],
                     help="a middle stage at this length; repeatable, run in the order given")
-    ap.add_argument("--mid-steps", type=int, default=300)
-    ap.add_argument("--mid-flags", default="--attention dense", help="the middle stage's attention flags")
+    ap.add_argument("--mid-steps", type=int, action="append",
+                    help="steps of every middle stage, or of each in turn (default 300)")
+    ap.add_argument("--mid-flags", action="append",
+                    help="attention flags of every middle stage, or of each in turn (default --attention dense)")
     ap.add_argument("--steps", type=int, default=300, help="steps at the full context, per variant")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the middle and long stages")
@@ -72,12 +87,17 @@ def parse_args():
     ap.add_argument("--seed", type=int, default=0, help="initialisation, data and test-set seed of every run")
     ap.add_argument("--variant", action="append", metavar="NAME=FLAGS",
                     help="a variant's `sieve bench retrieval` flags; repeatable "
-                         "(default: dense, sparse, sparse-distill, local)")
+                         "(default: dense, sparse with the recipe, local)")
     ap.add_argument("--work", default=os.path.join(REPO, "build", "retrieval-compare"))
     ap.add_argument("--reuse", action="store_true", help="keep finished runs of an earlier call (same --work)")
     ap.add_argument("--out", help="append a JSON line with every number")
     args = ap.parse_args()
-    variants = default_variants(args.steps)
+    if len(set(args.mid_context)) != len(args.mid_context):
+        ap.error(f"--mid-context {args.mid_context}: each middle length once (their files are named by it)")
+    args.mid_steps = per_middle_stage(ap, "--mid-steps", args.mid_steps or [300], len(args.mid_context))
+    args.mid_flags = per_middle_stage(ap, "--mid-flags", args.mid_flags or ["--attention dense"],
+                                      len(args.mid_context))
+    variants = default_variants(args)
     if args.variant:
         variants = []
         for spec in args.variant:
@@ -85,9 +105,16 @@ def parse_args():
             if not sep or not name:
                 ap.error(f"--variant {spec!r}: expected NAME=FLAGS")
             variants.append((name, flags))
-    if len(set(args.mid_context)) != len(args.mid_context):
-        ap.error(f"--mid-context {args.mid_context}: each middle length once (their files are named by it)")
     return args, variants
+
+
+def per_middle_stage(ap, flag, values, stages):
+    """One value per middle stage: a single value applies to all of them."""
+    if len(values) == 1:
+        return values * stages
+    if len(values) != stages:
+        ap.error(f"{flag} given {len(values)} times for {stages} --mid-context stages: give it once or once per stage")
+    return values
 
 
 def run(args, name, flags, lr=None):
@@ -124,18 +151,16 @@ def main():
     if args.short_lr is not None:
         start += f" at peak learning rate {args.short_lr}"
     mids = []
-    for mid_context in args.mid_context:
+    for mid_context, mid_steps, mid_attention in zip(args.mid_context, args.mid_steps, args.mid_flags):
         mid_dir = os.path.join(args.work, f"mid-{mid_context}-model")
-        mid_flags = ["--context", str(mid_context), "--steps", str(args.mid_steps), "--batch", str(args.batch),
-                     "--init-from", start_dir, "--out", mid_dir] + shlex.split(args.mid_flags)
+        mid_flags = ["--context", str(mid_context), "--steps", str(mid_steps), "--batch", str(args.batch),
+                     "--init-from", start_dir, "--out", mid_dir] + shlex.split(mid_attention)
         mid = run(args, f"mid-{mid_context}", mid_flags)
         print(f"middle context {mid_context}: answer accuracy {mid['answer_accuracy']:.3f} after "
-              f"{args.mid_steps} steps", file=sys.stderr)
+              f"{mid_steps} steps", file=sys.stderr)
         mids.append(mid)
+        start += f", then {mid_steps} steps at {mid_context} ({mid_attention})"
         start_dir = mid_dir
-    if mids:
-        lengths = ", ".join(str(c) for c in args.mid_context)
-        start += f" and {args.mid_steps} steps at each of {lengths} ({args.mid_flags})"
     results = []
     for name, flags in variants:
         r = run(args, name, ["--context", str(args.context), "--steps", str(args.steps), "--batch", str(args.batch),

@@ -147,7 +147,7 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 //
 // Why the peak and not the total mass. The first target was the mass key j draws from those
 // queries, divided by what uniform attention would give. On passkey retrieval it made things
-// worse (answer accuracy 1.00 → 0.75 in docs/sparse-attention.md): ~1,000 filler queries each
+// worse (answer accuracy 1.00 → 0.75, docs/retrieval-experiments.md): ~1,000 filler queries each
 // spreading attention over earlier copies of the filler outweigh the 5 answer queries that look
 // at the needle, so the mass ranks filler first and the needle drops out of the global set. A
 // retrieval is one query's sharp look, and the peak sees it: ~1 for every needle digit in every
@@ -161,11 +161,14 @@ void SparseAttention::measure_coverage(const Tensor& scores, const Tensor& q, co
 // by their neighbours' attention. It is no cure-all: at 2,048 tokens (from 128- or 512-token
 // dense starts), or switched on after the LM loss has trained the scorer, it breaks passkey
 // retrieval, while MQAR needs it; there the target rates far filler about as high as the needle
-// (docs/sparse-attention.md). Across seeds it holds far more often with the dense blend beside it
-// (NOTE [Dense blend]); where it still fails, a rare needed key is underfitted — the BCE is a mean
-// over every key, and ranks, not calibration, decide what the cap keeps. The emphasis α weights
-// key j's term by 1 + α·y_j² (a weighted mean): at α = 30 a key some distant query reads sharply
-// counts 31 times a key no one reads, which fitted the needle on every passkey start tried.
+// (docs/retrieval-experiments.md). Across seeds it holds far more often with the dense blend beside
+// it (NOTE [Dense blend]); where it still fails, a rare needed key is underfitted — the BCE is a
+// mean over every key, and ranks, not calibration, decide what the cap keeps. The emphasis α
+// weights key j's term by 1 + α·y_j² (a weighted mean): at α = 30 a key some distant query reads
+// sharply counts 31 times a key no one reads, which fitted the needle on every 1,024-token passkey
+// start tried. It cannot rank the needle above filler the target rates as high: at 2,048 tokens,
+// where one layer's targets reached 0.9 for ~400 filler keys a row, no α let a cap of 64 keep the
+// needle on every seed, and the cap has to grow with the length (docs/retrieval-experiments.md).
 //
 // The scorer runs a second time, on x.detach(), for this loss: the distillation gradient reaches
 // only the scorer's parameters, never the projections or the blocks below (the rest of training
