@@ -14,25 +14,21 @@
 #include "sieve/nn/adapters/lora.h"
 #include "sieve/nn/attention/dense.h"
 #include "sieve/nn/models/llama.h"
-#include "sieve/nn/models/presets.h"
 #include "sieve/ops/arithmetic.h"
+#include "small_sparse_config.h"
 
 namespace sieve::nn {
 namespace {
 
+// small_sparse_config with every key reachable: τ 0 and G 512 make each key global or local, two
+// LSH rounds and an 8-channel scorer.
 LlamaConfig sparse_config(const std::string& type) {
-  LlamaConfig config = preset_config("tiny");  // C 64, 4 heads, 2 kv heads
-  config.max_position_embeddings = 512;
+  LlamaConfig config = sieve::testing::small_sparse_config();
   config.attention.type = type;
-  config.attention.window = 64;
   config.attention.global_cap = 512;
-  config.attention.lsh_keys = 8;
   config.attention.lsh_rounds = 2;
-  config.attention.lsh_buckets = 8;
   config.attention.threshold = 0.0;
-  config.attention.dense_below = 0;  // always the sparse kernel
   config.attention.scorer_channels = 8;
-  config.attention.scorer_kernel = 3;
   return config;
 }
 
