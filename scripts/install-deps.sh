@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Sieve builds, tests and runs with. Does nothing when all
-# are present; otherwise runs apt-get (as root, or through sudo).
+# Installs the Debian 12 packages Sieve needs. Does nothing when all are present; otherwise runs
+# apt-get (as root, or through sudo).
+#   scripts/install-deps.sh          what building and running Sieve needs (`make demo`)
+#   scripts/install-deps.sh --test   that plus what the tests and benchmarks use (`make test`,
+#                                    `make bench`): GoogleTest, the fuzzers' clang, PyTorch
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config git
-  clang libclang-rt-14-dev                      # libFuzzer targets
+build_and_run=(
+  build-essential cmake ninja-build pkg-config
   libdnnl-dev                                   # oneDNN: matmul f32/bf16/int8
   ocl-icd-opencl-dev                            # dnnl's CMake config requires OpenCL (only a Recommends)
-  libsentencepiece-dev sentencepiece            # tokenizer
+  libsentencepiece-dev                          # tokenizer
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+  dict-gcide                                    # the demo's bundled English text
+)
+test_and_bench=(
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev                      # libFuzzer targets
   python3 python3-torch python3-numpy           # golden fixtures and benchmark peers
   libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
-  dict-gcide dict-foldoc                        # bundled English and computing text
+  dict-foldoc                                   # computing text for the corpus tests
 )
+
+packages=("${build_and_run[@]}")
+case "${1:-}" in
+  "") ;;
+  --test) packages+=("${test_and_bench[@]}") ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

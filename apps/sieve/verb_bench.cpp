@@ -136,7 +136,8 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"threads", core::num_threads()}, {"loss", last_loss},
                         {"optimizer_and_gradient_mb", optimizer_and_gradient_mb(model)},
                         {"activation_checkpointing", args.activation_checkpointing},
-                        {"attention", config.attention.type}};
+                        {"attention", config.attention.type}, {"isa", core::cpu_features().kernel_isa()},
+                        {"bf16_gemm", kernels::cpu::matmul_bf16_is_native() ? "native" : "widened"}};
   if (args.lora_rank > 0) {
     result["lora_rank"] = args.lora_rank;
     result["lora_targets"] = args.lora_targets;
@@ -202,7 +203,7 @@ void run_attention_bench(const AttentionBenchArgs& args) {
   nlohmann::json result{{"impl", "sieve"}, {"bench", "attention"}, {"attention", kind},
                         {"seq", args.seq}, {"heads", args.heads},  {"head_dim", args.head_dim},
                         {"batch", args.batch}, {"threads", core::num_threads()},
-                        {"isa", core::cpu_features().has_avx512() ? "avx512" : "avx2"}};
+                        {"isa", core::cpu_features().kernel_isa()}};
   AttentionTimes times;
   if (kind == "dense") {
     times = time_attention(dense, {q, k, v}, grad, args.repeats);
@@ -292,7 +293,7 @@ void run_decode_bench(const DecodeBenchArgs& args) {
                         {"attention", config.attention.type},
                         {"context", args.context},  {"tokens", seen},        {"prefill_ms", prefill_ms},
                         {"ms_per_token", ms_per_token}, {"peak_rss_mb", peak_rss_mb()},
-                        {"threads", core::num_threads()}};
+                        {"threads", core::num_threads()}, {"isa", core::cpu_features().kernel_isa()}};
   emit(args.common.json, result,
        fmt::format("decode {} after {} tokens: {:.2f} ms/token (prefill {:.1f} ms)", args.preset, args.context,
                    ms_per_token, prefill_ms));

@@ -6,10 +6,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "sieve/core/cpu_features.h"
 #include "sieve/core/dtype.h"
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
@@ -251,6 +254,48 @@ TEST(Matmul, Bf16InputsF32AndBf16Outputs) {
           for (std::size_t i = 0; i < c.size(); ++i)
             ASSERT_NEAR(c[i], expected[i], 1e-2 * (1.0 + std::abs(expected[i]))) << "at " << i;
         }
+}
+
+// Whether oneDNN has a bf16 GEMM here or the operands are widened to f32 (AVX2, or oneDNN capped
+// by ONEDNN_MAX_CPU_ISA), a bf16 product is the f32 GEMM of the rounded operands up to summation
+// order: products of bf16 values are exact in f32 and the sums accumulate in f32.
+TEST(Matmul, Bf16ProductsEqualTheF32ProductOfTheRoundedOperands) {
+  for (bool broadcast_b : {false, true}) {
+    MatmulSpec spec;
+    spec.a_dtype = spec.b_dtype = DType::bf16;
+    spec.batch = 3;
+    spec.m = 33;
+    spec.n = 70;
+    spec.k = 257;
+    spec.trans_b = true;
+    spec.broadcast_b = broadcast_b;
+    SCOPED_TRACE(::testing::Message() << "broadcast_b=" << broadcast_b
+                                      << " native bf16 GEMM=" << matmul_bf16_is_native());
+    const std::int64_t b_batch = broadcast_b ? 1 : spec.batch;
+    const auto a = bf16_rounded(random_values(spec.batch * spec.m * spec.k, 7));
+    const auto b = bf16_rounded(random_values(b_batch * spec.k * spec.n, 8));
+    const auto a16 = to_bf16(a), b16 = to_bf16(b);
+    std::vector<float> bf16_result(static_cast<std::size_t>(spec.batch * spec.m * spec.n));
+    matmul(spec, a16.data(), b16.data(), bf16_result.data());
+    MatmulSpec f32_spec = spec;
+    f32_spec.a_dtype = f32_spec.b_dtype = DType::f32;
+    std::vector<float> f32_result(bf16_result.size());
+    matmul(f32_spec, a.data(), b.data(), f32_result.data());
+    const double tolerance = 1e-6 * std::sqrt(static_cast<double>(spec.k)) * 8;
+    for (std::size_t i = 0; i < f32_result.size(); ++i)
+      ASSERT_NEAR(bf16_result[i], f32_result[i], tolerance) << "at " << i;
+  }
+}
+
+TEST(Matmul, Bf16IsWidenedWhereOneDnnHasNoBf16Gemm) {
+  // oneDNN's bf16 GEMM needs AVX-512: a CPU without it, or oneDNN capped below it (as `make
+  // test`'s ISA runs do), widens.
+  const char* onednn_cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const bool onednn_capped = onednn_cap != nullptr && (std::string_view(onednn_cap) == "AVX2" ||
+                                                       std::string_view(onednn_cap) == "SSE41");
+  const bool cpu_lacks_avx512 = std::getenv("SIEVE_ISA") == nullptr && !core::cpu_features().avx512f;
+  if (!onednn_capped && !cpu_lacks_avx512) GTEST_SKIP() << "oneDNN may have a bf16 GEMM on this CPU";
+  EXPECT_FALSE(matmul_bf16_is_native());
 }
 
 TEST(Matmul, RejectsUnsupportedDtypes) {

@@ -22,6 +22,8 @@ struct CpuFeatures {
   // AVX-512 as our kernels use it (F + BW + VL + DQ + FMA).
   bool has_avx512() const { return avx512f && avx512bw && avx512vl && avx512dq && fma; }
   bool has_avx2() const { return avx2 && fma && f16c; }
+  // The instruction set Sieve's own kernels run on: "avx512", "avx2" or "scalar".
+  const char* kernel_isa() const { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }
   std::string describe() const;
 };
 

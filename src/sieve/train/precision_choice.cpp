@@ -137,7 +137,9 @@ fs::path default_cache_dir() {
 
 // What the measurement depends on: the machine and the shapes.
 std::string cache_key(const std::vector<LinearShape>& shapes, std::int64_t rows) {
-  std::string key = core::cpu_features().describe() + fmt::format(" threads={} rows={}", core::num_threads(), rows);
+  std::string key = core::cpu_features().describe() + fmt::format(" bf16_gemm={} threads={} rows={}",
+                                                                 kernels::cpu::matmul_bf16_is_native() ? "native" : "widened",
+                                                                 core::num_threads(), rows);
   for (const LinearShape& s : shapes) key += fmt::format(" {}x{}x{}", s.m, s.k, s.count);
   return key;
 }
@@ -172,7 +174,7 @@ void choose_automatically(const nn::LlamaConfig& config, std::int64_t tokens, co
                           PrecisionChoice& choice) {
   const std::vector<LinearShape> shapes = linear_shapes(config);
   const std::int64_t rows = std::clamp<std::int64_t>(tokens, 1, kMaxTimedRows);
-  const bool bf16_candidate = core::cpu_features().has_avx512();  // oneDNN's bf16 GEMM needs AVX-512
+  const bool bf16_candidate = kernels::cpu::matmul_bf16_is_native();  // widened bf16 is never faster
   std::string& report = choice.report;
   report += features_line() + "\n";
 
@@ -202,7 +204,7 @@ void choose_automatically(const nn::LlamaConfig& config, std::int64_t tokens, co
     report += fmt::format("  bf16: {:.1f} GFLOP/s, casts included ({:.2f}x fp32)\n", choice.bf16_gflops,
                           choice.bf16_gflops / choice.f32_gflops);
   else
-    report += "  bf16: not a candidate (no AVX-512 for oneDNN's bf16 GEMM)\n";
+    report += "  bf16: not a candidate (no bf16 GEMM on this CPU: bf16 products are computed in the f32 GEMM)\n";
   report += "  fp16: not a candidate (computed by conversion on CPUs: never faster, and needs loss scaling)\n";
   report += "  tf32: not a candidate (a CPU emulation for numeric parity, slower by construction)\n";
 
@@ -238,8 +240,11 @@ PrecisionChoice choose_precision(std::string_view mode, const nn::LlamaConfig& c
   switch (compute) {
     case ops::ComputePrecision::f32: choice.report = "precision: fp32\n"; break;
     case ops::ComputePrecision::bf16:
-      choice.report = cpu.avx512_bf16 ? "precision: bf16 (oneDNN bf16 GEMM on AVX512-BF16, f32 accumulation)\n"
-                                      : "precision: bf16 (oneDNN bf16 GEMM without AVX512-BF16: converted in software)\n";
+      choice.report = !kernels::cpu::matmul_bf16_is_native()
+                          ? "precision: bf16 (no bf16 GEMM on this CPU: bf16 operands widened to f32 for the f32 "
+                            "GEMM — the same products and f32 accumulation, slower than fp32)\n"
+                      : cpu.avx512_bf16 ? "precision: bf16 (oneDNN bf16 GEMM on AVX512-BF16, f32 accumulation)\n"
+                                        : "precision: bf16 (oneDNN bf16 GEMM without AVX512-BF16: converted in software)\n";
       break;
     case ops::ComputePrecision::f16:
       choice.report = "precision: fp16 (operands rounded to binary16, f32 GEMM — conversion, not AVX512-FP16), "

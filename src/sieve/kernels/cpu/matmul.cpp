@@ -9,11 +9,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "sieve/core/allocator.h"
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
+#include "sieve/kernels/cpu/convert.h"
 
 // Shape letters: B batch, M rows of C, N columns of C, K the contracted dimension.
 //
@@ -25,6 +28,13 @@
 // never wait on each other's GEMMs. A oneDNN primitive is immutable once created and may be
 // executed from several threads at once; what is per call (memory objects, scratchpad) or per
 // thread (stream) is kept out of the cache entry.
+//
+// NOTE [bf16 without a bf16 GEMM]: oneDNN has bf16 matmul kernels only from AVX-512 on (native
+// with AVX512-BF16, emulated by oneDNN on plain AVX-512); on AVX2 it cannot build one, nor when
+// ONEDNN_MAX_CPU_ISA caps it below AVX-512. There the bf16 operands are widened to f32 (exact)
+// and multiplied by the f32 GEMM: a product of two bf16 values is exact in f32 and the sums
+// accumulate in f32, so the result is the one a bf16 GEMM with f32 accumulation gives, up to
+// summation order. A bf16 C is computed in f32 and rounded once at the end, as oneDNN does.
 
 namespace sieve::kernels::cpu {
 namespace {
@@ -62,6 +72,7 @@ struct CacheKeyHash {
 struct Prepared {
   dnnl::matmul primitive;
   memory::desc a_md, b_md, c_md, scratchpad_md;
+  bool widened = false;  // an f32 primitive standing in for a bf16 one (NOTE [bf16 without a bf16 GEMM])
 };
 
 const dnnl::engine& cpu_engine() {
@@ -95,7 +106,8 @@ memory::data_type to_dnnl(DType dtype) {
   SIEVE_CHECK(false, "matmul: dtype {} is not supported (f32 or bf16 expected)", core::dtype_name(dtype));
 }
 
-Prepared prepare(const MatmulSpec& s) {
+// Throws dnnl::error when oneDNN has no implementation for the spec on this CPU.
+Prepared build(const MatmulSpec& s) {
   const memory::data_type a_dt = to_dnnl(s.a_dtype), b_dt = to_dnnl(s.b_dtype), c_dt = to_dnnl(s.c_dtype);
   const std::int64_t m = s.m, n = s.n, k = s.k;
   memory::desc a_md, b_md, c_md;
@@ -125,14 +137,32 @@ Prepared prepare(const MatmulSpec& s) {
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
+  const dnnl::matmul::desc desc(a_md, b_md, c_md);
+  const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+  return Prepared{dnnl::matmul(pd), a_md, b_md, c_md, pd.scratchpad_desc()};
+}
+
+bool has_bf16(const MatmulSpec& s) { return s.a_dtype == DType::bf16 || s.c_dtype == DType::bf16; }
+
+MatmulSpec widened_to_f32(MatmulSpec s) {
+  s.a_dtype = s.b_dtype = s.c_dtype = DType::f32;
+  return s;
+}
+
+Prepared prepare(const MatmulSpec& s) {
   try {
-    const dnnl::matmul::desc desc(a_md, b_md, c_md);
-    const dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
-    return Prepared{dnnl::matmul(pd), a_md, b_md, c_md, pd.scratchpad_desc()};
+    try {
+      return build(s);
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented || !has_bf16(s)) throw;
+    }
+    Prepared widened = build(widened_to_f32(s));
+    widened.widened = true;
+    return widened;
   } catch (const dnnl::error& e) {
     SIEVE_CHECK(false, "matmul: oneDNN cannot build a={} b={} c={} B={} M={} N={} K={}: {}",
                 core::dtype_name(s.a_dtype), core::dtype_name(s.b_dtype), core::dtype_name(s.c_dtype),
-                s.batch, m, n, k, e.what());
+                s.batch, s.m, s.n, s.k, e.what());
   }
 }
 
@@ -148,6 +178,59 @@ std::shared_ptr<const Prepared> cached_primitive(const CacheKey& key) {
   const std::lock_guard lock(mutex);
   if (cache.size() >= kMaxCachedPrimitives) cache.clear();
   return cache.try_emplace(key, std::move(prepared)).first->second;
+}
+
+// A 64-byte aligned f32 buffer from the caching allocator, given back when it goes out of scope.
+class F32Buffer {
+ public:
+  explicit F32Buffer(std::int64_t count)
+      : bytes_(static_cast<std::size_t>(count) * sizeof(float)), data_(core::allocator().allocate(bytes_)) {}
+  ~F32Buffer() { core::allocator().release(data_, bytes_); }
+  F32Buffer(const F32Buffer&) = delete;
+  F32Buffer& operator=(const F32Buffer&) = delete;
+  float* data() const { return static_cast<float*>(data_); }
+
+ private:
+  std::size_t bytes_;
+  void* data_;
+};
+
+void execute(const Prepared& prepared, const void* a, const void* b, void* c) {
+  const dnnl::engine& engine = cpu_engine();
+  memory a_mem(prepared.a_md, engine, const_cast<void*>(a));
+  memory b_mem(prepared.b_md, engine, const_cast<void*>(b));
+  memory c_mem(prepared.c_md, engine, c);
+  memory scratch_mem(prepared.scratchpad_md, engine, thread_scratchpad(prepared.scratchpad_md.get_size()));
+  dnnl::stream& stream = thread_stream();
+  prepared.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
+                                      {DNNL_ARG_WEIGHTS, b_mem},
+                                      {DNNL_ARG_DST, c_mem},
+                                      {DNNL_ARG_SCRATCHPAD, scratch_mem}});
+  stream.wait();
+}
+
+// NOTE [bf16 without a bf16 GEMM]: bf16 operands and a bf16 C go through f32 copies.
+void execute_widened(const MatmulSpec& spec, const Prepared& prepared, const void* a, const void* b, void* c) {
+  const std::int64_t a_count = spec.batch * spec.m * spec.k;
+  const std::int64_t b_count = (spec.broadcast_b ? 1 : spec.batch) * spec.k * spec.n;
+  const std::int64_t c_count = spec.batch * spec.m * spec.n;
+  std::optional<F32Buffer> a32, b32, c32;
+  if (spec.a_dtype == DType::bf16) {
+    a32.emplace(a_count);
+    b32.emplace(b_count);
+    convert(DType::bf16, DType::f32, a_count, a, a32->data());
+    convert(DType::bf16, DType::f32, b_count, b, b32->data());
+    a = a32->data();
+    b = b32->data();
+  }
+  void* out = c;
+  if (spec.c_dtype == DType::bf16) {
+    c32.emplace(c_count);
+    if (spec.accumulate) convert(DType::bf16, DType::f32, c_count, c, c32->data());
+    out = c32->data();
+  }
+  execute(prepared, a, b, out);
+  if (c32) convert(DType::f32, DType::bf16, c_count, c32->data(), c);
 }
 
 }  // namespace
@@ -179,19 +262,20 @@ void matmul(const MatmulSpec& spec, const void* a, const void* b, void* c) {
     if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
   }
   const std::shared_ptr<const Prepared> prepared = cached_primitive(CacheKey{spec, threads});
+  if (prepared->widened)
+    execute_widened(spec, *prepared, a, b, c);
+  else
+    execute(*prepared, a, b, c);
+}
 
-  const dnnl::engine& engine = cpu_engine();
-  memory a_mem(prepared->a_md, engine, const_cast<void*>(a));
-  memory b_mem(prepared->b_md, engine, const_cast<void*>(b));
-  memory c_mem(prepared->c_md, engine, c);
-  memory scratch_mem(prepared->scratchpad_md, engine,
-                     thread_scratchpad(prepared->scratchpad_md.get_size()));
-  dnnl::stream& stream = thread_stream();
-  prepared->primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
-                                       {DNNL_ARG_WEIGHTS, b_mem},
-                                       {DNNL_ARG_DST, c_mem},
-                                       {DNNL_ARG_SCRATCHPAD, scratch_mem}});
-  stream.wait();
+bool matmul_bf16_is_native() {
+  static const bool native = [] {
+    MatmulSpec probe;
+    probe.a_dtype = probe.b_dtype = probe.c_dtype = DType::bf16;
+    probe.m = probe.n = probe.k = 16;
+    return !prepare(probe).widened;
+  }();
+  return native;
 }
 
 }  // namespace sieve::kernels::cpu

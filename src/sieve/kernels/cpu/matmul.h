@@ -27,11 +27,18 @@ struct MatmulSpec {
 
 // C[B, M, N] = op(A)[B, M, K] · op(B)[B, K, N]   (+ C if spec.accumulate)
 //
-// Supported dtypes: A and B both f32 or both bf16; C f32 or bf16 (bf16 inputs accumulate in
-// f32 inside oneDNN either way). Anything else fails a SIEVE_CHECK naming the dtypes.
+// Supported dtypes: A and B both f32 or both bf16; C f32 or bf16. bf16 inputs accumulate in f32
+// on every CPU: where oneDNN has no bf16 GEMM (AVX2), they are widened to f32 exactly and the
+// f32 GEMM runs instead, which gives the same numbers up to summation order (see
+// matmul_bf16_is_native). Anything else fails a SIEVE_CHECK naming the dtypes.
 // With k == 0 the product is zero: C is zeroed, or left as is when accumulating.
 // Thread-safe: concurrent calls may share a cached primitive. Runs on core::num_threads()
 // OpenMP threads.
 void matmul(const MatmulSpec& spec, const void* a, const void* b, void* c);
+
+// Whether bf16 products run in a bf16 GEMM on this CPU (oneDNN on AVX-512, natively with
+// AVX512-BF16) rather than widened to f32 — the latter is never faster than f32 compute.
+// Respects ONEDNN_MAX_CPU_ISA. Decided once per process.
+bool matmul_bf16_is_native();
 
 }  // namespace sieve::kernels::cpu
