@@ -8,8 +8,8 @@
 Sieve side: `build/sieve bench <what> ... --json`, which prints ONE JSON line
 (train: tokens_per_s, step_ms, peak_rss_mb; attention: forward_ms, backward_ms;
 decode: ms_per_token). Peer side: bench/peer_<what>.py under Debian's torch
-(/usr/bin/python3). Both get OMP_NUM_THREADS=2; the peer also gets
-OPENBLAS_CORETYPE=SKYLAKEX. Ratios are oriented so that > 1 means Sieve is
+(/usr/bin/python3). Both get OMP_NUM_THREADS=2; on AVX-512 CPUs the peer also gets
+OPENBLAS_CORETYPE=SKYLAKEX (bench/blas_env.py). Ratios are oriented so that > 1 means Sieve is
 better: sieve/pytorch for throughput, pytorch/sieve for times and memory.
 With --out FILE one JSON line with every number and both commands is appended.
 For train, each Sieve precision runs against PyTorch fp32, and bf16 also against
@@ -26,6 +26,8 @@ import platform
 import shlex
 import subprocess
 import sys
+
+import blas_env
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
@@ -126,7 +128,7 @@ def print_table(title, bench, sieve, peer, ratio):
 
 def envs(args):
     base = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    peer = dict(base, OPENBLAS_CORETYPE="SKYLAKEX")
+    peer = blas_env.apply(dict(base))
     if args.peer_blas_dir:
         peer["LD_LIBRARY_PATH"] = os.pathsep.join(
             [os.path.abspath(args.peer_blas_dir)] + [p for p in [os.environ.get("LD_LIBRARY_PATH")] if p])

@@ -12,7 +12,9 @@ prefill_ms). Prints ONE JSON line:
 
 import os
 
-os.environ.setdefault("OPENBLAS_CORETYPE", "SKYLAKEX")
+import blas_env
+
+blas_env.apply(os.environ)
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import argparse  # noqa: E402

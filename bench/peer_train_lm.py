@@ -12,9 +12,10 @@ Run with Debian's torch: /usr/bin/python3 bench/peer_train_lm.py --preset lm-17m
 
 import os
 
-# Both must be set before torch loads its BLAS / OpenMP runtime. Debian's OpenBLAS
-# mis-detects the measurement machine's CPU without the core type (see architecture.md).
-os.environ.setdefault("OPENBLAS_CORETYPE", "SKYLAKEX")
+import blas_env
+
+# Both must be set before torch loads its BLAS / OpenMP runtime (bench/blas_env.py).
+blas_env.apply(os.environ)
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import argparse  # noqa: E402
