@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "apps/sieve/attention_flags.h"
+#include "apps/sieve/inference_model.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/io/model_dir.h"
@@ -18,14 +18,13 @@ struct GenerateArgs {
   nn::GenerationOptions options;
   bool stop_at_eos = true;
   bool show_stats = false;
-  AttentionFlags attention;  // overrides of the model's attention knobs
+  InferenceModelFlags model_flags;  // attention overrides
 };
 
 void run_generate(GenerateArgs args) {
   nn::validate(args.options.sampling);
   const std::filesystem::path dir(args.model_dir);
-  const auto model = io::load_model(
-      dir, [&](nn::LlamaConfig& config) { apply_attention_flags(args.attention, config.attention); });
+  const auto model = load_inference_model(dir, args.model_flags);
   const auto tokenizer = data::Tokenizer::load(dir / io::kTokenizerFile);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
                    "tokenizer vocabulary ({}) is larger than the model's ({})", tokenizer.vocab_size(),
@@ -62,7 +61,7 @@ void add_generate_verb(CLI::App& app) {
   cmd->add_option("--model", args->model_dir, "Model directory with config.json, model.safetensors, tokenizer.model")
       ->required();
   cmd->add_option("--prompt", args->prompt, "Text to continue")->required();
-  add_attention_flags(cmd, args->attention);
+  add_inference_model_flags(cmd, args->model_flags);
   cmd->add_option("--max-new-tokens", args->options.max_new_tokens, "Tokens to generate")->capture_default_str();
   cmd->add_option("--temperature", args->options.sampling.temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str();
