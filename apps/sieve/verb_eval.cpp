@@ -1,4 +1,5 @@
-// `sieve eval`: perplexity of a model directory on a corpus (its validation split, or all of it).
+// `sieve eval`: perplexity of a model directory (optionally with LoRA adapters) on a corpus (its
+// validation split, or all of it).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -31,7 +32,7 @@ struct EvalArgs {
   std::int64_t batch = 8;
   std::int64_t max_windows = 0;
   std::int64_t max_documents = 0;
-  InferenceModelFlags model_flags;  // attention overrides
+  InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
 
 void run_eval(const EvalArgs& args) {

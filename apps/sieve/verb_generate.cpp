@@ -1,4 +1,5 @@
-// `sieve generate`: sample text from a model directory, streaming tokens as they are made.
+// `sieve generate`: sample text from a model directory (optionally with LoRA adapters), streaming
+// tokens as they are made.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +19,7 @@ struct GenerateArgs {
   nn::GenerationOptions options;
   bool stop_at_eos = true;
   bool show_stats = false;
-  InferenceModelFlags model_flags;  // attention overrides
+  InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
 
 void run_generate(GenerateArgs args) {
