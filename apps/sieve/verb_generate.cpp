@@ -35,9 +35,12 @@ void run_generate(GenerateArgs args) {
   for (auto id : tokenizer.encode(args.prompt)) prompt.push_back(id);
   if (args.stop_at_eos) args.options.stop_token = tokenizer.eos_id();
 
-  std::fputs(args.prompt.c_str(), stdout);
-  std::fflush(stdout);
+  // The prompt is printed as its ids decode, and the continuation decoded after it, so the text
+  // is the decode of all the ids (a first new piece keeps its leading space).
   data::StreamingDecoder decoder(tokenizer);
+  const std::vector<std::int32_t> prompt_ids(prompt.begin(), prompt.end());
+  std::fputs(decoder.push(prompt_ids).c_str(), stdout);
+  std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   const auto produced = nn::generate(*model, prompt, args.options, [&](std::int64_t token) {
     if (token == args.options.stop_token) return true;
