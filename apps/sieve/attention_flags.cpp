@@ -1,6 +1,9 @@
 #include "apps/sieve/attention_flags.h"
 
+#include <fmt/format.h>
+
 #include "sieve/core/error.h"
+#include "sieve/nn/attention/sparse.h"
 
 namespace sieve::apps {
 
@@ -15,7 +18,8 @@ void add_attention_flags(CLI::App* command, AttentionFlags& flags) {
   command->add_option("--sparse-chunk", flags.lsh_keys, "Sparse: same-bucket LSH keys per query, >= 1 (default 64)");
   command->add_option("--sparse-lsh-rounds", flags.lsh_rounds, "Sparse: LSH hash rounds, 0-8 (default 1)");
   command->add_option("--sparse-dense-below", flags.dense_below,
-                      "Sparse/local: shorter sequences use the dense kernel (default 2560)");
+                      "Sparse: a model whose context is below this runs its sparse layers as dense attention "
+                      "(default 2560; new models trained sparse get 0 unless it is given)");
 }
 
 void apply_attention_flags(const AttentionFlags& flags, nn::AttentionConfig& config) {
@@ -56,6 +60,37 @@ void apply_attention_flags(const AttentionFlags& flags, nn::AttentionConfig& con
     SIEVE_USER_CHECK(*flags.dense_below >= 0, "--sparse-dense-below must be >= 0, got {}", *flags.dense_below);
     config.dense_below = *flags.dense_below;
   }
+}
+
+namespace {
+
+bool has_sparse_layers(const nn::LlamaConfig& config) {
+  for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer)
+    if (config.attention.kind(layer) == "sparse") return true;
+  return false;
+}
+
+}  // namespace
+
+std::string sparse_mode_note(const nn::LlamaConfig& config, const std::string& dense_below_source) {
+  if (!has_sparse_layers(config) || !nn::sparse_layers_run_dense(config)) return {};
+  return fmt::format(
+      "note: the sparse attention layers run dense attention: the model's context ({}) is below dense_below ({}, "
+      "from {}), so their importance scorers are unused and do not learn",
+      config.max_position_embeddings, config.attention.dense_below,
+      dense_below_source.empty() ? std::string("the default") : dense_below_source);
+}
+
+std::string settle_new_sparse_model(nn::LlamaConfig& config, const std::string& dense_below_source) {
+  if (!dense_below_source.empty() || !has_sparse_layers(config) || !nn::sparse_layers_run_dense(config))
+    return sparse_mode_note(config, dense_below_source);
+  const std::int64_t crossover = config.attention.dense_below;
+  config.attention.dense_below = 0;
+  return fmt::format(
+      "note: training the sparse attention layers sparse: the model's context ({}) is below the default "
+      "dense_below ({}), where they would run dense attention and their scorers would not learn; dense_below is "
+      "set to 0 in the model's config (--sparse-dense-below {} keeps them dense)",
+      config.max_position_embeddings, crossover, crossover);
 }
 
 }  // namespace sieve::apps

@@ -147,7 +147,11 @@ void run_retrieval(const RetrievalArgs& args) {
                    "--hidden must be a positive multiple of --heads, and --layers > 0");
   SIEVE_USER_CHECK(args.eval_size > 0 && args.eval_interval >= 0, "--eval-size must be > 0 and --eval-interval >= 0");
   const std::unique_ptr<data::RetrievalTask> task = data::make_retrieval_task(args.task, args.context);
-  const nn::LlamaConfig config = task_model_config(args, task->vocab_size());
+  nn::LlamaConfig config = task_model_config(args, task->vocab_size());
+  if (const std::string note =
+          settle_new_sparse_model(config, args.attention.dense_below ? "--sparse-dense-below" : "");
+      !note.empty())
+    std::fprintf(stderr, "%s\n", note.c_str());
   const train::PrecisionChoice precision = train::choose_precision(args.precision, config, args.batch * args.context);
   std::fprintf(stderr, "%s", precision.report.c_str());
 
@@ -244,6 +248,7 @@ void run_retrieval(const RetrievalArgs& args) {
     result["lsh_keys"] = config.attention.lsh_keys;
     result["lsh_rounds"] = config.attention.lsh_rounds;
     result["threshold"] = config.attention.threshold;
+    result["dense_below"] = config.attention.dense_below;
     result["scorer_warmup_steps"] = args.scorer_warmup_steps;
     result["dense_blend_steps"] = args.dense_blend_steps;
     result["scorer_distill_emphasis"] = args.scorer_distill_emphasis;

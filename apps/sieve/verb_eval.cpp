@@ -1,11 +1,12 @@
-// `sieve eval`: perplexity of a model directory on a corpus (its validation split, or all of it).
+// `sieve eval`: perplexity of a model directory (optionally with LoRA adapters) on a corpus (its
+// validation split, or all of it).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include <unistd.h>
 
-#include "apps/sieve/attention_flags.h"
+#include "apps/sieve/inference_model.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/data/batch_loader.h"
@@ -31,7 +32,7 @@ struct EvalArgs {
   std::int64_t batch = 8;
   std::int64_t max_windows = 0;
   std::int64_t max_documents = 0;
-  AttentionFlags attention;  // overrides of the model's attention knobs
+  InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
 
 void run_eval(const EvalArgs& args) {
@@ -39,9 +40,7 @@ void run_eval(const EvalArgs& args) {
   SIEVE_USER_CHECK(args.batch > 0, "--batch must be > 0, got {}", args.batch);
   const data::SplitOptions split{.val_fraction = args.val_fraction, .seed = args.seed};
   data::validate_split_options(split);
-  const auto model = io::load_model(
-      args.model_dir, [&](nn::LlamaConfig& config) { apply_attention_flags(args.attention, config.attention); });
-  model->set_training(false);
+  const auto model = load_inference_model(args.model_dir, args.model_flags);
   const auto tokenizer = data::Tokenizer::load(fs::path(args.model_dir) / io::kTokenizerFile);
   const std::int64_t context = args.context > 0 ? args.context : model->config().max_position_embeddings;
   SIEVE_USER_CHECK(context <= model->config().max_position_embeddings,
@@ -84,7 +83,7 @@ void add_eval_verb(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Perplexity of a model directory on a corpus");
   cmd->add_option("--model", args->model_dir, "Model directory")->required();
-  add_attention_flags(cmd, args->attention);
+  add_inference_model_flags(cmd, args->model_flags);
   cmd->add_option("--data", args->corpus, "Corpus: gcide, foldoc, or a file")->required();
   cmd->add_option("--split", args->split, "val (the held-out documents training used) or all")->capture_default_str();
   cmd->add_option("--val-fraction", args->val_fraction, "Held-out share, as in training")->capture_default_str();

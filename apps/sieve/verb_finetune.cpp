@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/sieve/attention_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/dataset_cache.h"
 #include "sieve/io/adapters.h"
@@ -52,6 +53,11 @@ void run_finetune(FinetuneArgs args) {
                    "model directory '{}' has no {} (the corpus is tokenized with the model's own tokenizer)",
                    model_dir.string(), io::kTokenizerFile);
   std::unique_ptr<nn::LlamaForCausalLM> model = io::load_model(model_dir);
+  // The base model's config decides how its sparse layers run (adapters must fit the model that
+  // eval/generate --adapter will load), so finetuning only says so.
+  if (const std::string note = sparse_mode_note(model->config(), (model_dir / io::kConfigFile).string());
+      !note.empty())
+    std::fprintf(stderr, "%s\n", note.c_str());
   if (args.trainer.context == 0) args.trainer.context = model->config().max_position_embeddings;
   const train::PrecisionChoice precision =
       train::choose_precision(args.precision, model->config(), args.trainer.batch * args.trainer.context);

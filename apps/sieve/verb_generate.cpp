@@ -1,9 +1,10 @@
-// `sieve generate`: sample text from a model directory, streaming tokens as they are made.
+// `sieve generate`: sample text from a model directory (optionally with LoRA adapters), streaming
+// tokens as they are made.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
-#include "apps/sieve/attention_flags.h"
+#include "apps/sieve/inference_model.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/io/model_dir.h"
@@ -18,14 +19,13 @@ struct GenerateArgs {
   nn::GenerationOptions options;
   bool stop_at_eos = true;
   bool show_stats = false;
-  AttentionFlags attention;  // overrides of the model's attention knobs
+  InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
 
 void run_generate(GenerateArgs args) {
   nn::validate(args.options.sampling);
   const std::filesystem::path dir(args.model_dir);
-  const auto model = io::load_model(
-      dir, [&](nn::LlamaConfig& config) { apply_attention_flags(args.attention, config.attention); });
+  const auto model = load_inference_model(dir, args.model_flags);
   const auto tokenizer = data::Tokenizer::load(dir / io::kTokenizerFile);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
                    "tokenizer vocabulary ({}) is larger than the model's ({})", tokenizer.vocab_size(),
@@ -35,9 +35,12 @@ void run_generate(GenerateArgs args) {
   for (auto id : tokenizer.encode(args.prompt)) prompt.push_back(id);
   if (args.stop_at_eos) args.options.stop_token = tokenizer.eos_id();
 
-  std::fputs(args.prompt.c_str(), stdout);
-  std::fflush(stdout);
+  // The prompt is printed as its ids decode, and the continuation decoded after it, so the text
+  // is the decode of all the ids (a first new piece keeps its leading space).
   data::StreamingDecoder decoder(tokenizer);
+  const std::vector<std::int32_t> prompt_ids(prompt.begin(), prompt.end());
+  std::fputs(decoder.push(prompt_ids).c_str(), stdout);
+  std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   const auto produced = nn::generate(*model, prompt, args.options, [&](std::int64_t token) {
     if (token == args.options.stop_token) return true;
@@ -62,7 +65,7 @@ void add_generate_verb(CLI::App& app) {
   cmd->add_option("--model", args->model_dir, "Model directory with config.json, model.safetensors, tokenizer.model")
       ->required();
   cmd->add_option("--prompt", args->prompt, "Text to continue")->required();
-  add_attention_flags(cmd, args->attention);
+  add_inference_model_flags(cmd, args->model_flags);
   cmd->add_option("--max-new-tokens", args->options.max_new_tokens, "Tokens to generate")->capture_default_str();
   cmd->add_option("--temperature", args->options.sampling.temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str();

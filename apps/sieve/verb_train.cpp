@@ -7,7 +7,9 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "apps/sieve/attention_flags.h"
 #include "apps/sieve/verbs.h"
@@ -68,6 +70,15 @@ data::Tokenizer ensure_tokenizer(const TrainArgs& args, const std::vector<fs::pa
   return data::Tokenizer::load(target);
 }
 
+// Whether the --config file (if any) sets attention.dense_below itself.
+bool sets_dense_below(const std::string& config_file) {
+  if (config_file.empty()) return false;
+  std::ifstream in(config_file);
+  const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+  return json.is_object() && json.contains("attention") && json["attention"].is_object() &&
+         json["attention"].contains("dense_below");
+}
+
 // --out without --model-path: out/config.json and out/tokenizer.model for a new model. Returns
 // false when only that was asked for (--steps 0), after writing the untrained weights too.
 bool make_new_model(const TrainArgs& args) {
@@ -78,6 +89,14 @@ bool make_new_model(const TrainArgs& args) {
   nn::LlamaConfig config =
       args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
   apply_attention_flags(args.attention, config.attention);
+  std::string dense_below_source;  // where dense_below was set; empty: it is the default
+  if (args.attention.dense_below) {
+    dense_below_source = "--sparse-dense-below";
+  } else if (sets_dense_below(args.config_file)) {
+    dense_below_source = args.config_file;
+  }
+  if (const std::string note = settle_new_sparse_model(config, dense_below_source); !note.empty())
+    std::fprintf(stderr, "%s\n", note.c_str());
   const data::Tokenizer tokenizer = ensure_tokenizer(args, corpora, config.vocab_size);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= config.vocab_size,
                    "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
@@ -149,6 +168,12 @@ void run_train(TrainArgs args) {
     options.fresh_weights = true;  // the new model starts from its seed; --resume restores a checkpoint
     options.init_seed = args.model_seed;
   } else {
+    // Its config.json decides how its sparse layers run; say so when they run dense.
+    const fs::path config_file = fs::path(args.model_path) / io::kConfigFile;
+    if (fs::exists(config_file))  // else the trainer reports the incomplete directory
+      if (const std::string note = sparse_mode_note(io::load_llama_config(config_file), config_file.string());
+          !note.empty())
+        std::fprintf(stderr, "%s\n", note.c_str());
     options.model_path = args.model_path;
     options.output_dir = args.out_dir;  // empty: MODEL-PATH-trained
   }

@@ -1,5 +1,6 @@
 // `sieve finetune` end to end: train a tiny base, fine-tune it with LoRA (adapter file, merged
-// model that `generate` loads), fully, and the errors for bad targets and flag combinations.
+// model that `generate` loads; `eval` and `generate --adapter` apply the adapter file), fully,
+// and the errors for bad targets, flag combinations and adapter files that do not fit.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -54,9 +55,9 @@ class Finetune : public ::testing::Test {
 
   static std::string corpus_path() { return (*dir_ / "corpus.txt").string(); }
   static std::string base_path() { return (*dir_ / "base").string(); }
-  static std::string finetune(const fs::path& out) {
+  static std::string finetune(const fs::path& out, int steps = 3) {
     return "finetune --model " + base_path() + " --data " + corpus_path() + " --out " + out.string() +
-           " --batch 1 --grad-accum 2 --context 32 --eval-windows 2 --warmup 1 --steps 3";
+           " --batch 1 --grad-accum 2 --context 32 --eval-windows 2 --warmup 1 --steps " + std::to_string(steps);
   }
 
   static fs::path* dir_;
@@ -82,6 +83,63 @@ TEST_F(Finetune, LoraSavesAdaptersAndAMergedModel) {
   const Result generated = sieve("generate --model " + (out / "merged").string() +
                                  " --prompt 'kalo mi' --max-new-tokens 4 --seed 1");
   EXPECT_EQ(generated.exit_code, 0) << generated.output;
+}
+
+// The perplexity `eval` prints, or -1 when there is none.
+double perplexity_of(const std::string& output) {
+  const std::size_t at = output.rfind("perplexity ");
+  return at == std::string::npos ? -1.0 : std::stod(output.substr(at + 11));
+}
+
+TEST_F(Finetune, EvalAndGenerateApplyAnAdapterFile) {
+  const fs::path out = *dir_ / "adapted";
+  const Result r = sieve(finetune(out, 6) + " --lora --lora-rank 4 --lora-alpha 8 --lr 0.01 --merge");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string adapter = (out / "adapter.safetensors").string();
+  const std::string data = " --data " + corpus_path() + " --max-windows 4 --context 32";
+  const Result base = sieve("eval --model " + base_path() + data);
+  const Result adapted = sieve("eval --model " + base_path() + data + " --adapter " + adapter);
+  const Result merged = sieve("eval --model " + (out / "merged").string() + data);
+  ASSERT_EQ(base.exit_code, 0) << base.output;
+  ASSERT_EQ(adapted.exit_code, 0) << adapted.output;
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  EXPECT_NE(adapted.output.find("LoRA adapters from " + adapter + ": rank 4, alpha 8 on 'attn'"), std::string::npos)
+      << adapted.output;
+  EXPECT_GT(perplexity_of(base.output), 0.0) << base.output;
+  EXPECT_NE(perplexity_of(adapted.output), perplexity_of(base.output)) << adapted.output << base.output;
+  // The loss line, to four decimals: the adapted base computes what the merged model does.
+  const auto loss_line = [](const std::string& output) { return output.substr(output.rfind("loss ")); };
+  EXPECT_EQ(loss_line(adapted.output), loss_line(merged.output)) << adapted.output << merged.output;
+
+  const std::string generate = " --prompt 'kalo mi' --max-new-tokens 6 --temperature 0";
+  const Result with_adapter = sieve("generate --model " + base_path() + generate + " --adapter " + adapter);
+  const Result with_merged = sieve("generate --model " + (out / "merged").string() + generate);
+  ASSERT_EQ(with_adapter.exit_code, 0) << with_adapter.output;
+  EXPECT_EQ(with_adapter.output.substr(with_adapter.output.find("kalo mi")), with_merged.output);
+}
+
+TEST_F(Finetune, AdapterFilesThatDoNotFitAreClearErrors) {
+  const fs::path out = *dir_ / "misfit";
+  ASSERT_EQ(sieve(finetune(out, 1) + " --lora --lora-rank 2").exit_code, 0);
+  // Another model: the demo preset's shapes, untrained, with the same tokenizer.
+  const fs::path other = *dir_ / "other";
+  const Result made = sieve("train --out " + other.string() + " --preset demo --steps 0 --tokenizer " + base_path() +
+                            "/tokenizer.model");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string adapter = (out / "adapter.safetensors").string();
+  const std::pair<std::string, std::string> cases[] = {
+      {"--model " + other.string() + " --adapter " + adapter, "does not fit the model in " + other.string()},
+      {"--model " + base_path() + " --adapter " + base_path() + "/model.safetensors", "not a LoRA adapter file"},
+      {"--model " + base_path() + " --adapter " + (*dir_ / "nothing.safetensors").string(), "--adapter: no file"},
+  };
+  for (const auto& [flags, message] : cases) {
+    for (const std::string& verb :
+         {"eval --max-windows 1 --data " + corpus_path() + " ", std::string("generate --prompt hi ")}) {
+      const Result result = sieve(verb + flags);
+      EXPECT_EQ(result.exit_code, 2) << verb << flags << "\n" << result.output;
+      EXPECT_NE(result.output.find(message), std::string::npos) << verb << flags << "\n" << result.output;
+    }
+  }
 }
 
 TEST_F(Finetune, FullFineTuneSavesAModel) {

@@ -1,6 +1,7 @@
 // The sparse-attention flags on the command line: bad knobs are errors naming the flag; bench
 // attention prints sparse and dense timings from one run; a sparse model trains, evaluates
-// under other knobs and generates.
+// under other knobs and generates; every verb says when sparse layers run dense attention, and a
+// new model is trained sparse unless --sparse-dense-below says otherwise.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -85,6 +86,68 @@ TEST(SparseCli, ASparseModelTrainsEvaluatesAndGenerates) {
   // Knobs cannot reshape an existing model directory through train --model-path.
   result = run_sieve("train --model-path " + model + " --dataset " + corpus.string() + " --steps 1 --attention dense");
   EXPECT_EQ(result.exit_code, 2) << result.output;
+}
+
+nlohmann::json attention_of(const std::filesystem::path& model) {
+  std::ifstream config(model / "config.json");
+  return nlohmann::json::parse(config)["attention"];
+}
+
+// The tiny preset's context (128) is below the default dense_below (2560): left alone, its sparse
+// layers would run dense attention and their scorers would never learn, without a word.
+TEST(SparseCli, SparseLayersThatRunDenseAreNeverSilent) {
+  sieve::testing::TempDir dir;
+  const auto corpus = dir / "corpus.txt";
+  sieve::testing::write_made_up_corpus(corpus, 5);
+  const std::string sparse = (dir / "sparse").string(), dense = (dir / "dense").string(),
+                    local = (dir / "local").string();
+  const std::string make = " --preset tiny --steps 0 --attention sparse --sparse-window 64 --sparse-global-cap 16";
+  auto result = run_sieve("train --dataset " + corpus.string() + " --out " + sparse + make);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("note: training the sparse attention layers sparse: the model's context (128) is "
+                               "below the default dense_below (2560)"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(attention_of(sparse)["dense_below"], 0);
+  const std::string tokenizer = " --tokenizer " + sparse + "/tokenizer.model";
+  result = run_sieve("train --out " + dense + make + tokenizer + " --sparse-dense-below 4096");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string runs_dense = "note: the sparse attention layers run dense attention: the model's context (128) is "
+                                 "below dense_below (4096, from ";
+  EXPECT_NE(result.output.find(runs_dense + "--sparse-dense-below)"), std::string::npos) << result.output;
+  EXPECT_EQ(attention_of(dense)["dense_below"], 4096);
+  result = run_sieve("train --out " + local + tokenizer + " --preset tiny --steps 0 --attention local");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.find("note:"), std::string::npos) << "no scorer layers, nothing to say\n" << result.output;
+
+  // eval, generate, finetune and train --model-path say so too; the model's config decides.
+  const std::string eval = " --data " + corpus.string() + " --max-windows 1";
+  const std::string from_config = runs_dense + dense + "/config.json)";
+  for (const std::string& command :
+       {"eval --model " + dense + eval, "generate --model " + dense + " --prompt hi --max-new-tokens 2",
+        "finetune --model " + dense + " --data " + corpus.string() + " --out " + (dir / "ft").string() +
+            " --steps 1 --batch 1 --context 32 --eval-windows 1 --lora --lora-rank 2",
+        "train --model-path " + dense + " --dataset " + corpus.string() + " --out " + (dir / "tr").string() +
+            " --steps 1 --batch 1 --context 32 --eval-windows 1"}) {
+    result = run_sieve(command);
+    ASSERT_EQ(result.exit_code, 0) << command << "\n" << result.output;
+    EXPECT_NE(result.output.find(from_config), std::string::npos) << command << "\n" << result.output;
+  }
+  result = run_sieve("eval --model " + sparse + eval + " --sparse-dense-below 4096");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find(runs_dense + "--sparse-dense-below)"), std::string::npos) << result.output;
+  result = run_sieve("eval --model " + sparse + eval);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.find("note:"), std::string::npos) << result.output;
+
+  // bench retrieval builds its models the same way.
+  result = run_sieve("bench retrieval --task passkey --context 256 --steps 1 --batch 1 --hidden 32 --layers 1 "
+                     "--heads 2 --eval-size 1 --json --attention sparse --sparse-window 64");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("note: training the sparse attention layers sparse"), std::string::npos)
+      << result.output;
+  const std::string last_line = result.output.substr(result.output.rfind("\n{") + 1);
+  EXPECT_EQ(nlohmann::json::parse(last_line)["dense_below"], 0);
 }
 
 }  // namespace

@@ -86,6 +86,37 @@ TEST(Tokenizer, StreamingDecoderHoldsBackAnIncompleteCharacter) {
   EXPECT_EQ(decoder.push(tokenizer.encode("the").front()), " the");  // stream still usable
 }
 
+// `sieve generate` prints a prompt and then its continuation: streamed after the prompt's ids,
+// the continuation keeps the space its first piece ("▁of") carries, so the text printed is the
+// decode of all the ids. Decoded on its own, that first piece loses its space ("The riverof").
+TEST(Tokenizer, StreamingDecoderContinuesAPromptWithItsSpace) {
+  const Tokenizer& tokenizer = tiny_tokenizer();
+  const std::vector<std::int32_t> prompt = tokenizer.encode("The river");
+  const std::vector<std::int32_t> continuation = tokenizer.encode("of the stone");  // "▁of", ...
+  ASSERT_EQ(tokenizer.id_to_piece(continuation.front()).rfind("\xE2\x96\x81", 0), 0u) << "a piece with its space";
+  std::vector<std::int32_t> all = {tokenizer.bos_id()};
+  all.insert(all.end(), prompt.begin(), prompt.end());
+  all.insert(all.end(), continuation.begin(), continuation.end());
+
+  StreamingDecoder decoder(tokenizer);
+  std::string printed = decoder.push(std::span<const std::int32_t>(all).first(prompt.size() + 1));
+  EXPECT_EQ(printed, "The river");
+  for (const auto id : continuation) printed += decoder.push(id);
+  printed += decoder.finish();
+  EXPECT_EQ(printed, tokenizer.decode(all));
+  EXPECT_EQ(printed, "The river of the stone");
+
+  StreamingDecoder alone(tokenizer);
+  std::string continuation_alone;
+  for (const auto id : continuation) continuation_alone += alone.push(id);
+  EXPECT_EQ(continuation_alone, "of the stone");
+  // A bad id in a span is refused before any of the span joins the stream.
+  StreamingDecoder checked(tokenizer);
+  const std::vector<std::int32_t> bad = {prompt.front(), tokenizer.vocab_size()};
+  EXPECT_THROW(checked.push(bad), core::UserError);
+  EXPECT_TRUE(checked.ids().empty());
+}
+
 TEST(Tokenizer, TrainingIsDeterministic) {
   TempDir dir;
   // Each line repeats its own random word, so which lines are sampled decides the merges.

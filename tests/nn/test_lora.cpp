@@ -1,6 +1,7 @@
 // LoRA adapters on the tiny LLaMA: the zero-initialised start equals the base model, merge and
 // unmerge round-trip, target patterns select what NOTE [LoRA target patterns] says, the base is
-// frozen, and the trainable share is what the shapes say.
+// frozen, the trainable share is what the shapes say, and on a sparse model the named targets
+// leave the importance scorer's 1-wide output layer alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "sieve/nn/adapters/lora.h"
 #include "sieve/nn/models/llama.h"
 #include "sieve/nn/models/presets.h"
+#include "small_sparse_config.h"
 
 namespace sieve::nn {
 namespace {
@@ -158,6 +160,33 @@ TEST(Lora, RankEightOnLm17mAttentionIsUnderOnePercent) {
   EXPECT_LE(static_cast<double>(model.trainable_parameter_count()) / static_cast<double>(model.parameter_count()),
             0.01);
   EXPECT_EQ(trainable_share_line(model), "trainable parameters: 147,456 of 17,060,736 (0.864%)");
+}
+
+// `attn` on a sparse model is its q, k, v, o projections — not the scorer inside self_attn,
+// whose S→1 output layer cannot take a rank-8 update (before, `finetune --lora` failed on any
+// sparse model for that reason). A glob that picks the narrow layer is an error naming it.
+TEST(Lora, AttnTargetsOnASparseModelAreTheProjectionsNeverTheScorer) {
+  LlamaForCausalLM model(sieve::testing::small_sparse_config(), 0);  // 2 sparse layers
+  const auto attn = lora_target_paths(model, "attn");
+  ASSERT_EQ(attn.size(), 8u);
+  for (const auto& path : attn) EXPECT_EQ(path.find("scorer"), std::string::npos) << path;
+  EXPECT_EQ(attn[0], "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(attn[3], "model.layers.0.self_attn.o_proj");
+  EXPECT_EQ(lora_target_paths(model, "self_attn"), attn);
+  for (const auto& path : lora_target_paths(model, "all-linear"))
+    EXPECT_FALSE(path.ends_with("scorer.out")) << path;
+  const auto adapted = apply_lora(model, {.rank = 8, .alpha = 16.0, .targets = "attn"});
+  EXPECT_EQ(adapted, attn);
+  // Same shapes as the dense tiny model's attention adapters: 7,168 trainable parameters.
+  EXPECT_EQ(model.trainable_parameter_count(), 7168);
+
+  LlamaForCausalLM fresh(sieve::testing::small_sparse_config(), 0);
+  const std::string error = error_of([&] { apply_lora(fresh, {.rank = 8, .targets = "layers.0"}); });
+  EXPECT_NE(error.find("'model.layers.0.self_attn.scorer.out'"), std::string::npos) << error;
+  EXPECT_NE(error.find("1x16"), std::string::npos) << error;
+  EXPECT_TRUE(lora_parameters(fresh).empty());
+  // Named on purpose, at a rank it can take, the layer is adapted.
+  EXPECT_EQ(apply_lora(fresh, {.rank = 1, .targets = "scorer.out"}).size(), 2u);
 }
 
 TEST(Lora, GradientsReachOnlyTheAdapters) {

@@ -117,11 +117,14 @@ std::size_t trailing_replacement_bytes(const std::string& text) {
 
 }  // namespace
 
-std::string StreamingDecoder::push(std::int32_t id) {
-  // Checked before it joins the stream, so one bad id does not poison every later push.
-  SIEVE_USER_CHECK(id >= 0 && id < tokenizer_->vocab_size(),
-                   "token id {} is outside the vocabulary [0, {})", id, tokenizer_->vocab_size());
-  ids_.push_back(id);
+std::string StreamingDecoder::push(std::int32_t id) { return push(std::span<const std::int32_t>(&id, 1)); }
+
+std::string StreamingDecoder::push(std::span<const std::int32_t> ids) {
+  // Checked before they join the stream, so one bad id does not poison every later push.
+  for (const std::int32_t id : ids)
+    SIEVE_USER_CHECK(id >= 0 && id < tokenizer_->vocab_size(), "token id {} is outside the vocabulary [0, {})", id,
+                     tokenizer_->vocab_size());
+  ids_.insert(ids_.end(), ids.begin(), ids.end());
   const std::string text = tokenizer_->decode(ids_);
   const std::size_t stable = text.size() - trailing_replacement_bytes(text);
   if (stable <= emitted_) return {};

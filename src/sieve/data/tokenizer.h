@@ -61,13 +61,17 @@ class Tokenizer {
 // text can depend on its neighbours (the leading "▁" of the first piece is dropped; a UTF-8
 // character split into byte pieces is only printable once its last byte arrives), so this
 // decodes the whole prefix and returns what is new, holding back a trailing incomplete
-// character. Cost is O(tokens) per push — fine for generation lengths (thousands of tokens).
+// character; the text returned so far always equals the decode of every id pushed (up to what is
+// held back). Cost is O(tokens) per push — fine for generation lengths (thousands of tokens).
 class StreamingDecoder {
  public:
   explicit StreamingDecoder(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
 
   // Appends `id`; returns the newly completed text (possibly empty).
   std::string push(std::int32_t id);
+  // Appends `ids` (e.g. a prompt, so the continuation decodes in its context rather than on its
+  // own — which would drop the first new piece's leading space); returns the newly completed text.
+  std::string push(std::span<const std::int32_t> ids);
   // Returns anything still held back (an incomplete character, as U+FFFD) and ends the stream.
   std::string finish();
   void reset();

@@ -85,14 +85,24 @@ std::vector<std::string> sparse_attention_paths(const Module& root) {
   return out;
 }
 
+bool is_attention_projection(const std::string& path) {
+  for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"})
+    if (path == name || path.ends_with(std::string(".") + name)) return true;
+  return false;
+}
+
+// The importance scorer's S→1 output layer: one output, too narrow for a low-rank update, so no
+// named alias selects it.
+bool is_scorer_output(const std::string& path) { return path.ends_with("scorer.out"); }
+
 bool selects(const std::string& entry, const std::string& path, const std::vector<std::string>& sparse_paths) {
-  if (entry == "all-linear") return last_component(path) != "lm_head";
+  if (entry == "all-linear") return last_component(path) != "lm_head" && !is_scorer_output(path);
   if (entry == "sparse_attention")
-    return !path.ends_with("scorer.out") &&
+    return !is_scorer_output(path) &&
            std::any_of(sparse_paths.begin(), sparse_paths.end(),
                        [&](const std::string& prefix) { return path.starts_with(prefix); });
   if (entry == "attn" || entry == "attn.*" || entry == "attention" || entry == "self_attn")
-    return matches_components("self_attn", path);
+    return is_attention_projection(path);
   return matches_components(entry, path);
 }
 
@@ -235,6 +245,11 @@ std::vector<std::string> apply_lora(Module& root, const LoraOptions& options) {
   for (const auto& path : paths) {
     const Linear& linear = *by_path.at(path);
     SIEVE_USER_CHECK(linear.adapter() == nullptr, "'{}' already has a LoRA adapter", path);
+    SIEVE_USER_CHECK(options.rank <= std::min(linear.in_features(), linear.out_features()),
+                     "LoRA targets '{}' select '{}', a {}x{} layer too narrow for rank {} (choose targets that "
+                     "leave it out, or a rank of at most {})",
+                     options.targets, path, linear.out_features(), linear.in_features(), options.rank,
+                     std::min(linear.in_features(), linear.out_features()));
     check_lora_options(options, linear.in_features(), linear.out_features());
   }
   for (auto& [name, parameter] : root.named_parameters()) {

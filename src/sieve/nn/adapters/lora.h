@@ -8,8 +8,10 @@
 // NOTE [LoRA target patterns]: `targets` is a comma-separated list; each entry must select at
 // least one Linear or apply_lora throws a UserError naming the entry.
 //   attn, attn.*, attention, self_attn   the attention projections (q_proj, k_proj, v_proj, o_proj)
+//                                        only: never a sparse layer's importance scorer
 //   mlp                                  the MLP projections (gate_proj, up_proj, down_proj)
-//   all-linear                           every Linear except the output head (lm_head)
+//   all-linear                           every Linear except the output head (lm_head) and the
+//                                        scorers' S→1 output layers
 //   sparse_attention                     the Linears of the sparse-attention layers: q/k/v/o
 //                                        and the importance scorer's input projection (its
 //                                        S→1 output layer is too narrow for a low-rank update)
@@ -20,6 +22,8 @@
 //                                        "q_proj", "self_attn.q_proj", "layers.0", "*_proj",
 //                                        "model.layers.0.*" all match; "proj" and "layers.1" don't.
 //                                        So a module name selects every Linear inside it.
+// A selected Linear whose narrow side is below the rank (a scorer's 1-wide output layer, picked
+// by a glob) cannot take the update: apply_lora throws a UserError naming it.
 #pragma once
 
 #include <cstdint>
@@ -83,8 +87,8 @@ class LoraAdapter {
 std::vector<std::string> lora_target_paths(const Module& root, const std::string& targets);
 
 // Freezes every parameter of `root` (requires_grad false) and attaches an adapter to each
-// selected Linear; returns the adapted paths. A selected Linear that already has an adapter is a
-// UserError. Adapters are initialised in path order from options.seed.
+// selected Linear; returns the adapted paths. A selected Linear that already has an adapter, or
+// is narrower than the rank, is a UserError. Adapters are initialised in path order from options.seed.
 std::vector<std::string> apply_lora(Module& root, const LoraOptions& options);
 
 // Merges (unmerges) every adapter of `root` that is not (is) merged yet.

@@ -47,13 +47,17 @@ Tensor ImportanceScorer::forward(const Tensor& x) const {
   return ops::reshape(out_->forward(h), {batch, tokens});                   // [B, T]
 }
 
+bool sparse_layers_run_dense(const LlamaConfig& config) {
+  return config.max_position_embeddings < config.attention.dense_below;
+}
+
 SparseAttention::SparseAttention(const LlamaConfig& config, bool local_only, std::int64_t layer, core::Rng& rng)
     : heads_(config.num_attention_heads),
       kv_heads_(config.num_key_value_heads),
       head_dim_(config.head_dim()),
       rope_theta_(static_cast<float>(config.rope_theta)),
       local_only_(local_only),
-      dense_below_(config.attention.dense_below),
+      dense_(!local_only && sparse_layers_run_dense(config)),
       rotation_seed_(0x5eed0000u + static_cast<std::uint64_t>(layer)) {
   const AttentionConfig& a = config.attention;
   params_.window = a.window;
@@ -353,6 +357,16 @@ Tensor SparseAttention::decode(const Tensor& x, const Tensor& q, LayerKvCache& c
   return out;
 }
 
+// NOTE [Sparse layer mode]: what a layer computes is fixed when it is built, so a model computes
+// one function whatever the call: a scorer layer of a model whose context is below dense_below
+// computes dense attention (sparse_layers_run_dense); every other sparse or local layer computes
+// its sparse function for every sequence — full forward, training and cached decoding alike — so
+// decoding token by token gives the full forward's logits at any length. The fused dense kernel
+// still runs where it is that same function: when every position fits in the window (T <= W),
+// each query's local keys are its whole causal prefix, the global and LSH branches are empty
+// (they need j <= i − W < 0) and no key bias applies — sparse equals dense there. For decoding
+// that holds while every position the cache can ever hold fits (capacity <= W); a cache that can
+// outgrow the window keeps the sparse state from its first token.
 Tensor SparseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
   const std::int64_t batch = x.size(0), tokens = x.size(1);
   const std::int64_t position = cache != nullptr ? cache->length() : 0;
@@ -362,19 +376,23 @@ Tensor SparseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
   const Tensor v = ops::reshape(v_proj_->forward(x), {batch, tokens, kv_heads_, head_dim_});
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   if (distill_collecting_ && cache == nullptr) add_distillation_loss(x, q, k);
-  // Short sequences run the dense kernel, except where a local layer's window is narrower than
-  // the sequence (dense would see further). A cache whose capacity is below the crossover
-  // decodes densely for the same reason the full forward would.
-  const std::int64_t length = cache != nullptr ? cache->capacity() : tokens;
-  const bool dense = length < dense_below_ && !(local_only_ && length > params_.window);
+  const bool within_window = (cache != nullptr ? cache->capacity() : tokens) <= params_.window;
+  const bool dense = dense_ || within_window;
   Tensor attended;  // [B, T, H, D]
   if (cache != nullptr) {
     cache->append(k, v);
     attended = dense ? ops::causal_attention(q, cache->keys(), cache->values(), scale, position)
                      : decode(x, q, *cache, position);
+  } else if (dense) {
+    attended = ops::causal_attention(q, k, v, scale, 0);
+    if (!dense_ && measure_coverage_) {  // the sparse key sets are the whole prefix: coverage 1
+      const std::int64_t queries = batch * heads_ * tokens;
+      coverage_.sum += static_cast<double>(queries);
+      coverage_.queries += queries;
+    }
   } else {
-    attended = dense ? ops::causal_attention(q, k, v, scale, 0) : sparse_forward(x, q, k, v);
-    if (!dense && dense_share_ > 0.0f)
+    attended = sparse_forward(x, q, k, v);
+    if (dense_share_ > 0.0f)
       attended = ops::add(ops::scale(ops::causal_attention(q, k, v, scale, 0), dense_share_),
                           ops::scale(attended, 1.0f - dense_share_));
   }

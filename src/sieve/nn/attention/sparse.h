@@ -1,7 +1,8 @@
 // Dynamic sparse attention (docs/sparse-attention.md): q, k, v projections and RoPE as in dense
 // attention, then the sparse kernel over a local window, global tokens chosen by a light CNN
 // scorer, and LSH buckets. A "local" layer is the same module with the global and LSH branches
-// off. Sequences shorter than `dense_below` run the fused dense kernel instead.
+// off. What a layer computes is fixed by the model's config (NOTE [Sparse layer mode] in
+// sparse.cpp): see sparse_layers_run_dense.
 // Letters: B batch, T tokens, C channels, S scorer channels, K scorer kernel, H heads, Hkv kv
 // heads, D head dim.
 #pragma once
@@ -28,6 +29,13 @@ class ImportanceScorer : public Module {
   Tensor conv1_weight_, conv1_bias_, conv2_weight_, conv2_bias_;
   std::shared_ptr<Linear> proj1_, out_;
 };
+
+// Whether the scorer ("sparse") layers of a model with `config` compute dense attention: its
+// context (max_position_embeddings) is below attention.dense_below, the length below which
+// sparse attention does not pay off. A property of the model, never of a call's length: such a
+// model's scorers are unused (and get no gradient from the LM loss). Local layers always compute
+// their window.
+bool sparse_layers_run_dense(const LlamaConfig& config);
 
 // With a KV cache (generation), each new token attends to exactly the keys the full forward
 // would give it — window, global list, bucket members — found through an incremental index, so
@@ -110,7 +118,7 @@ class SparseAttention : public Attention {
   std::int64_t heads_, kv_heads_, head_dim_;
   float rope_theta_;
   bool local_only_;
-  std::int64_t dense_below_;
+  bool dense_;  // a scorer layer of a model that runs them dense (sparse_layers_run_dense)
   std::uint64_t rotation_seed_;
   ops::SparseAttentionParams params_;  // lsh_buckets fixed (see above)
   Tensor rotations_;                   // [R, Hkv, D, NBk / 2], fixed random rotations (not trained)
