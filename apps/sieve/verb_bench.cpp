@@ -96,7 +96,11 @@ void run_train_bench(const TrainBenchArgs& args) {
   const std::int64_t context = args.context > 0 ? args.context : config.max_position_embeddings;
   SIEVE_USER_CHECK(context <= config.max_position_embeddings, "--context {} exceeds the preset's {}", context,
                    config.max_position_embeddings);
-  // The decision report goes to stderr so that --json stays one line on stdout.
+  // Reports go to stderr so that --json stays one line on stdout.
+  if (const std::string note =
+          settle_new_sparse_model(config, args.attention.dense_below ? "--sparse-dense-below" : "");
+      !note.empty())
+    std::fprintf(stderr, "%s\n", note.c_str());
   const train::PrecisionChoice precision = train::choose_precision(args.precision, config, args.batch * context);
   std::fprintf(stderr, "%s", precision.report.c_str());
   nn::LlamaForCausalLM model(config, 1);
@@ -270,6 +274,9 @@ void run_decode_bench(const DecodeBenchArgs& args) {
   // so the model runs at any length.
   config.max_position_embeddings = std::max(config.max_position_embeddings, args.context + args.tokens);
   apply_attention_flags(args.attention, config.attention);
+  if (const std::string note = sparse_mode_note(config, args.attention.dense_below ? "--sparse-dense-below" : "");
+      !note.empty())
+    std::fprintf(stderr, "%s\n", note.c_str());
   nn::LlamaForCausalLM model(config, 1);
   model.set_training(false);
   core::Rng rng(5);
