@@ -146,7 +146,7 @@ def cases(args):
             s = [sieve, "bench", "train", "--preset", args.preset, "--steps", str(args.steps),
                  "--precision", precision, "--json"] + args.sieve_arg
             yield f"train {args.preset}: sieve {precision} vs pytorch fp32", s, p
-            if precision == "bf16":
+            if precision == "bf16" and not args.no_autocast_peer:
                 yield (f"train {args.preset}: sieve bf16 vs pytorch autocast bf16", s,
                        p + ["--autocast-bf16"])
     elif args.bench == "attention":
@@ -190,6 +190,9 @@ def parse_args():
     t.add_argument("--preset", default="lm-17m")
     t.add_argument("--steps", type=int, default=5)
     t.add_argument("--warmup", type=int, default=2, help="peer warmup steps")
+    t.add_argument("--no-autocast-peer", action="store_true",
+                   help="skip the PyTorch autocast bf16 peer (without AVX512-BF16, PyTorch 1.13's "
+                        "bf16 autocast takes over a minute per lm-17m step)")
     t.add_argument("--precision", nargs="+", default=["fp32"],
                    choices=["fp32", "bf16", "fp16", "tf32", "auto"],
                    help="sieve precisions to run (bf16 is also compared with PyTorch autocast bf16)")
