@@ -37,6 +37,11 @@ TEST(ModelLimitsCli, ConfigTooLargeForTheMachineIsAUserError) {
   EXPECT_TRUE(contains(result.output, "vocab_size x hidden_size")) << result.output;
   EXPECT_TRUE(contains(result.output, "this machine's physical memory")) << result.output;
   EXPECT_FALSE(contains(result.output, "internal error")) << result.output;
+  for (const std::string verb : {"eval --data unused.txt --model ", "generate --prompt hi --model "}) {
+    const auto other = run_sieve(verb + dir.path().string());
+    EXPECT_EQ(other.exit_code, 2) << verb << other.output;
+    EXPECT_TRUE(contains(other.output, "the model would take")) << verb << other.output;
+  }
 }
 
 TEST(ModelLimitsCli, SizesWhoseProductOverflowsAreAUserError) {
