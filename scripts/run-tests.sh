@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` runs: the unit and integration tests (Release build), the unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer, and a short libFuzzer run of the
-# untrusted-file parsers. Exits non-zero if any part fails.
+# loading path of untrusted files. Exits non-zero if any part fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -26,7 +26,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest --test-dir build-asan
 
-echo "== fuzzing the safetensors and config parsers"
+echo "== fuzzing the loading of untrusted files"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/run-fuzzers.sh
 
 # Every part passed (set -e stops at the first failure): one closing line for the whole run.

@@ -2,6 +2,8 @@
 #include <zlib.h>
 
 #include "data_test_util.h"
+#include "fuzz_inputs.h"
+#include "fuzz_seeds.h"
 #include "sieve/core/error.h"
 #include "sieve/data/corpus.h"
 #include "sieve/data/corpus_dictd.h"
@@ -204,6 +206,23 @@ TEST(Dictd, GzipBombStopsAtTheDecompressedSizeCap) {
   // An uncompressed dictionary larger than the cap is refused before it is read.
   write_file(dir / "big.dict", std::string(4096, 'x'));
   expect_user_error([&] { DictdReader(dir / "big.dict", {.max_text_bytes = 1024}); }, "more than the 1024");
+}
+
+// As fuzz_dictd: the dictionary (gzip when it starts with 1f 8b) and its index, read to the end
+// with the target's cap on the text.
+TEST(Dictd, FuzzSeeds) {
+  sieve::testing::check_fuzz_seeds("dictd", [](const std::string& bytes, const std::string&) {
+    TempDir dir;
+    const auto parts = fuzz::split_parts(bytes, 2);
+    const bool gzip = parts[0].starts_with("\x1f\x8b");
+    const auto dict = dir / (gzip ? "seed.dict.dz" : "seed.dict");
+    write_file(dict, parts[0]);
+    if (parts.size() > 1) write_file(dir / "seed.index", parts[1]);
+    DictdReader reader(dict, {.max_text_bytes = fuzz::kDictdFuzzMaxTextBytes});
+    std::string document;
+    while (reader.next(document)) {
+    }
+  });
 }
 
 // The real dictionaries from Debian's dict-gcide / dict-foldoc, when installed.
