@@ -101,11 +101,12 @@ def field(number, wire, payload):
     return key + varint(len(payload)) + payload  # wire 2
 
 
-def tokenizer_model():
+def tokenizer_model(eos="</s>"):
     """A SentencePiece BPE ModelProto written by hand: <unk> <s> </s>, the letters and a few
-    merges, identity normalisation (no precompiled character map, so it stays small)."""
+    merges, identity normalisation (no precompiled character map, so it stays small). `eos`
+    renames the end-of-sequence piece."""
     normal, unknown, control = 1, 2, 3
-    pieces = [("<unk>", 0.0, unknown), ("<s>", 0.0, control), ("</s>", 0.0, control)]
+    pieces = [("<unk>", 0.0, unknown), ("<s>", 0.0, control), (eos, 0.0, control)]
     merges = ["\u2581t", "th", "he", "\u2581the", "in", "er", "an"]
     pieces += [(m, -float(i), normal) for i, m in enumerate(merges)]
     letters = ["\u2581"] + [chr(ord("a") + i) for i in range(26)]
@@ -143,6 +144,10 @@ def model_dir_seeds():
     write("model_dir", "invalid_no_tokenizer", directory(dense, llama_parameters(dense), with_tokenizer=False))
     weights = safetensors([(n, s, "F32") for n, s in llama_parameters(dense)])
     write("model_dir", "invalid_tokenizer", MARKER.join([json.dumps(dense).encode(), weights, b"\x0a\x03abc not a model"]))
+    # Found by fuzz_model_dir: a control piece that is also a normal piece ("\u2581t") loads, then
+    # fails to encode; that is the file's fault, a UserError, not an internal error.
+    write("model_dir", "invalid_tokenizer_control_piece_twice",
+          MARKER.join([json.dumps(dense).encode(), weights, tokenizer_model(eos="\u2581t")[0]]))
 
 
 # --- dictd -------------------------------------------------------------------------------
