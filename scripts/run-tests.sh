@@ -2,8 +2,8 @@
 # Everything `make test` runs: the unit and integration tests (Release build; the kernel, op,
 # model and training tests also on the AVX2 and scalar paths, tests/CMakeLists.txt), the unit
 # tests again under AddressSanitizer + UndefinedBehaviorSanitizer (on the machine's own
-# instruction set only), and a short libFuzzer run of the untrusted-file parsers. Exits
-# non-zero if any part fails.
+# instruction set only), and a short libFuzzer run of the loading path of untrusted files.
+# Exits non-zero if any part fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -28,7 +28,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest --test-dir build-asan --label-exclude isa
 
-echo "== fuzzing the safetensors and config parsers"
+echo "== fuzzing the loading of untrusted files"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/run-fuzzers.sh
 
 # Every part passed (set -e stops at the first failure): one closing line for the whole run.

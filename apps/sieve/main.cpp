@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "apps/sieve/model_limit_flag.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/core/error.h"
 
@@ -16,6 +17,10 @@ int main(int argc, char** argv) {
   sieve::apps::add_inspect_verb(app);
   sieve::apps::add_bench_verb(app);
   sieve::apps::add_finetune_verb(app);
+  // Every verb that builds a model from a config file or a model directory.
+  for (const char* verb : {"train", "eval", "generate", "inspect", "finetune"})
+    sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
+  sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand("sparse-sweep"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

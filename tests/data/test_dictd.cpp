@@ -2,6 +2,8 @@
 #include <zlib.h>
 
 #include "data_test_util.h"
+#include "fuzz_inputs.h"
+#include "fuzz_seeds.h"
 #include "sieve/core/error.h"
 #include "sieve/data/corpus.h"
 #include "sieve/data/corpus_dictd.h"
@@ -180,6 +182,47 @@ TEST(Dictd, TruncatedOrDamagedDictIsAUserError) {
   expect_user_error([&] { read_corpus(dir / "tiny.dict.dz"); }, "not a gzip");
 
   expect_user_error([&] { read_corpus(dir / "absent.dict.dz"); }, "absent.dict.dz");
+}
+
+// A gzip bomb made here: one member holding 1 MiB of zeros (about 1 KiB compressed), repeated
+// 64 times — 64 KiB on disk that inflate to 64 MiB. The reader stops at its cap with a clear
+// error instead of inflating until memory runs out.
+TEST(Dictd, GzipBombStopsAtTheDecompressedSizeCap) {
+  TempDir dir;
+  write_gzip(dir / "member.gz", std::string(std::size_t{1} << 20, '\0'));
+  const std::string member = read_file(dir / "member.gz");
+  ASSERT_LT(member.size(), 8192u);
+  std::string bomb;
+  for (int i = 0; i < 64; ++i) bomb += member;
+  write_file(dir / "bomb.dict.dz", bomb);
+  write_file(dir / "bomb.index", "zeros\tA\tBA\n");
+
+  constexpr std::uint64_t kCap = std::uint64_t{16} << 20;
+  expect_user_error([&] { read_gzip_file(dir / "bomb.dict.dz", kCap); }, "decompresses to more than 16777216 bytes");
+  expect_user_error([&] { DictdReader(dir / "bomb.dict.dz", {.max_text_bytes = kCap}); }, "bomb.dict.dz");
+  // The cap is inclusive: a file of exactly that size reads.
+  EXPECT_EQ(read_gzip_file(dir / "bomb.dict.dz", std::uint64_t{64} << 20).size(), std::size_t{64} << 20);
+  expect_user_error([&] { read_gzip_file(dir / "bomb.dict.dz", (std::uint64_t{64} << 20) - 1); }, "gzip bomb");
+  // An uncompressed dictionary larger than the cap is refused before it is read.
+  write_file(dir / "big.dict", std::string(4096, 'x'));
+  expect_user_error([&] { DictdReader(dir / "big.dict", {.max_text_bytes = 1024}); }, "more than the 1024");
+}
+
+// As fuzz_dictd: the dictionary (gzip when it starts with 1f 8b) and its index, read to the end
+// with the target's cap on the text.
+TEST(Dictd, FuzzSeeds) {
+  sieve::testing::check_fuzz_seeds("dictd", [](const std::string& bytes, const std::string&) {
+    TempDir dir;
+    const auto parts = fuzz::split_parts(bytes, 2);
+    const bool gzip = parts[0].starts_with("\x1f\x8b");
+    const auto dict = dir / (gzip ? "seed.dict.dz" : "seed.dict");
+    write_file(dict, parts[0]);
+    if (parts.size() > 1) write_file(dir / "seed.index", parts[1]);
+    DictdReader reader(dict, {.max_text_bytes = fuzz::kDictdFuzzMaxTextBytes});
+    std::string document;
+    while (reader.next(document)) {
+    }
+  });
 }
 
 // The real dictionaries from Debian's dict-gcide / dict-foldoc, when installed.

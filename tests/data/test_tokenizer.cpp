@@ -4,6 +4,7 @@
 #include <random>
 
 #include "data_test_util.h"
+#include "fuzz_inputs.h"
 #include "sieve/core/error.h"
 #include "sieve/data/tokenizer.h"
 
@@ -220,6 +221,27 @@ TEST(Tokenizer, BadInputIsAUserError) {
   bad.inputs = {dir / "blank.txt"};
   EXPECT_THROW(train_tokenizer(bad), core::UserError);
   EXPECT_FALSE(std::filesystem::exists(dir / "m.model"));
+}
+
+// Found by fuzz_model_dir: SentencePiece loads a model whose "\u2581t" is both a control and a
+// normal piece, then fails inside encode (an internal error, exit 3, in `sieve generate`).
+// Loading refuses it instead, naming the piece.
+TEST(Tokenizer, PieceDefinedTwiceIsRefusedAtLoad) {
+  const auto seed = std::filesystem::path(SIEVE_FIXTURE_DIR) / ".." / "fuzz" / "corpus" / "model_dir" /
+                    "invalid_tokenizer_control_piece_twice";
+  const std::string bytes = testing::read_file(seed);
+  const auto parts = fuzz::split_parts(bytes, 3);
+  ASSERT_EQ(parts.size(), 3u);
+  try {
+    Tokenizer::from_serialized(parts[2]);
+    FAIL() << "a model with a piece defined twice loaded";
+  } catch (const core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("piece '\u2581t' is defined twice (ids 2 and 3)"), std::string::npos)
+        << e.what();
+  }
+  TempDir dir;
+  write_file(dir / "twice.model", parts[2]);
+  EXPECT_THROW(Tokenizer::load(dir / "twice.model"), core::UserError);
 }
 
 }  // namespace

@@ -342,6 +342,10 @@ TEST(SafetensorsMalformed, Shapes) {
   // A zero extent makes any other extent fine.
   EXPECT_NO_THROW(parse_safetensors_header(
       make_file(R"({"w":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}})", 0), "ok"));
+  // ... as long as the other extents multiply to a count that fits: the strides of an empty
+  // tensor [0, 2^32, 2^32] would overflow.
+  expect_rejected(R"({"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0,
+                  "overflows 64 bits");
   std::string deep = R"({"w":{"dtype":"U8","shape":[)";
   for (int i = 0; i < 65; ++i) deep += i == 0 ? "1" : ",1";
   expect_rejected(deep + R"(],"data_offsets":[0,1]}})", 1, "at most 64");

@@ -1,9 +1,9 @@
 #include "sieve/core/tensor.h"
 
 #include <cstring>
-#include <numeric>
 
 #include "sieve/core/allocator.h"
+#include "sieve/core/checked_math.h"
 
 namespace sieve::core {
 
@@ -28,10 +28,16 @@ Storage::~Storage() {
 }
 
 std::int64_t shape_numel(std::span<const std::int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+  const auto numel = checked_numel(shape);
+  SIEVE_CHECK(numel.has_value(), "shape {} has a negative extent or more elements than 64 bits count",
+              shape_string(shape));
+  return *numel;
 }
 
 Shape contiguous_strides(std::span<const std::int64_t> shape) {
+  // Each stride is a product of trailing extents: zero after a zero extent, otherwise at most
+  // the product of the non-zero extents, which shape_numel checks fits.
+  (void)shape_numel(shape);
   Shape strides(shape.size());
   std::int64_t stride = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
@@ -113,10 +119,22 @@ void for_each_offset(const Shape& shape, const Shape& strides, std::int64_t offs
 
 }  // namespace
 
-Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
+namespace {
+
+// Bytes of a contiguous `shape` of `dtype`; a negative extent or a size that overflows is a
+// broken contract (sizes from files are checked where they are read).
+std::size_t contiguous_nbytes(const Shape& shape, DType dtype) {
   for (auto extent : shape) SIEVE_CHECK(extent >= 0, "negative extent in shape {}", shape_string(shape));
-  const auto nbytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
-  auto storage = std::make_shared<Storage>(nbytes, device);
+  const auto nbytes = checked_nbytes(shape, dtype_size(dtype));
+  SIEVE_CHECK(nbytes.has_value(), "shape {} of {} is too large: its size in bytes overflows 64 bits",
+              shape_string(shape), dtype_name(dtype));
+  return static_cast<std::size_t>(*nbytes);
+}
+
+}  // namespace
+
+Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
+  auto storage = std::make_shared<Storage>(contiguous_nbytes(shape, dtype), device);
   Shape strides = contiguous_strides(shape);
   return Tensor(make_impl(std::move(storage), std::move(shape), std::move(strides), 0, dtype));
 }
@@ -134,8 +152,7 @@ Tensor Tensor::full(Shape shape, double value, DType dtype) {
 }
 
 Tensor Tensor::borrow(void* data, Shape shape, DType dtype, std::function<void()> release) {
-  const auto nbytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
-  auto storage = std::make_shared<Storage>(data, nbytes, std::move(release));
+  auto storage = std::make_shared<Storage>(data, contiguous_nbytes(shape, dtype), std::move(release));
   Shape strides = contiguous_strides(shape);
   return Tensor(make_impl(std::move(storage), std::move(shape), std::move(strides), 0, dtype));
 }
@@ -178,7 +195,9 @@ Tensor Tensor::view(Shape new_shape) const {
       SIEVE_CHECK(inferred < 0, "view: more than one -1 in {}", shape_string(new_shape));
       inferred = static_cast<std::int64_t>(i);
     } else {
-      known *= new_shape[i];
+      const auto product = checked_mul(known, new_shape[i]);
+      SIEVE_CHECK(new_shape[i] >= 0 && product, "view: bad shape {}", shape_string(new_shape));
+      known = *product;
     }
   }
   if (inferred >= 0) {

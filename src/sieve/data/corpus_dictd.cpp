@@ -213,8 +213,8 @@ DictdReader::DictdReader(const std::filesystem::path& dict_file, DictdOptions op
   std::error_code ec;
   SIEVE_USER_CHECK(std::filesystem::exists(dict_file, ec), "dictd file '{}' does not exist",
                    dict_file.string());
-  text_ = dict_file.filename().string().ends_with(".dz") ? read_gzip_file(dict_file)
-                                                         : read_binary_file(dict_file);
+  text_ = dict_file.filename().string().ends_with(".dz") ? read_gzip_file(dict_file, options.max_text_bytes)
+                                                         : read_binary_file(dict_file, options.max_text_bytes);
   const std::vector<DictdIndexEntry> entries =
       read_dictd_index(dictd_index_path(dict_file), text_.size());
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sieve/data/corpus.h"
+#include "sieve/data/gzip_file.h"
 
 namespace sieve::data {
 
@@ -61,6 +62,8 @@ bool is_dictd_source_tag_line(std::string_view line);
 
 struct DictdOptions {
   bool clean = true;  // apply clean_dictd_entry
+  // The most text the dictionary may hold (decompressed); more is a UserError (gzip_file.h).
+  std::uint64_t max_text_bytes = kMaxInMemoryFileBytes;
 };
 
 // Decompresses the dictionary and reads its index up front (GCIDE: ~40 MB of text), so errors

@@ -32,7 +32,7 @@ struct InflateStream {
 
 }  // namespace
 
-std::string read_binary_file(const std::filesystem::path& path) {
+std::string read_binary_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
   std::error_code ec;
   SIEVE_USER_CHECK(std::filesystem::exists(path, ec), "file '{}' does not exist", path.string());
   SIEVE_USER_CHECK(!std::filesystem::is_directory(path, ec),
@@ -41,6 +41,8 @@ std::string read_binary_file(const std::filesystem::path& path) {
   SIEVE_USER_CHECK(in.is_open(), "cannot open '{}': {}", path.string(), std::strerror(errno));
   const auto size = std::filesystem::file_size(path, ec);
   SIEVE_USER_CHECK(!ec, "cannot read the size of '{}': {}", path.string(), ec.message());
+  SIEVE_USER_CHECK(size <= max_bytes, "'{}' has {} bytes, more than the {} a file read into memory may have",
+                   path.string(), size, max_bytes);
   std::string bytes(size, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   SIEVE_USER_CHECK(!in.bad() && static_cast<std::uintmax_t>(in.gcount()) == size,
@@ -49,11 +51,15 @@ std::string read_binary_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-std::string read_gzip_file(const std::filesystem::path& path) {
+std::string read_gzip_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const std::string compressed = read_binary_file(path);
   SIEVE_USER_CHECK(has_gzip_magic(compressed, 0),
                    "'{}' is not a gzip/dictzip file (expected the bytes 1f 8b at its start)",
                    path.string());
+  // Room for one byte past the cap, so a file that inflates beyond it is told apart from one
+  // that ends exactly there.
+  std::string output;
+  const std::uint64_t room = std::min<std::uint64_t>(max_bytes, output.max_size() - 1) + 1;
 
   // The trailer's ISIZE (length mod 2^32 of the last member) is a good first guess at the
   // output size; capped so a damaged trailer cannot ask for absurd memory.
@@ -63,7 +69,7 @@ std::string read_gzip_file(const std::filesystem::path& path) {
     std::memcpy(&isize, compressed.data() + compressed.size() - 4, 4);
     size_hint = std::min<std::uint64_t>(isize, std::uint64_t{64} * compressed.size());
   }
-  std::string output(std::max<std::uint64_t>(size_hint + (1u << 16), 1u << 20), '\0');
+  output.resize(std::min(std::max<std::uint64_t>(size_hint + (1u << 16), 1u << 20), room));
 
   InflateStream stream;
   z_stream& zs = stream.zs;
@@ -77,13 +83,18 @@ std::string read_gzip_file(const std::filesystem::path& path) {
       zs.avail_in = static_cast<uInt>(chunk);
       in_pos += chunk;
     }
-    if (output.size() - out_pos < (1u << 16)) output.resize(output.size() * 2);
+    if (output.size() - out_pos < (1u << 16) && output.size() < room)
+      output.resize(std::min<std::uint64_t>(output.size() * 2, room));
     zs.next_out = reinterpret_cast<Bytef*>(output.data() + out_pos);
     zs.avail_out = static_cast<uInt>(std::min<std::size_t>(output.size() - out_pos,
                                                            std::numeric_limits<uInt>::max() / 2));
     const uInt out_before = zs.avail_out;
     const int status = inflate(&zs, Z_NO_FLUSH);
     out_pos += out_before - zs.avail_out;
+    SIEVE_USER_CHECK(out_pos <= max_bytes,
+                     "'{}' decompresses to more than {} bytes, the most a file read into memory may hold "
+                     "(a damaged file or a gzip bomb?)",
+                     path.string(), max_bytes);
 
     if (status == Z_STREAM_END) {
       const std::size_t consumed = in_pos - zs.avail_in;

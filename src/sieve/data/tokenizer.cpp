@@ -35,6 +35,17 @@ std::string readable(const sentencepiece::util::Status& status, std::string_view
 
 constexpr std::string_view kNotAModel = "the bytes do not parse as a SentencePiece model";
 
+// SentencePiece loads a model in which one piece is both a control and a normal piece, and then
+// fails to encode with it; every piece must map back to its own id.
+void check_pieces_are_unique(const sentencepiece::SentencePieceProcessor& processor, std::string_view source) {
+  for (int id = 0; id < processor.GetPieceSize(); ++id) {
+    const std::string& piece = processor.IdToPiece(id);
+    const int again = processor.PieceToId(piece);
+    SIEVE_USER_CHECK(again == id, "{} is not a valid SentencePiece tokenizer model: piece '{}' is defined twice "
+                     "(ids {} and {})", source, piece, std::min(id, again), std::max(id, again));
+  }
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -52,6 +63,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_file) {
   const auto status = impl->processor.Load(model_file.string());
   SIEVE_USER_CHECK(status.ok(), "'{}' is not a valid SentencePiece tokenizer model: {}",
                    model_file.string(), readable(status, kNotAModel));
+  check_pieces_are_unique(impl->processor, fmt::format("'{}'", model_file.string()));
   return Tokenizer(std::move(impl));
 }
 
@@ -61,6 +73,7 @@ Tokenizer Tokenizer::from_serialized(std::string_view model_bytes) {
       absl::string_view(model_bytes.data(), model_bytes.size()));
   SIEVE_USER_CHECK(status.ok(), "tokenizer bytes are not a valid SentencePiece model: {}",
                    readable(status, kNotAModel));
+  check_pieces_are_unique(impl->processor, "the tokenizer bytes");
   return Tokenizer(std::move(impl));
 }
 

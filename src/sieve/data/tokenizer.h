@@ -26,7 +26,8 @@ namespace sieve::data {
 class Tokenizer {
  public:
   // Loads a SentencePiece `.model` file. Throws core::UserError when the file is missing or is
-  // not a SentencePiece model.
+  // not a SentencePiece model (including one that defines a piece twice, which SentencePiece
+  // loads but cannot encode with).
   static Tokenizer load(const std::filesystem::path& model_file);
   // The same from the bytes of a `.model` file (e.g. embedded in a model directory).
   static Tokenizer from_serialized(std::string_view model_bytes);

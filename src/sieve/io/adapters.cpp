@@ -1,6 +1,7 @@
 #include "sieve/io/adapters.h"
 
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -40,6 +41,10 @@ nn::LoraOptions options_of(const SafetensorsFile& file) {
   options.dropout = parse_number<float>(file, "lora.dropout");
   options.targets = metadata_value(file, "lora.targets");
   SIEVE_USER_CHECK(options.rank >= 1, "{}: LoRA rank {} must be at least 1", file.path().string(), options.rank);
+  SIEVE_USER_CHECK(std::isfinite(options.alpha), "{}: LoRA alpha {} must be a finite number", file.path().string(),
+                   options.alpha);
+  SIEVE_USER_CHECK(options.dropout >= 0.0f && options.dropout < 1.0f, "{}: LoRA dropout {} must be in [0, 1)",
+                   file.path().string(), options.dropout);
   return options;
 }
 

@@ -19,7 +19,8 @@ inline constexpr const char* kAdapterFile = "adapter.safetensors";
 // without adapters is a UserError.
 void save_adapters(const nn::Module& model, const nn::LoraOptions& options, const std::filesystem::path& file);
 
-// The LoRA settings stored in an adapter file; a missing or malformed key is a UserError.
+// The LoRA settings stored in an adapter file; a missing or malformed key (a rank below 1, an
+// alpha that is not finite, a dropout outside [0, 1)) is a UserError naming the file.
 nn::LoraOptions read_adapter_options(const std::filesystem::path& file);
 
 // Loads an adapter file onto `model`. A model without adapters gets them first (apply_lora with

@@ -11,6 +11,7 @@
 
 #include "sieve/core/error.h"
 #include "sieve/core/atomic_file.h"
+#include "sieve/io/model_limits.h"
 
 namespace sieve::io {
 namespace {
@@ -266,7 +267,9 @@ nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json) {
   if (!in) core::throw_user_error("cannot read model config {}", source);
   std::string text(std::istreambuf_iterator<char>(in), {});
   if (in.bad()) core::throw_user_error("cannot read model config {}: read error", source);
-  return parse_llama_config_text(text, source);
+  nn::LlamaConfig config = parse_llama_config_text(text, source);
+  check_model_fits(config, source);
+  return config;
 }
 
 json llama_config_to_json(const nn::LlamaConfig& config, json base) {

@@ -28,7 +28,8 @@ nn::LlamaConfig parse_llama_config(const nlohmann::json& json, std::string_view 
 // parse_llama_config() of JSON text; malformed JSON is a core::UserError with the position.
 nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view source);
 
-// Reads and validates a config.json.
+// Reads and validates a config.json, and checks that the model it describes fits the memory
+// limit (check_model_fits in model_limits.h) — before anything is allocated for it.
 nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json);
 
 // The config as HF-style JSON (architectures, model_type and every LlamaConfig field), written

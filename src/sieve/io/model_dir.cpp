@@ -1,29 +1,73 @@
 #include "sieve/io/model_dir.h"
 
 #include <set>
+#include <unordered_map>
 
 #include "sieve/io/model_config.h"
+#include "sieve/io/model_layout.h"
+#include "sieve/io/model_limits.h"
 #include "sieve/io/safetensors.h"
 
 namespace sieve::io {
+namespace {
 
-void load_parameters(nn::Module& module, const std::filesystem::path& safetensors_file) {
-  SafetensorsFile file(safetensors_file);
+// Past this many tensors a mismatch is reported by counts alone, without listing names.
+constexpr std::int64_t kMaxTensorsToName = 1 << 20;
+
+// Checks the weights' header against the parameters `config` implies — every tensor present,
+// F32, with its shape, and no others — so a wrong file fails before the model is built.
+// `described_by` names where the config came from.
+void check_weights_fit_config(const nn::LlamaConfig& config, const SafetensorsFile& weights,
+                              const std::string& described_by) {
+  const std::string source = weights.path().string();
+  const auto& entries = weights.header().entries;
+  const std::int64_t expected = llama_footprint(config, described_by).parameter_tensors;
+  if (static_cast<std::int64_t>(entries.size()) != expected && expected > kMaxTensorsToName)
+    core::throw_user_error("{}: holds {} tensors, but {} describes a model with {}", source, entries.size(),
+                           described_by, expected);
+  std::unordered_map<std::string_view, const SafetensorsEntry*> by_name;
+  for (const auto& entry : entries) by_name.emplace(entry.name, &entry);
+  std::set<std::string_view> names;
+  const std::vector<TensorSpec> specs = llama_parameters(config);
+  for (const TensorSpec& spec : specs) {
+    names.insert(spec.name);
+    const auto it = by_name.find(spec.name);
+    SIEVE_USER_CHECK(it != by_name.end(), "{}: no tensor '{}' (the model {} describes has it)", source, spec.name,
+                     described_by);
+    const SafetensorsEntry& entry = *it->second;
+    SIEVE_USER_CHECK(entry.dtype == core::DType::f32 && entry.shape == spec.shape,
+                     "{}: tensor '{}' is {} {}, but {} needs F32 {} ({})", source, spec.name,
+                     core::dtype_safetensors_name(entry.dtype), core::shape_string(entry.shape), described_by,
+                     core::shape_string(spec.shape), spec.fields);
+  }
+  for (const auto& entry : entries)
+    SIEVE_USER_CHECK(names.contains(entry.name), "{}: unexpected tensor '{}' (not a parameter of the model {} describes)",
+                     source, entry.name, described_by);
+}
+
+// Copies every tensor of `file` into the parameter of the same name.
+void copy_parameters(nn::Module& module, const SafetensorsFile& file) {
+  const std::string source = file.path().string();
   std::set<std::string> expected;
   for (auto& [name, parameter] : module.named_parameters()) {
     expected.insert(name);
-    SIEVE_USER_CHECK(file.contains(name), "{}: no tensor '{}' (the model expects it)", safetensors_file.string(),
-                     name);
+    SIEVE_USER_CHECK(file.contains(name), "{}: no tensor '{}' (the model expects it)", source, name);
     const core::Tensor stored = file.tensor(name);
     SIEVE_USER_CHECK(stored.shape() == parameter.shape() && stored.dtype() == parameter.dtype(),
-                     "{}: tensor '{}' is {} {}, the model expects {} {}", safetensors_file.string(), name,
+                     "{}: tensor '{}' is {} {}, the model expects {} {}", source, name,
                      core::dtype_name(stored.dtype()), core::shape_string(stored.shape()),
                      core::dtype_name(parameter.dtype()), core::shape_string(parameter.shape()));
     parameter.copy_from(stored);
   }
   for (const auto& entry : file.header().entries)
     SIEVE_USER_CHECK(expected.contains(entry.name), "{}: unexpected tensor '{}' (not a parameter of this model)",
-                     safetensors_file.string(), entry.name);
+                     source, entry.name);
+}
+
+}  // namespace
+
+void load_parameters(nn::Module& module, const std::filesystem::path& safetensors_file) {
+  copy_parameters(module, SafetensorsFile(safetensors_file));
 }
 
 void save_parameters(const nn::Module& module, const std::filesystem::path& safetensors_file) {
@@ -33,10 +77,18 @@ void save_parameters(const nn::Module& module, const std::filesystem::path& safe
 std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
                                                  const std::function<void(nn::LlamaConfig&)>& adjust) {
   SIEVE_USER_CHECK(std::filesystem::is_directory(dir), "model directory '{}' does not exist", dir.string());
-  nn::LlamaConfig config = load_llama_config(dir / kConfigFile);
-  if (adjust) adjust(config);
+  const std::string config_file = (dir / kConfigFile).string();
+  nn::LlamaConfig config = load_llama_config(config_file);  // checks the model fits the memory limit
+  std::string described_by = config_file;
+  if (adjust) {
+    adjust(config);
+    described_by += " (with the command-line attention settings)";
+    check_model_fits(config, described_by);
+  }
+  const SafetensorsFile weights(dir / kWeightsFile);
+  check_weights_fit_config(config, weights, described_by);
   auto model = std::make_unique<nn::LlamaForCausalLM>(config, 0);
-  load_parameters(*model, dir / kWeightsFile);
+  copy_parameters(*model, weights);
   return model;
 }
 

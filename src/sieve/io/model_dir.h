@@ -22,7 +22,9 @@ void save_parameters(const nn::Module& module, const std::filesystem::path& safe
 // Builds the model from dir/config.json and loads dir/model.safetensors. Errors name the
 // missing or malformed file. `adjust`, when given, edits the configuration before the model is
 // built (e.g. command-line attention knobs); a change that alters the parameters makes the
-// weights not fit, which is reported as such.
+// weights not fit, which is reported as such. The directory is untrusted: the model must fit
+// the memory limit (model_limits.h), and the weights' header must hold exactly the tensors the
+// config implies, each F32 with its shape, before the model is built and initialised.
 std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
                                                  const std::function<void(nn::LlamaConfig&)>& adjust = {});
 // Writes config.json and model.safetensors (each atomically), creating `dir`.

@@ -15,8 +15,9 @@
 #include <set>
 #include <system_error>
 
-#include "sieve/core/error.h"
 #include "sieve/core/atomic_file.h"
+#include "sieve/core/checked_math.h"
+#include "sieve/core/error.h"
 
 namespace sieve::io {
 
@@ -151,21 +152,13 @@ SafetensorsEntry parse_entry(const std::string& name, const json& value, std::ui
     if (!size) entry_error(source, name, "shape must hold non-negative integers, found {}", brief(extent));
     entry.shape.push_back(static_cast<std::int64_t>(*size));
   }
-  std::uint64_t numel = 1;
-  for (const std::int64_t size : entry.shape) {
-    if (size == 0) {
-      numel = 0;
-      break;
-    }
-    if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(size), &numel))
-      entry_error(source, name, "shape {} has too many elements (overflows 64 bits)",
-                  core::shape_string(entry.shape));
-  }
-  std::uint64_t nbytes = 0;
-  if (__builtin_mul_overflow(numel, std::uint64_t{core::dtype_size(entry.dtype)}, &nbytes) ||
-      nbytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-    entry_error(source, name, "shape {} of {} is too large to address", core::shape_string(entry.shape),
-                dtype_text);
+  // Checked here so a Tensor over these bytes never meets a size (or a stride of an empty
+  // tensor) that overflows.
+  const auto checked_size = core::checked_nbytes(entry.shape, core::dtype_size(entry.dtype));
+  if (!checked_size)
+    entry_error(source, name, "shape {} of {} is too large to address (its size overflows 64 bits)",
+                core::shape_string(entry.shape), dtype_text);
+  const auto nbytes = static_cast<std::uint64_t>(*checked_size);
 
   const json& offsets = value["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of the fuzz targets that take whole files: tests/fuzz/corpus/
+{model_dir,dictd,checkpoint_state,adapter}/. Deterministic: rerunning rewrites the same bytes.
+
+A seed's name says whether the target should accept it (valid_*) or answer with a UserError
+(invalid_*); tests/io/test_fuzz_corpus.cpp and its siblings check that on every test run.
+Multi-file seeds use the container format of tests/support/fuzz_inputs.h.
+
+    python3 tests/fuzz/make_seeds.py
+"""
+import gzip
+import json
+import math
+import struct
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+MARKER = b"\n#### sieve-fuzz-file ####\n"  # tests/support/fuzz_inputs.h: kFilePartMarker
+
+
+def write(target, name, data):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+# --- safetensors -------------------------------------------------------------------------
+
+def values(count, seed):
+    """`count` deterministic small f32 values."""
+    state = seed * 2654435761 % 2**32 or 1
+    out = []
+    for _ in range(count):
+        state = (1103515245 * state + 12345) % 2**31
+        out.append((state / 2**31 - 0.5) * 0.04)
+    return out
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: [(name, shape, dtype)]; every tensor F32 (or I64) with generated values."""
+    header, data = {}, b""
+    for i, (name, shape, dtype) in enumerate(tensors):
+        count = math.prod(shape)
+        blob = struct.pack(f"<{count}f", *values(count, i + 1)) if dtype == "F32" else bytes(8 * count)
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(blob)]}
+        data += blob
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+# --- model directories -------------------------------------------------------------------
+
+def llama_parameters(c):
+    """(name, shape) of every parameter of LlamaForCausalLM(c), as io::llama_parameters."""
+    C, I = c["hidden_size"], c["intermediate_size"]
+    kv = c.get("num_key_value_heads", c["num_attention_heads"]) * (C // c["num_attention_heads"])
+    attention = c.get("attention", {"type": "dense"})
+    out = [("model.embed_tokens.weight", (c["vocab_size"], C))]
+    for layer in range(c["num_hidden_layers"]):
+        kind = attention.get("layers", [attention["type"]] * c["num_hidden_layers"])[layer]
+        p = f"model.layers.{layer}."
+        out.append((p + "input_layernorm.weight", (C,)))
+        if kind == "sparse":
+            out.append((p + "self_attn.global_bias_scale", (1,)))
+        out += [(p + "self_attn.q_proj.weight", (C, C)), (p + "self_attn.k_proj.weight", (kv, C)),
+                (p + "self_attn.v_proj.weight", (kv, C)), (p + "self_attn.o_proj.weight", (C, C))]
+        if kind == "sparse":
+            S, K = attention.get("scorer_channels", 32), attention.get("scorer_kernel", 5)
+            s = p + "self_attn.scorer."
+            out += [(s + "conv1.weight", (C, K)), (s + "conv1.bias", (C,)), (s + "conv2.weight", (S, K)),
+                    (s + "conv2.bias", (S,)), (s + "proj1.weight", (S, C)), (s + "proj1.bias", (S,)),
+                    (s + "out.weight", (1, S)), (s + "out.bias", (1,))]
+        out += [(p + "post_attention_layernorm.weight", (C,)), (p + "mlp.gate_proj.weight", (I, C)),
+                (p + "mlp.up_proj.weight", (I, C)), (p + "mlp.down_proj.weight", (C, I))]
+    out.append(("model.norm.weight", (C,)))
+    if not c.get("tie_word_embeddings", False):
+        out.append(("lm_head.weight", (c["vocab_size"], C)))
+    return out
+
+
+def varint(n):
+    n &= 2**64 - 1
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def field(number, wire, payload):
+    key = varint(number << 3 | wire)
+    if wire == 0:
+        return key + varint(payload)
+    if wire == 5:
+        return key + struct.pack("<f", payload)
+    return key + varint(len(payload)) + payload  # wire 2
+
+
+def tokenizer_model(eos="</s>"):
+    """A SentencePiece BPE ModelProto written by hand: <unk> <s> </s>, the letters and a few
+    merges, identity normalisation (no precompiled character map, so it stays small). `eos`
+    renames the end-of-sequence piece."""
+    normal, unknown, control = 1, 2, 3
+    pieces = [("<unk>", 0.0, unknown), ("<s>", 0.0, control), (eos, 0.0, control)]
+    merges = ["\u2581t", "th", "he", "\u2581the", "in", "er", "an"]
+    pieces += [(m, -float(i), normal) for i, m in enumerate(merges)]
+    letters = ["\u2581"] + [chr(ord("a") + i) for i in range(26)]
+    pieces += [(ch, -10.0 - i, normal) for i, ch in enumerate(letters)]
+    proto = b""
+    for piece, score, kind in pieces:
+        proto += field(1, 2, field(1, 2, piece.encode()) + field(2, 5, score) + field(3, 0, kind))
+    trainer = field(3, 0, 2) + field(4, 0, len(pieces)) + field(40, 0, 0) + field(41, 0, 1) + field(42, 0, 2)
+    normalizer = field(1, 2, b"identity") + field(3, 0, 1) + field(4, 0, 0) + field(5, 0, 1)
+    return proto + field(2, 2, trainer) + field(3, 2, normalizer), len(pieces)
+
+
+def model_dir_seeds():
+    tokenizer, pieces = tokenizer_model()
+    dense = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": pieces, "hidden_size": 8,
+             "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+             "max_position_embeddings": 32, "bos_token_id": 1, "eos_token_id": 2}
+    sparse = dict(dense, num_hidden_layers=2, tie_word_embeddings=True,
+                  attention={"type": "sparse", "layers": ["local", "sparse"], "window": 64, "scorer_channels": 4,
+                             "scorer_kernel": 3, "lsh_rounds": 1})
+
+    def directory(config, tensors, with_tokenizer=True):
+        parts = [json.dumps(config, indent=1).encode(), safetensors([(n, s, "F32") for n, s in tensors])]
+        if with_tokenizer:
+            parts.append(tokenizer)
+        return MARKER.join(parts)
+
+    write("model_dir", "valid_dense", directory(dense, llama_parameters(dense)))
+    write("model_dir", "valid_sparse_tied", directory(sparse, llama_parameters(sparse)))
+    write("model_dir", "invalid_missing_tensor", directory(dense, llama_parameters(dense)[:-1]))
+    shapes = [(n, (s[0] + 1,) + s[1:] if n == "model.norm.weight" else s) for n, s in llama_parameters(dense)]
+    write("model_dir", "invalid_wrong_shape", directory(dense, shapes))
+    huge = dict(dense, vocab_size=2**30, hidden_size=2**30)
+    write("model_dir", "invalid_huge_config", directory(huge, llama_parameters(dense)))
+    write("model_dir", "invalid_no_tokenizer", directory(dense, llama_parameters(dense), with_tokenizer=False))
+    weights = safetensors([(n, s, "F32") for n, s in llama_parameters(dense)])
+    write("model_dir", "invalid_tokenizer", MARKER.join([json.dumps(dense).encode(), weights, b"\x0a\x03abc not a model"]))
+    # Found by fuzz_model_dir: a control piece that is also a normal piece ("\u2581t") loads, then
+    # fails to encode; that is the file's fault, a UserError, not an internal error.
+    write("model_dir", "invalid_tokenizer_control_piece_twice",
+          MARKER.join([json.dumps(dense).encode(), weights, tokenizer_model(eos="\u2581t")[0]]))
+
+
+# --- dictd -------------------------------------------------------------------------------
+
+def b64(n):
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    out = ""
+    while True:
+        out = digits[n % 64] + out
+        n //= 64
+        if not n:
+            return out
+
+
+def dictd_seeds():
+    entries = [("00-database-short", "00-database-short\n   A fuzz seed\n\n"),
+               ("Apple", "Apple \\Ap\"ple\\, n.\n   A fruit.    --Shak.\n   [1913 Webster]\n\n"),
+               ("Brook", "Brook, n.\n   A small stream.\n   [WordNet 1.5 +PJC]\n\n")]
+    text, index = "", ""
+    for headword, body in entries:
+        index += f"{headword}\t{b64(len(text))}\t{b64(len(body))}\n"
+        text += body
+    index += f"apples\t{b64(len(entries[0][1]))}\t{b64(len(entries[1][1]))}\n"  # a second headword
+    packed = gzip.compress(text.encode(), mtime=0)
+    write("dictd", "valid_gzip", packed + MARKER + index.encode())
+    write("dictd", "valid_plain", text.encode() + MARKER + index.encode())
+    write("dictd", "invalid_out_of_range", packed + MARKER + (index + f"Zed\t{b64(len(text))}\tB\n").encode())
+    write("dictd", "invalid_truncated_gzip", packed[:-6] + MARKER + index.encode())
+    member = gzip.compress(bytes(1 << 20), mtime=0)  # 1 MiB of zeros in about 1 KiB
+    write("dictd", "invalid_gzip_bomb", member * 2 + MARKER + b"zeros\tA\tB\n")  # 2 MiB, over the 1 MiB cap
+
+
+# --- checkpoint state --------------------------------------------------------------------
+
+def checkpoint_state_seeds():
+    trainer = {"loader": {"batches": 12, "rng": [1, 2, 3, 4]}, "loss_scaler": {
+        "applied_steps": 11, "growth_tracker": 3, "hysteresis_left": 1, "scale": 32768.0, "skipped_steps": 1},
+        "optimizer_steps": 11, "step": 12}
+    write("checkpoint_state", "valid_trainer.json", json.dumps(trainer, indent=2))
+    write("checkpoint_state", "valid_step_only.json", '{"step": 3, "marker": 3}')
+    bad = {"negative_step": {"step": -1}, "zero_rng": dict(trainer, loader={"batches": 1, "rng": [0, 0, 0, 0]}),
+           "zero_scale": dict(trainer, loss_scaler=dict(trainer["loss_scaler"], scale=1e-60)),
+           "hysteresis_overflow": dict(trainer, loss_scaler=dict(trainer["loss_scaler"], hysteresis_left=2**32)),
+           "no_step": {"optimizer_steps": 1}}
+    for name, state in bad.items():
+        write("checkpoint_state", f"invalid_{name}.json", json.dumps(state))
+    write("checkpoint_state", "invalid_json.json", '{"step": 3,')
+
+
+# --- LoRA adapters -----------------------------------------------------------------------
+
+def adapter_seeds():
+    """Adapters for fuzz_adapter.cpp's model (adapter_fuzz_model_config in fuzz_inputs.h): hidden
+    16, 2 heads sharing 1 kv head (k/v out 8), intermediate 32, two layers."""
+    sparse_layer = "model.layers.1.self_attn."
+    linears = {  # targets → (path, in features, out features) of the Linears they select
+        "q_proj,v_proj": [(f"model.layers.{layer}.self_attn.{proj}", 16, 16 if proj == "q_proj" else 8)
+                          for layer in range(2) for proj in ("q_proj", "v_proj")],
+        "mlp": [(f"model.layers.{layer}.mlp.{proj}", *shape) for layer in range(2)
+                for proj, shape in (("gate_proj", (16, 32)), ("up_proj", (16, 32)), ("down_proj", (32, 16)))],
+        "sparse_attention": [(sparse_layer + "q_proj", 16, 16), (sparse_layer + "k_proj", 16, 8),
+                             (sparse_layer + "v_proj", 16, 8), (sparse_layer + "o_proj", 16, 16),
+                             (sparse_layer + "scorer.proj1", 16, 32)],
+    }
+
+    def adapter(targets, rank, metadata=None, drop=0):
+        tensors = []
+        for path, k, m in linears[targets]:
+            tensors += [(path + ".lora_A.weight", (rank, k), "F32"), (path + ".lora_B.weight", (m, rank), "F32")]
+        meta = {"format": "pt", "sieve.adapter": "lora", "lora.rank": str(rank), "lora.alpha": "16",
+                "lora.dropout": "0", "lora.targets": targets}
+        meta.update(metadata or {})
+        return safetensors(tensors[:len(tensors) - drop], meta)
+
+    write("adapter", "valid_q_v_rank2", adapter("q_proj,v_proj", 2))
+    write("adapter", "valid_mlp_rank1", adapter("mlp", 1, {"lora.alpha": "0.5", "lora.dropout": "0.1"}))
+    write("adapter", "valid_sparse_attention_rank4", adapter("sparse_attention", 4))
+    write("adapter", "invalid_alpha_nan", adapter("q_proj,v_proj", 2, {"lora.alpha": "nan"}))
+    write("adapter", "invalid_missing_tensor", adapter("q_proj,v_proj", 2, drop=1))
+    write("adapter", "invalid_rank_mismatch", adapter("q_proj,v_proj", 2, {"lora.rank": "3"}))
+    write("adapter", "invalid_not_lora", adapter("q_proj,v_proj", 2, {"sieve.adapter": "prefix"}))
+
+
+if __name__ == "__main__":
+    model_dir_seeds()
+    dictd_seeds()
+    checkpoint_state_seeds()
+    adapter_seeds()
