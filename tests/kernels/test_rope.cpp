@@ -123,9 +123,10 @@ TEST(Rope, BackwardInvertsForwardInPlace) {
   expect_close(y, to_double(x), 1e-5, 1e-6, "round trip");
 }
 
-// Threads growing the same (D, theta) table to different lengths while others read it.
+// Threads growing the same (D, theta) table to different lengths while others read it (calls
+// longer than 64 positions grow the table).
 TEST(Rope, ConcurrentCallersSeeCorrectTables) {
-  const Shape s{1, 5, 2, 12};
+  const Shape s{1, 70, 2, 12};
   const float theta = 777.0f;  // a key no other test uses, so the table starts empty
   const auto x = random_floats(numel(s), 7);
   std::vector<std::vector<float>> outputs(8, std::vector<float>(x.size()));
@@ -140,6 +141,29 @@ TEST(Rope, ConcurrentCallersSeeCorrectTables) {
     const std::int64_t offset = std::int64_t{300} * k * k;
     expect_close(outputs[k], rope_reference(s, offset, theta, to_double(x)), 1e-5, 1e-6, "y " + describe(s, offset));
   }
+}
+
+// Decode steps past the cached table: each computes its own row instead of growing the table
+// (which would double it: as many rows as the prompt has, inside one step), with the values the
+// grown table gives those positions.
+TEST(Rope, DecodeStepsPastTheTableDoNotGrowIt) {
+  const std::int64_t H = 2, D = 8, prompt = 300, steps = 4;
+  const float theta = 4321.0f;  // a key no other test uses
+  ASSERT_EQ(rope_cached_positions(D, theta), 0);
+  const auto x = random_floats((prompt + steps) * H * D, 8);
+  std::vector<float> y(x.size());
+  rope_forward(DType::f32, 1, prompt, H, D, 0, theta, x.data(), y.data());
+  EXPECT_EQ(rope_cached_positions(D, theta), prompt);
+  for (std::int64_t p = prompt; p < prompt + steps; ++p)
+    rope_forward(DType::f32, 1, 1, H, D, p, theta, x.data() + p * H * D, y.data() + p * H * D);
+  EXPECT_EQ(rope_cached_positions(D, theta), prompt);
+  // A long call grows the table; the rows the steps computed alone are the same, bit for bit.
+  std::vector<float> whole(x.size());
+  rope_forward(DType::f32, 1, prompt + steps, H, D, 0, theta, x.data(), whole.data());
+  EXPECT_EQ(rope_cached_positions(D, theta), 2 * prompt);
+  EXPECT_EQ(y, whole);
+  const Shape s{1, prompt + steps, H, D};
+  expect_close(y, rope_reference(s, 0, theta, to_double(x)), 1e-5, 1e-6, "y " + describe(s, 0));
 }
 
 TEST(Rope, BadArgumentsAreErrors) {

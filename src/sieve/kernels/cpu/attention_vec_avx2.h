@@ -20,6 +20,13 @@ struct Vec {
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  // The sum of the lanes.
+  static float reduce_add(Reg x) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
 
   // 2^x = 2^n * 2^f with n = round(x), f in [-1/2, 1/2]; 2^f by a degree-5 polynomial fitted
   // for relative error (about 2e-7 in f32 arithmetic); 2^n built in the exponent field,

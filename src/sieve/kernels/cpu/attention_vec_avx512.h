@@ -20,6 +20,8 @@ struct Vec {
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  // The sum of the lanes.
+  static float reduce_add(Reg x) { return _mm512_reduce_add_ps(x); }
 
   // 2^x = 2^n * 2^f with n = round(x), f in [-1/2, 1/2]; 2^f by a degree-5 polynomial fitted
   // for relative error (about 2e-7 in f32 arithmetic), and vscalefps applies 2^n.

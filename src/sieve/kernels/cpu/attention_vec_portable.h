@@ -52,6 +52,12 @@ struct Vec {
     for (int i = 0; i < kWidth; ++i) r.x[i] = a.x[i] * b.x[i] + c.x[i];
     return r;
   }
+  // The sum of the lanes.
+  static float reduce_add(const Reg& a) {
+    float s = 0.0f;
+    for (int i = 0; i < kWidth; ++i) s += a.x[i];
+    return s;
+  }
   static Reg exp2(const Reg& a) {
     Reg r;
     for (int i = 0; i < kWidth; ++i) r.x[i] = std::exp2(std::clamp(a.x[i], -126.0f, 126.0f));

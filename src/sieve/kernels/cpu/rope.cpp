@@ -64,39 +64,63 @@ void fill_rows(RopeTable& table, std::int64_t from, std::int64_t D, double theta
 // call reaching past it gets a table for just its own positions, built and dropped per call.
 constexpr std::int64_t kMaxCachedValues = std::int64_t{1} << 22;  // 16 MiB of cos + 16 MiB of sin
 
-// Returns a table covering positions [first, end). Cached tables are immutable once shared:
+// Calls of at most this many positions (decode steps) never grow the cached table: past its end
+// they get rows of their own. Growing doubles the table, so one decode step just past a 64k-token
+// prompt would compute 64k rows (~0.1 s within one token's time) to use one; its own row costs
+// D/2 sines and cosines. Longer calls (prompts, training) grow it.
+constexpr std::int64_t kShortCall = 64;
+
+std::shared_ptr<const RopeTable> uncached_table(std::int64_t D, float theta, std::int64_t first, std::int64_t end) {
+  const std::int64_t half = D / 2;
+  auto table = std::make_shared<RopeTable>();
+  table->first = first;
+  table->count = end - first;
+  table->cos.resize(static_cast<std::size_t>(table->count * half));
+  table->sin.resize(static_cast<std::size_t>(table->count * half));
+  fill_rows(*table, 0, D, theta);
+  return table;
+}
+
+std::mutex& table_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// The cached table of (D, theta), null until a call builds it. Hold table_mutex().
+std::shared_ptr<const RopeTable>& cached_table(std::int64_t D, float theta) {
+  static std::map<std::pair<std::int64_t, std::uint32_t>, std::shared_ptr<const RopeTable>> cache;
+  return cache[{D, std::bit_cast<std::uint32_t>(theta)}];
+}
+
+// Returns a table covering positions [first, end): the cached one (grown first if the call is
+// long and reaches past it) or one of the call's own. Cached tables are immutable once shared:
 // growing one builds a larger copy, so a caller keeps a valid table while another thread grows it.
 std::shared_ptr<const RopeTable> rope_table(std::int64_t D, float theta, std::int64_t first, std::int64_t end) {
   const std::int64_t half = D / 2;
-  if (end * half > kMaxCachedValues) {
-    auto table = std::make_shared<RopeTable>();
-    table->first = first;
-    table->count = end - first;
-    table->cos.resize(static_cast<std::size_t>(table->count * half));
-    table->sin.resize(static_cast<std::size_t>(table->count * half));
-    fill_rows(*table, 0, D, theta);
-    return table;
+  if (end * half <= kMaxCachedValues) {
+    const std::lock_guard<std::mutex> lock(table_mutex());
+    std::shared_ptr<const RopeTable>& cached = cached_table(D, theta);
+    if (cached != nullptr && cached->count >= end) return cached;
+    if (end - first > kShortCall) {
+      // Grow geometrically (at least 256 positions) so calls reaching further each time rebuild
+      // O(log n) times.
+      const std::int64_t old_count = cached != nullptr ? cached->count : 0;
+      const std::int64_t count =
+          std::min(std::max({end, 2 * old_count, std::int64_t{256}}), kMaxCachedValues / half);
+      auto table = std::make_shared<RopeTable>();
+      table->count = count;
+      table->cos.resize(static_cast<std::size_t>(count * half));
+      table->sin.resize(static_cast<std::size_t>(count * half));
+      if (cached != nullptr) {
+        std::copy(cached->cos.begin(), cached->cos.end(), table->cos.begin());
+        std::copy(cached->sin.begin(), cached->sin.end(), table->sin.begin());
+      }
+      fill_rows(*table, old_count, D, theta);
+      cached = table;
+      return table;
+    }
   }
-  static std::mutex mutex;
-  static std::map<std::pair<std::int64_t, std::uint32_t>, std::shared_ptr<const RopeTable>> cache;
-  const std::lock_guard<std::mutex> lock(mutex);
-  std::shared_ptr<const RopeTable>& cached = cache[{D, std::bit_cast<std::uint32_t>(theta)}];
-  if (cached != nullptr && cached->count >= end) return cached;
-  // Grow geometrically (at least 256 positions) so a decode loop advancing one position per
-  // step rebuilds O(log n) times.
-  const std::int64_t old_count = cached != nullptr ? cached->count : 0;
-  const std::int64_t count = std::min(std::max({end, 2 * old_count, std::int64_t{256}}), kMaxCachedValues / half);
-  auto table = std::make_shared<RopeTable>();
-  table->count = count;
-  table->cos.resize(static_cast<std::size_t>(count * half));
-  table->sin.resize(static_cast<std::size_t>(count * half));
-  if (cached != nullptr) {
-    std::copy(cached->cos.begin(), cached->cos.end(), table->cos.begin());
-    std::copy(cached->sin.begin(), cached->sin.end(), table->sin.begin());
-  }
-  fill_rows(*table, old_count, D, theta);
-  cached = table;
-  return table;
+  return uncached_table(D, theta, first, end);
 }
 
 void rope_apply(const char* kernel, core::DType dtype, std::int64_t B, std::int64_t T, std::int64_t H,
@@ -137,6 +161,12 @@ void rope_forward(core::DType dtype, std::int64_t B, std::int64_t T, std::int64_
 void rope_backward(core::DType dtype, std::int64_t B, std::int64_t T, std::int64_t H, std::int64_t D,
                    std::int64_t position_offset, float theta, const void* dy, void* dx) {
   rope_apply("rope_backward", dtype, B, T, H, D, position_offset, theta, -1.0f, dy, dx);
+}
+
+std::int64_t rope_cached_positions(std::int64_t D, float theta) {
+  const std::lock_guard<std::mutex> lock(table_mutex());
+  const std::shared_ptr<const RopeTable>& cached = cached_table(D, theta);
+  return cached != nullptr ? cached->count : 0;
 }
 
 }  // namespace sieve::kernels::cpu

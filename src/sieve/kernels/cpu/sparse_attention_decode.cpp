@@ -1,25 +1,51 @@
+// One decoding step of sparse attention: gathering the key sets, threads, and the run-time
+// choice of the vector loops (sparse_attention_decode_impl.h, compiled here with the portable
+// Vec and in sparse_attention_decode_avx2.cpp / _avx512.cpp with intrinsics).
 #include "sieve/kernels/cpu/sparse_attention_decode.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <vector>
 
+#include "sieve/core/cpu_features.h"
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
+#include "sieve/kernels/cpu/sparse_attention_decode_kernels.h"
+
+namespace sieve::kernels::cpu::decode_portable {
+
+// Plain C++ lanes for CPUs without AVX2 (and SIEVE_ISA=scalar).
+#include "sieve/kernels/cpu/attention_vec_portable.h"
+
+}  // namespace sieve::kernels::cpu::decode_portable
+
+#define SIEVE_DECODE_ISA decode_portable
+#include "sieve/kernels/cpu/sparse_attention_decode_impl.h"
+#undef SIEVE_DECODE_ISA
 
 namespace sieve::kernels::cpu {
 namespace {
 
-bool contains(std::span<const std::int32_t> sorted, std::int32_t j) {
-  return std::binary_search(sorted.begin(), sorted.end(), j);
+DecodeKernels kernels_for(AttentionIsa isa) {
+  const core::CpuFeatures& f = core::cpu_features();
+  switch (isa) {
+    case AttentionIsa::avx512:
+      SIEVE_CHECK(f.has_avx512(), "sparse_attention_decode: AVX-512 is not available on this CPU ({})", f.describe());
+      return decode_avx512::decode_kernels();
+    case AttentionIsa::avx2:
+      SIEVE_CHECK(f.has_avx2(), "sparse_attention_decode: AVX2 is not available on this CPU ({})", f.describe());
+      return decode_avx2::decode_kernels();
+    case AttentionIsa::portable:
+      break;
+  }
+  return decode_portable::decode_kernels();
 }
 
-float dot(const float* a, const float* b, std::int64_t n) {
-  float acc = 0.0f;
-  for (std::int64_t d = 0; d < n; ++d) acc += a[d] * b[d];
-  return acc;
+bool contains(std::span<const std::int32_t> sorted, std::int32_t j) {
+  return std::binary_search(sorted.begin(), sorted.end(), j);
 }
 
 }  // namespace
@@ -28,16 +54,18 @@ float dot(const float* a, const float* b, std::int64_t n) {
 // so their logits are computed key by key with all heads at once — each key's [Hkv, D] row is
 // one contiguous block, fetched once and prefetched ahead. On a long context the rows are
 // scattered over a cache far larger than the CPU's caches (and its TLB: see the allocator's huge
-// pages); walking them head by head would fetch each row H times from memory and make a step's
-// time grow with the context length. The values are then summed per head (threads split the
-// heads), reading rows the logit pass has just brought into the shared cache.
-void sparse_attention_decode(const SparseAttentionShape& shape, std::int64_t position, const float* q,
-                             const float* keys, const float* values, const float* key_bias, SparseDecodeIndex& index,
-                             const float* rotations, float* out) {
+// pages); walking them head by head would fetch each row H times from memory. The values are
+// then summed per head (threads split the heads), each head's D values of a row prefetched a
+// few keys ahead. What a step computes is O(W + G + R·C) vector operations of D lanes; the
+// memory it waits on is the same number of rows, wherever in the cache they lie.
+void sparse_attention_decode_isa(AttentionIsa isa, const SparseAttentionShape& shape, std::int64_t position,
+                                 const float* q, const float* keys, const float* values, const float* key_bias,
+                                 SparseDecodeIndex& index, const float* rotations, float* out) {
   const std::int64_t H = shape.heads, Hkv = shape.kv_heads, D = shape.head_dim, W = shape.window;
   const std::int64_t R = shape.rounds, C = shape.lsh_keys, half = shape.buckets / 2;
-  SIEVE_CHECK(H % Hkv == 0 && position >= 0 && (R == 0 || rotations != nullptr),
+  SIEVE_CHECK(Hkv > 0 && H % Hkv == 0 && D > 0 && position >= 0 && (R == 0 || rotations != nullptr),
               "sparse_attention_decode: bad shape or missing rotations");
+  const DecodeKernels kernels = kernels_for(isa);
   const std::int64_t group = H / Hkv, row = Hkv * D;
   const std::int64_t horizon = position - W;  // global and LSH keys are <= this
   const std::span<const std::int32_t> global = index.global_keys(position);
@@ -54,19 +82,14 @@ void sparse_attention_decode(const SparseAttentionShape& shape, std::int64_t pos
     shared.push_back(j);
     shared_bias.push_back(key_bias[j]);
   }
-  const std::size_t S = shared.size();
-  constexpr std::int64_t kPrefetch = 4;      // rows ahead
+  const auto S = static_cast<std::int64_t>(shared.size());
   constexpr std::int64_t kKeysPerTask = 64;
-  std::vector<float> logits(static_cast<std::size_t>(H) * S);  // [H, S]
+  std::vector<float> logits(static_cast<std::size_t>(H * S));  // [H, S]
   // Threads split the keys here (each row is read once) and the heads below.
-  core::parallel_for(static_cast<std::int64_t>(S), kKeysPerTask, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t c = begin; c < end; ++c) {
-      if (c + kPrefetch < end) __builtin_prefetch(keys + shared[static_cast<std::size_t>(c + kPrefetch)] * row);
-      const float* k_row = keys + shared[static_cast<std::size_t>(c)] * row;
-      for (std::int64_t h = 0; h < H; ++h)
-        logits[static_cast<std::size_t>(h * static_cast<std::int64_t>(S) + c)] =
-            shape.scale * dot(q + h * D, k_row + (h / group) * D, D) + shared_bias[static_cast<std::size_t>(c)];
-    }
+  core::parallel_for(S, kKeysPerTask, [&](std::int64_t begin, std::int64_t end) {
+    kernels.scores({.q = q, .keys = keys, .row = row, .positions = shared.data() + begin,
+                    .bias = shared_bias.data() + begin, .count = end - begin, .heads = H, .group = group,
+                    .head_dim = D, .scale = shape.scale, .logit_stride = S, .logits = logits.data() + begin});
   });
 
   // Per head: its LSH keys (at most R·C, scattered), one softmax over its union (the sets are
@@ -94,31 +117,29 @@ void sparse_attention_decode(const SparseAttentionShape& shape, std::int64_t pos
           if (!earlier) lsh.push_back(j);
         }
       }
-      float* lh = logits.data() + static_cast<std::size_t>(h) * S;
-      float m = -std::numeric_limits<float>::infinity();
-      for (std::size_t c = 0; c < S; ++c) m = std::max(m, lh[c]);
-      lsh_p.clear();
-      for (std::int32_t j : lsh) {
-        lsh_p.push_back(shape.scale * dot(qh, keys + j * row + g * D, D));
-        m = std::max(m, lsh_p.back());
-      }
-      float total = 0.0f;
-      for (std::size_t c = 0; c < S; ++c) total += (lh[c] = std::exp(lh[c] - m));
-      for (float& p : lsh_p) total += (p = std::exp(p - m));
+      const auto n = static_cast<std::int64_t>(lsh.size());
+      lsh_p.resize(lsh.size());
+      kernels.scores({.q = qh, .keys = keys + g * D, .row = row, .positions = lsh.data(), .bias = nullptr,
+                      .count = n, .heads = 1, .group = 1, .head_dim = D, .scale = shape.scale, .logit_stride = n,
+                      .logits = lsh_p.data()});
+      float* lh = logits.data() + h * S;
+      const float m = kernels.max(lsh_p.data(), n, kernels.max(lh, S, -std::numeric_limits<float>::infinity()));
+      const float total = kernels.exp_sum(lh, S, m) + kernels.exp_sum(lsh_p.data(), n, m);
       float* oh = out + h * D;
       std::fill(oh, oh + D, 0.0f);
-      for (std::size_t c = 0; c < S; ++c) {
-        const float* vj = values + shared[c] * row + g * D;
-        for (std::int64_t d = 0; d < D; ++d) oh[d] += lh[c] * vj[d];
-      }
-      for (std::size_t c = 0; c < lsh.size(); ++c) {
-        const float* vj = values + lsh[c] * row + g * D;
-        for (std::int64_t d = 0; d < D; ++d) oh[d] += lsh_p[c] * vj[d];
-      }
+      kernels.accumulate(lh, shared.data(), S, values + g * D, row, D, oh);
+      kernels.accumulate(lsh_p.data(), lsh.data(), n, values + g * D, row, D, oh);
       const float inv = 1.0f / total;
       for (std::int64_t d = 0; d < D; ++d) oh[d] *= inv;
     }
   });
+}
+
+void sparse_attention_decode(const SparseAttentionShape& shape, std::int64_t position, const float* q,
+                             const float* keys, const float* values, const float* key_bias, SparseDecodeIndex& index,
+                             const float* rotations, float* out) {
+  sparse_attention_decode_isa(attention_causal_default_isa(), shape, position, q, keys, values, key_bias, index,
+                              rotations, out);
 }
 
 }  // namespace sieve::kernels::cpu

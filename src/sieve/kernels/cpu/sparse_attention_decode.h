@@ -16,8 +16,14 @@ namespace sieve::kernels::cpu {
 // [S, Hkv, D] with S > position, row stride Hkv·D; key_bias [S]; rotations [R, Hkv, D, NBk/2]
 // (null when R == 0); `index` fed with at least the tokens up to position − W. out [H, D].
 // Uses shape.heads, kv_heads, head_dim, window, lsh_keys, rounds, buckets and scale.
+// The CPU's best instruction set (as attention_causal_default_isa()).
 void sparse_attention_decode(const SparseAttentionShape& shape, std::int64_t position, const float* q,
                              const float* keys, const float* values, const float* key_bias, SparseDecodeIndex& index,
                              const float* rotations, float* out);
+
+// The same with its vector loops built for `isa`, which the CPU must have (tests compare them).
+void sparse_attention_decode_isa(AttentionIsa isa, const SparseAttentionShape& shape, std::int64_t position,
+                                 const float* q, const float* keys, const float* values, const float* key_bias,
+                                 SparseDecodeIndex& index, const float* rotations, float* out);
 
 }  // namespace sieve::kernels::cpu

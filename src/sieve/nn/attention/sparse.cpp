@@ -348,6 +348,9 @@ Tensor SparseAttention::decode(const Tensor& x, const Tensor& q, LayerKvCache& c
                                             state->key_bias.data<float>() + b * capacity, index, rotations,
                                             out.data<float>() + (b * tokens + t) * heads_ * D);
     }
+    // Bring the running global selection up to the next query now: the first step after a
+    // prompt would otherwise push the whole prompt through it (O(T log G) within one token).
+    if (prefill) index.global_keys(position + tokens);
   }
   if (prefill) {
     const Tensor k = keys.slice(1, 0, tokens).contiguous(), v = values.slice(1, 0, tokens).contiguous();
