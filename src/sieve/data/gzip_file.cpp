@@ -69,7 +69,7 @@ std::string read_gzip_file(const std::filesystem::path& path, std::uint64_t max_
     std::memcpy(&isize, compressed.data() + compressed.size() - 4, 4);
     size_hint = std::min<std::uint64_t>(isize, std::uint64_t{64} * compressed.size());
   }
-  output.resize(std::min(std::max<std::uint64_t>(size_hint + (1u << 16), 1u << 20), room));
+  output.resize(std::min<std::uint64_t>(size_hint + (1u << 16), room));
 
   InflateStream stream;
   z_stream& zs = stream.zs;

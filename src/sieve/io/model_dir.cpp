@@ -32,8 +32,8 @@ void check_weights_fit_config(const nn::LlamaConfig& config, const SafetensorsFi
   for (const TensorSpec& spec : specs) {
     names.insert(spec.name);
     const auto it = by_name.find(spec.name);
-    SIEVE_USER_CHECK(it != by_name.end(), "{}: no tensor '{}' (the model {} describes has it)", source, spec.name,
-                     described_by);
+    SIEVE_USER_CHECK(it != by_name.end(), "{}: no tensor '{}' (a parameter of the model {} describes)", source,
+                     spec.name, described_by);
     const SafetensorsEntry& entry = *it->second;
     SIEVE_USER_CHECK(entry.dtype == core::DType::f32 && entry.shape == spec.shape,
                      "{}: tensor '{}' is {} {}, but {} needs F32 {} ({})", source, spec.name,
