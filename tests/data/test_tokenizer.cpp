@@ -223,25 +223,38 @@ TEST(Tokenizer, BadInputIsAUserError) {
   EXPECT_FALSE(std::filesystem::exists(dir / "m.model"));
 }
 
+// The tokenizer.model of a model_dir fuzz seed (tests/fuzz/make_seeds.py).
+std::string seed_tokenizer(const std::string& seed) {
+  const std::string bytes = testing::read_file(std::filesystem::path(SIEVE_FIXTURE_DIR) / ".." / "fuzz" / "corpus" /
+                                               "model_dir" / seed);
+  const auto parts = fuzz::split_parts(bytes, 3);
+  return parts.size() == 3 ? std::string(parts[2]) : std::string();
+}
+
+void expect_refused(const std::string& model, const std::string& needle) {
+  try {
+    Tokenizer::from_serialized(model);
+    ADD_FAILURE() << "the tokenizer loaded";
+  } catch (const core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+  TempDir dir;
+  write_file(dir / "bad.model", model);
+  EXPECT_THROW(Tokenizer::load(dir / "bad.model"), core::UserError);
+}
+
 // Found by fuzz_model_dir: SentencePiece loads a model whose "\u2581t" is both a control and a
 // normal piece, then fails inside encode (an internal error, exit 3, in `sieve generate`).
 // Loading refuses it instead, naming the piece.
 TEST(Tokenizer, PieceDefinedTwiceIsRefusedAtLoad) {
-  const auto seed = std::filesystem::path(SIEVE_FIXTURE_DIR) / ".." / "fuzz" / "corpus" / "model_dir" /
-                    "invalid_tokenizer_control_piece_twice";
-  const std::string bytes = testing::read_file(seed);
-  const auto parts = fuzz::split_parts(bytes, 3);
-  ASSERT_EQ(parts.size(), 3u);
-  try {
-    Tokenizer::from_serialized(parts[2]);
-    FAIL() << "a model with a piece defined twice loaded";
-  } catch (const core::UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("piece '\u2581t' is defined twice (ids 2 and 3)"), std::string::npos)
-        << e.what();
-  }
-  TempDir dir;
-  write_file(dir / "twice.model", parts[2]);
-  EXPECT_THROW(Tokenizer::load(dir / "twice.model"), core::UserError);
+  expect_refused(seed_tokenizer("invalid_tokenizer_control_piece_twice"),
+                 "piece '\u2581t' is defined twice (ids 2 and 3)");
+}
+
+// Found by fuzz_model_dir: a unigram piece starting with a NUL byte makes SentencePiece's trie
+// builder throw out of Load (an internal error before).
+TEST(Tokenizer, ModelThatMakesSentencePieceThrowIsAUserError) {
+  expect_refused(seed_tokenizer("invalid_tokenizer_unigram_piece_with_nul"), "failed to insert key: zero-length key");
 }
 
 }  // namespace

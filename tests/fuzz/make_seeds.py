@@ -101,20 +101,19 @@ def field(number, wire, payload):
     return key + varint(len(payload)) + payload  # wire 2
 
 
-def tokenizer_model(eos="</s>"):
-    """A SentencePiece BPE ModelProto written by hand: <unk> <s> </s>, the letters and a few
-    merges, identity normalisation (no precompiled character map, so it stays small). `eos`
-    renames the end-of-sequence piece."""
+def tokenizer_model(eos="</s>", model_type=2, merges=("\u2581t", "th", "he", "\u2581the", "in", "er", "an")):
+    """A SentencePiece ModelProto written by hand (BPE = 2, unigram = 1): <unk> <s> </s>, the
+    letters and a few merges, identity normalisation (no precompiled character map, so it stays
+    small). `eos` renames the end-of-sequence piece."""
     normal, unknown, control = 1, 2, 3
     pieces = [("<unk>", 0.0, unknown), ("<s>", 0.0, control), (eos, 0.0, control)]
-    merges = ["\u2581t", "th", "he", "\u2581the", "in", "er", "an"]
     pieces += [(m, -float(i), normal) for i, m in enumerate(merges)]
     letters = ["\u2581"] + [chr(ord("a") + i) for i in range(26)]
     pieces += [(ch, -10.0 - i, normal) for i, ch in enumerate(letters)]
     proto = b""
     for piece, score, kind in pieces:
         proto += field(1, 2, field(1, 2, piece.encode()) + field(2, 5, score) + field(3, 0, kind))
-    trainer = field(3, 0, 2) + field(4, 0, len(pieces)) + field(40, 0, 0) + field(41, 0, 1) + field(42, 0, 2)
+    trainer = field(3, 0, model_type) + field(4, 0, len(pieces)) + field(40, 0, 0) + field(41, 0, 1) + field(42, 0, 2)
     normalizer = field(1, 2, b"identity") + field(3, 0, 1) + field(4, 0, 0) + field(5, 0, 1)
     return proto + field(2, 2, trainer) + field(3, 2, normalizer), len(pieces)
 
@@ -148,6 +147,10 @@ def model_dir_seeds():
     # fails to encode; that is the file's fault, a UserError, not an internal error.
     write("model_dir", "invalid_tokenizer_control_piece_twice",
           MARKER.join([json.dumps(dense).encode(), weights, tokenizer_model(eos="\u2581t")[0]]))
+    # Found by fuzz_model_dir: a unigram piece that starts with a NUL byte makes SentencePiece
+    # throw (its trie sees an empty key).
+    write("model_dir", "invalid_tokenizer_unigram_piece_with_nul",
+          MARKER.join([json.dumps(dense).encode(), weights, tokenizer_model(model_type=1, merges=("\0he", "th"))[0]]))
 
 
 # --- dictd -------------------------------------------------------------------------------

@@ -57,12 +57,16 @@ inline std::vector<std::string_view> split_parts(std::string_view input, std::si
   return parts;
 }
 
-// A directory of this process, removed when it exits.
+// A directory of this process, removed when it exits. In /dev/shm when the system has it: the
+// targets write their files for every input, and memory never stalls on a busy disk.
 inline const std::filesystem::path& scratch_dir() {
   struct Dir {
     std::filesystem::path path;
     Dir() {
-      std::string pattern = (std::filesystem::temp_directory_path() / "sieve-fuzz-XXXXXX").string();
+      std::error_code error;
+      const std::filesystem::path base =
+          std::filesystem::is_directory("/dev/shm", error) ? "/dev/shm" : std::filesystem::temp_directory_path();
+      std::string pattern = (base / "sieve-fuzz-XXXXXX").string();
       if (::mkdtemp(pattern.data()) == nullptr) {
         std::perror("mkdtemp");
         std::abort();

@@ -35,6 +35,19 @@ std::string readable(const sentencepiece::util::Status& status, std::string_view
 
 constexpr std::string_view kNotAModel = "the bytes do not parse as a SentencePiece model";
 
+// Runs a SentencePiece load. Some malformed models make it throw (its trie builder refuses an
+// empty piece) rather than return a status; either way the file is at fault. `source` names it.
+template <typename Load>
+sentencepiece::util::Status guarded_load(Load load, std::string_view source) {
+  try {
+    return load();
+  } catch (const std::exception& e) {
+    std::string_view what = e.what();
+    if (const auto at = what.rfind("exception: "); at != std::string_view::npos) what.remove_prefix(at + 11);
+    core::throw_user_error("{} is not a valid SentencePiece tokenizer model: {}", source, what);
+  }
+}
+
 // SentencePiece loads a model in which one piece is both a control and a normal piece, and then
 // fails to encode with it; every piece must map back to its own id.
 void check_pieces_are_unique(const sentencepiece::SentencePieceProcessor& processor, std::string_view source) {
@@ -60,17 +73,21 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_file) {
                    "SentencePiece .model)",
                    model_file.string());
   auto impl = std::make_unique<Impl>();
-  const auto status = impl->processor.Load(model_file.string());
-  SIEVE_USER_CHECK(status.ok(), "'{}' is not a valid SentencePiece tokenizer model: {}",
-                   model_file.string(), readable(status, kNotAModel));
-  check_pieces_are_unique(impl->processor, fmt::format("'{}'", model_file.string()));
+  const std::string source = fmt::format("'{}'", model_file.string());
+  const auto status = guarded_load([&] { return impl->processor.Load(model_file.string()); }, source);
+  SIEVE_USER_CHECK(status.ok(), "{} is not a valid SentencePiece tokenizer model: {}", source,
+                   readable(status, kNotAModel));
+  check_pieces_are_unique(impl->processor, source);
   return Tokenizer(std::move(impl));
 }
 
 Tokenizer Tokenizer::from_serialized(std::string_view model_bytes) {
   auto impl = std::make_unique<Impl>();
-  const auto status = impl->processor.LoadFromSerializedProto(
-      absl::string_view(model_bytes.data(), model_bytes.size()));
+  const auto status = guarded_load(
+      [&] {
+        return impl->processor.LoadFromSerializedProto(absl::string_view(model_bytes.data(), model_bytes.size()));
+      },
+      "the tokenizer bytes");
   SIEVE_USER_CHECK(status.ok(), "tokenizer bytes are not a valid SentencePiece model: {}",
                    readable(status, kNotAModel));
   check_pieces_are_unique(impl->processor, "the tokenizer bytes");
