@@ -37,4 +37,4 @@ bench: deps-test configure
 	scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-san

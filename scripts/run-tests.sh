@@ -19,17 +19,15 @@ run_ctest() {
 echo "== unit and integration tests (build/)"
 run_ctest --test-dir build
 
-echo "== unit tests under ASan + UBSan (build-asan/)"
-if [ ! -f build-asan/build.ninja ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIEVE_SANITIZE=ON >/dev/null
-fi
-cmake --build build-asan -j "$jobs"
+echo "== unit tests under ASan + UBSan (build-san/, clang)"
+scripts/configure-sanitized.sh build-san
+cmake --build build-san -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_ctest --test-dir build-asan --label-exclude isa
+  run_ctest --test-dir build-san --label-exclude isa
 
-echo "== fuzzing the loading of untrusted files"
-FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/run-fuzzers.sh
+echo "== fuzzing the loading of untrusted files (build-san/)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_BUILD_DIR=build-san scripts/run-fuzzers.sh
 
 # Every part passed (set -e stops at the first failure): one closing line for the whole run.
 passed=$(awk '/tests failed out of/ { total += $NF } END { print total }' "$log")

@@ -2,21 +2,39 @@
 
 #include "sieve/nn/adapters/lora.h"
 #include "sieve/ops/activation.h"
+#include "sieve/ops/arithmetic.h"
 #include "sieve/ops/embedding.h"
 #include "sieve/ops/linear.h"
 #include "sieve/ops/norm.h"
 
 namespace sieve::nn {
 
-Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, double init_std, core::Rng& rng) {
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, double init_std, core::Rng& rng)
+    : in_features_(in_features), out_features_(out_features) {
   weight_ = register_parameter("weight", normal_tensor({out_features, in_features}, init_std, rng));
   if (bias) bias_ = register_parameter("bias", Tensor::zeros({out_features}));
 }
 
 Tensor Linear::forward(const Tensor& x) const {
-  Tensor y = ops::linear(x, weight_, bias_);
+  Tensor y;
+  if (weight_format_ == nullptr) {
+    y = ops::linear(x, weight_, bias_);
+  } else {
+    y = weight_format_->product(x, weight_);
+    if (bias_.defined()) y = ops::add(y, bias_);
+  }
   if (adapter_ != nullptr && !adapter_->merged()) y = adapter_->add_update(x, y, training());
   return y;
+}
+
+void Linear::set_weight_format(std::shared_ptr<const LinearWeightFormat> format, bool release_weight) {
+  SIEVE_CHECK(format != nullptr || weight_.defined(), "this Linear's f32 weight was released: it needs a weight format");
+  weight_format_ = std::move(format);
+  if (release_weight && weight_.defined()) {
+    SIEVE_CHECK(weight_format_ != nullptr, "releasing a Linear's weight needs a format to replace it");
+    unregister_parameter("weight");
+    weight_ = Tensor();
+  }
 }
 
 void Linear::attach_adapter(std::shared_ptr<LoraAdapter> adapter) {

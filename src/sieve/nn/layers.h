@@ -2,11 +2,31 @@
 // Letters: N tokens (any leading dims), K in features, M out features, C channels, V vocab.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "sieve/nn/module.h"
 
 namespace sieve::nn {
 
 class LoraAdapter;  // nn/adapters/lora.h
+
+// NOTE [Linear weight formats]: a Linear's product x·Wᵀ may run in another format than its f32
+// weight: a quantized weight for inference (compress/quantized_linear.h) or fake quantization
+// for quantization-aware training (compress/qat.h). The format computes the product without
+// the bias; the Linear adds the bias and any unmerged LoRA update on top, so adapters work on a
+// quantized base (QLoRA-style).
+class LinearWeightFormat {
+ public:
+  virtual ~LinearWeightFormat() = default;
+  // x [..., K] → [..., M]. `weight` is the Linear's f32 weight [M, K], or undefined once the
+  // Linear has released it (set_weight_format with release_weight).
+  virtual Tensor product(const Tensor& x, const Tensor& weight) const = 0;
+  // What `sieve inspect` shows for the layer, e.g. "int8" or "int4 g64".
+  virtual std::string describe() const = 0;
+  // Bytes the weight takes in this format (scales included).
+  virtual std::int64_t weight_bytes() const = 0;
+};
 
 class Linear : public Module {
  public:
@@ -14,9 +34,17 @@ class Linear : public Module {
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias, double init_std, core::Rng& rng);
   // [..., K] → [..., M]; plus the adapter's low-rank update when one is attached and not merged.
   Tensor forward(const Tensor& x) const;
+  // The f32 weight [M, K]; undefined once a weight format has released it.
   const Tensor& weight() const { return weight_; }
-  std::int64_t in_features() const { return weight_.size(1); }
-  std::int64_t out_features() const { return weight_.size(0); }
+  std::int64_t in_features() const { return in_features_; }
+  std::int64_t out_features() const { return out_features_; }
+  const Tensor& bias() const { return bias_; }
+
+  // Routes the product through `format` (null: back to the f32 weight, which must still be
+  // held). With `release_weight` the f32 weight leaves the parameters and is freed (a quantized
+  // model keeps only its quantized copy); that cannot be undone.
+  void set_weight_format(std::shared_ptr<const LinearWeightFormat> format, bool release_weight);
+  const LinearWeightFormat* weight_format() const { return weight_format_.get(); }
 
   // Attaches a LoRA adapter built for this layer's shape; its factors become the children
   // "lora_A" and "lora_B", so their parameters are named "<path>.lora_A.weight" etc.
@@ -25,8 +53,10 @@ class Linear : public Module {
   LoraAdapter* adapter() const { return adapter_.get(); }
 
  private:
+  std::int64_t in_features_ = 0, out_features_ = 0;
   Tensor weight_;
   Tensor bias_;
+  std::shared_ptr<const LinearWeightFormat> weight_format_;
   std::shared_ptr<LoraAdapter> adapter_;
 };
 

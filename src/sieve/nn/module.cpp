@@ -1,5 +1,9 @@
 #include "sieve/nn/module.h"
 
+#include <algorithm>
+
+#include "sieve/core/error.h"
+
 namespace sieve::nn {
 
 NamedTensors Module::named_parameters() const {
@@ -25,6 +29,12 @@ void Module::collect_modules(const std::string& prefix,
     out.emplace_back(prefix + name, child);
     child->collect_modules(prefix + name + ".", out);
   }
+}
+
+void Module::unregister_parameter(const std::string& name) {
+  const auto it = std::find_if(parameters_.begin(), parameters_.end(), [&](const auto& entry) { return entry.first == name; });
+  SIEVE_CHECK(it != parameters_.end(), "unregister_parameter: this module has no parameter '{}'", name);
+  parameters_.erase(it);
 }
 
 std::vector<Tensor> Module::parameters() const {

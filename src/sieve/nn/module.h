@@ -44,6 +44,9 @@ class Module {
  protected:
   // Registers `value` (a leaf; requires_grad is set) under `name` and returns the stored handle.
   Tensor& register_parameter(std::string name, Tensor value);
+  // Drops the parameter `name` from this module's list (it must be there); the caller releases
+  // its own handle. Used when a layer's weight is replaced by another format (a quantized one).
+  void unregister_parameter(const std::string& name);
   template <typename M>
   std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
     children_.emplace_back(std::move(name), module);
