@@ -1,6 +1,8 @@
 // `sieve finetune`: continue training a saved model directory on a corpus, either fully or with
 // LoRA adapters (--lora: the base frozen, only the adapters trained and saved, as
-// out/adapter.safetensors; --merge also writes the merged model to out/merged).
+// out/adapter.safetensors; --merge also writes the merged model to out/merged). --qat trains
+// through fake quantization (compress/qat.h) so that `sieve quantize` with the same scheme loses
+// less.
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -9,6 +11,7 @@
 
 #include "apps/sieve/attention_flags.h"
 #include "apps/sieve/verbs.h"
+#include "sieve/compress/qat.h"
 #include "sieve/data/dataset_cache.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
@@ -27,6 +30,8 @@ struct FinetuneArgs {
   bool lora = false;
   nn::LoraOptions lora_options;
   bool merge = false;
+  std::string qat;  // empty: off
+  compress::QatOptions qat_options;
   float lr = 1e-3f;
   float min_lr = 1e-4f;
   std::int64_t warmup = 10;
@@ -49,6 +54,8 @@ void run_finetune(FinetuneArgs args) {
   const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
   train::check_precision_mode(args.precision);
   SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
+  SIEVE_USER_CHECK(args.qat.empty() || !args.lora,
+                   "--qat trains every weight through fake quantization; it does not combine with --lora");
   SIEVE_USER_CHECK(fs::exists(model_dir / io::kTokenizerFile),
                    "model directory '{}' has no {} (the corpus is tokenized with the model's own tokenizer)",
                    model_dir.string(), io::kTokenizerFile);
@@ -79,6 +86,11 @@ void run_finetune(FinetuneArgs args) {
                  static_cast<long long>(args.lora_options.rank), args.lora_options.alpha,
                  static_cast<double>(args.lora_options.dropout), paths.size(), args.lora_options.targets.c_str());
   }
+  if (!args.qat.empty()) {
+    args.qat_options.scheme = args.qat;
+    const auto paths = compress::apply_qat(*model, args.qat_options);
+    std::fprintf(stderr, "QAT: %s fake quantization on %zu linear layers\n", args.qat.c_str(), paths.size());
+  }
   std::printf("%s\n", nn::trainable_share_line(*model).c_str());
   std::fflush(stdout);
 
@@ -101,6 +113,11 @@ void run_finetune(FinetuneArgs args) {
     io::save_model(*model, out_dir);
     copy_tokenizer(model_dir, out_dir);
     std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", out_dir.c_str());
+    if (args.qat == "int8")
+      std::printf("quantize it with: sieve quantize --model %s --out DIR --scheme int8\n", out_dir.c_str());
+    if (args.qat == "int4")
+      std::printf("quantize it with: sieve quantize --model %s --out DIR --scheme int4 --group-size %lld\n",
+                  out_dir.c_str(), static_cast<long long>(args.qat_options.group_size));
     return;
   }
   io::save_adapters(*model, args.lora_options, out_dir / io::kAdapterFile);
@@ -141,6 +158,12 @@ void add_finetune_verb(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--lora-seed", args->lora_options.seed, "Adapter initialisation seed")->capture_default_str();
   cmd->add_flag("--merge", args->merge, "Also write the base with the adapters merged in to OUT/merged");
+  cmd->add_option("--qat", args->qat,
+                  "Quantization-aware training for int8 (weights and activations) or int4 (weights): the "
+                  "validation loss reported is the fake-quantized model's")
+      ->check(CLI::IsMember({"int8", "int4"}));
+  cmd->add_option("--qat-group-size", args->qat_options.group_size, "int4 group size (32, 64 or 128)")
+      ->capture_default_str();
   cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
   cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();
   cmd->add_option("--grad-accum", args->trainer.gradient_accumulation_steps,
