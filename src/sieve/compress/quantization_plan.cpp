@@ -35,6 +35,10 @@ std::optional<ActivationMode> activation_mode_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+bool quantizes_any(const QuantizationPlan& plan) {
+  return std::ranges::any_of(plan.layers, [](const auto& layer) { return layer.second != Precision::f32; });
+}
+
 std::vector<std::pair<std::string, nn::Linear*>> model_linears(const nn::Module& model) {
   std::vector<std::pair<std::string, nn::Linear*>> out;
   for (const auto& [path, module] : model.named_modules())

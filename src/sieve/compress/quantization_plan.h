@@ -46,6 +46,9 @@ struct QuantizationPlan {
 
 inline constexpr std::string_view kSchemes[] = {"int8", "int4", "mixed"};
 
+// Whether the plan quantizes any layer (a plan may name every layer f32).
+bool quantizes_any(const QuantizationPlan& plan);
+
 // Every Linear of `model` with its module path, in registration order.
 std::vector<std::pair<std::string, nn::Linear*>> model_linears(const nn::Module& model);
 
