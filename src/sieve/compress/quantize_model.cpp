@@ -21,21 +21,30 @@ void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
   const bool calibrated = plan.activations == ActivationMode::calibrated;
   SIEVE_USER_CHECK(!calibrated || input_ranges != nullptr || int8_layers(plan).empty(),
                    "static INT8 activations need calibration ranges (calibrate_input_ranges on a corpus)");
+  // Every check before any layer changes, so a refused plan leaves the model as it was.
+  std::vector<std::pair<std::string, nn::Linear*>> targets;
   for (const auto& [path, linear] : model_linears(model)) {
     const auto it = plan.layers.find(path);
     if (it == plan.layers.end() || it->second == Precision::f32) continue;
     SIEVE_USER_CHECK(linear->weight().defined(), "'{}' is already quantized ({}): quantize the f32 model", path,
                      linear->weight_format() != nullptr ? linear->weight_format()->describe() : "no f32 weight");
+    if (calibrated && it->second == Precision::int8) {
+      const auto range = input_ranges->find(path);
+      SIEVE_USER_CHECK(range != input_ranges->end(), "no calibration range for '{}'", path);
+      SIEVE_USER_CHECK(std::isfinite(range->second),
+                       "the calibration range of '{}' is not finite ({}): the model overflows on the calibration data",
+                       path, range->second);
+    }
+    targets.emplace_back(path, linear);
+  }
+  for (const auto& [path, linear] : targets) {
     std::shared_ptr<const nn::LinearWeightFormat> format;
-    if (it->second == Precision::int8) {
+    if (plan.layers.at(path) == Precision::int8) {
       kernels::cpu::Int8Activation activation;
       if (calibrated) {
-        const auto range = input_ranges->find(path);
-        SIEVE_USER_CHECK(range != input_ranges->end(), "no calibration range for '{}'", path);
-        SIEVE_USER_CHECK(std::isfinite(range->second), "the calibration range of '{}' is not finite ({}): the model "
-                         "overflows on the calibration data", path, range->second);
+        const float range = input_ranges->at(path);
         activation.dynamic = false;
-        activation.static_scale = range->second > 0.0f ? range->second / 127.0f : 1.0f;
+        activation.static_scale = range > 0.0f ? range / 127.0f : 1.0f;  // an all-zero input: any scale
       }
       format = Int8LinearFormat::from_weight(linear->weight(), activation);
     } else {
