@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "sieve/compress/quantized_model_dir.h"
 #include "sieve/core/error.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
@@ -15,10 +16,17 @@ void add_inference_model_flags(CLI::App* command, InferenceModelFlags& flags) {
                       "for this base model");
 }
 
+std::unique_ptr<nn::LlamaForCausalLM> load_model_dir(const std::filesystem::path& dir,
+                                                     const std::function<void(nn::LlamaConfig&)>& adjust) {
+  if (compress::is_quantized_model_dir(dir)) return compress::load_quantized_model(dir, adjust);
+  return io::load_model(dir, adjust);
+}
+
 std::unique_ptr<nn::LlamaForCausalLM> load_inference_model(const std::filesystem::path& dir,
                                                            const InferenceModelFlags& flags) {
+  const bool quantized = compress::is_quantized_model_dir(dir);
   auto model =
-      io::load_model(dir, [&](nn::LlamaConfig& config) { apply_attention_flags(flags.attention, config.attention); });
+      load_model_dir(dir, [&](nn::LlamaConfig& config) { apply_attention_flags(flags.attention, config.attention); });
   const std::string source =
       flags.attention.dense_below ? std::string("--sparse-dense-below") : (dir / io::kConfigFile).string();
   if (const std::string note = sparse_mode_note(model->config(), source); !note.empty())
@@ -32,7 +40,7 @@ std::unique_ptr<nn::LlamaForCausalLM> load_inference_model(const std::filesystem
       core::throw_user_error("--adapter {} does not fit the model in {}: {}", flags.adapter, dir.string(),
                              error.what());
     }
-    nn::merge_lora(*model);
+    if (!quantized) nn::merge_lora(*model);
     std::fprintf(stderr, "LoRA adapters from %s: rank %lld, alpha %g on '%s'\n", flags.adapter.c_str(),
                  static_cast<long long>(options.rank), options.alpha, options.targets.c_str());
   }

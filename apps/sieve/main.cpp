@@ -17,10 +17,12 @@ int main(int argc, char** argv) {
   sieve::apps::add_inspect_verb(app);
   sieve::apps::add_bench_verb(app);
   sieve::apps::add_finetune_verb(app);
+  sieve::apps::add_quantize_verb(app);
   // Every verb that builds a model from a config file or a model directory.
-  for (const char* verb : {"train", "eval", "generate", "inspect", "finetune"})
+  for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "quantize"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
-  sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand("sparse-sweep"));
+  for (const char* bench : {"sparse-sweep", "decode", "prefill"})
+    sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand(bench));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,13 +1,13 @@
-// `sieve bench train|attention|decode|matmul`: the measurements bench/ compares against
-// peers. Each prints a human line, or with --json exactly one JSON line.
-#include <sys/resource.h>
-
+// `sieve bench train|attention|matmul` (decode and prefill: bench_inference.cpp): the
+// measurements bench/ compares against peers. Each prints a human line, or with --json exactly
+// one JSON line.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "apps/sieve/attention_flags.h"
+#include "apps/sieve/bench_common.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/autograd/engine.h"
 #include "sieve/autograd/grad_mode.h"
@@ -15,7 +15,6 @@
 #include "sieve/core/parallel.h"
 #include "sieve/kernels/cpu/matmul.h"
 #include "sieve/nn/adapters/lora.h"
-#include "sieve/nn/generation.h"
 #include "sieve/nn/models/presets.h"
 #include "sieve/kernels/cpu/sparse_attention_plan.h"
 #include "sieve/ops/attention.h"
@@ -29,40 +28,8 @@
 namespace sieve::apps {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
-
-core::Tensor random_tokens(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, core::Rng& rng) {
-  core::Tensor ids = core::Tensor::empty({batch, tokens}, core::DType::i64);
-  auto* data = ids.data<std::int64_t>();
-  for (std::int64_t i = 0; i < ids.numel(); ++i) data[i] = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return ids;
-}
-
-void emit(bool json, const nlohmann::json& result, const std::string& human) {
-  if (json) {
-    std::printf("%s\n", result.dump().c_str());
-  } else {
-    std::printf("%s\n", human.c_str());
-  }
-}
-
-struct CommonArgs {
-  bool json = false;
-  int threads = 0;
-  void apply() const {
-    if (threads > 0) core::set_num_threads(threads);
-  }
-};
+using Clock = BenchClock;
+using CommonArgs = CommonBenchArgs;
 
 // ---- train: full training steps (forward, backward, AdamW) on random tokens -------------------
 struct TrainBenchArgs {
@@ -146,7 +113,7 @@ void run_train_bench(const TrainBenchArgs& args) {
     result["lora_rank"] = args.lora_rank;
     result["lora_targets"] = args.lora_targets;
   }
-  emit(args.common.json, result,
+  emit_bench_result(args.common.json, result,
        fmt::format("train {} ({}): {:.1f} ms/step, {:.0f} tokens/s, peak RSS {:.0f} MB, peak tensors {:.0f} MB "
                    "({} threads)",
                    args.preset, policy, step_ms, tokens_per_s, peak_rss_mb(), peak_tensor_mb, core::num_threads()));
@@ -248,62 +215,13 @@ void run_attention_bench(const AttentionBenchArgs& args) {
   }
   result["forward_ms"] = times.forward_ms;
   result["backward_ms"] = times.backward_ms;
-  emit(args.common.json, result,
+  emit_bench_result(args.common.json, result,
        fmt::format("attention {} seq {} heads {} head_dim {}: forward {:.2f} ms, backward {:.2f} ms{}", kind, args.seq,
                    args.heads, args.head_dim, times.forward_ms, times.backward_ms,
                    result.contains("dense_forward_ms")
                        ? fmt::format(" (dense kernel: {:.2f} / {:.2f} ms)", result["dense_forward_ms"].get<double>(),
                                      result["dense_backward_ms"].get<double>())
                        : std::string()));
-}
-
-// ---- decode: ms per generated token with a KV cache after N tokens of context -----------------
-struct DecodeBenchArgs {
-  CommonArgs common;
-  std::string preset = "lm-17m";
-  std::int64_t context = 128;
-  std::int64_t tokens = 32;
-  AttentionFlags attention;
-};
-
-void run_decode_bench(const DecodeBenchArgs& args) {
-  args.common.apply();
-  nn::LlamaConfig config = nn::preset_config(args.preset);
-  SIEVE_USER_CHECK(args.context > 0 && args.tokens > 0, "--context and --tokens must be > 0");
-  // The benchmark may ask for more context than the preset trains with: positions are RoPE,
-  // so the model runs at any length.
-  config.max_position_embeddings = std::max(config.max_position_embeddings, args.context + args.tokens);
-  apply_attention_flags(args.attention, config.attention);
-  if (const std::string note = sparse_mode_note(config, args.attention.dense_below ? "--sparse-dense-below" : "");
-      !note.empty())
-    std::fprintf(stderr, "%s\n", note.c_str());
-  nn::LlamaForCausalLM model(config, 1);
-  model.set_training(false);
-  core::Rng rng(5);
-  const core::Tensor prompt_tensor = random_tokens(1, args.context, config.vocab_size, rng);
-  const std::vector<std::int64_t> prompt(prompt_tensor.data<std::int64_t>(),
-                                         prompt_tensor.data<std::int64_t>() + args.context);
-  nn::GenerationOptions options;
-  options.max_new_tokens = args.tokens;
-  options.sampling.temperature = 0.0f;
-  Clock::time_point first_token_at;
-  std::int64_t seen = 0;
-  const auto start = Clock::now();
-  nn::generate(model, prompt, options, [&](std::int64_t) {
-    if (seen++ == 0) first_token_at = Clock::now();
-    return true;
-  });
-  const double total_ms = ms_since(start);
-  const double prefill_ms = std::chrono::duration<double, std::milli>(first_token_at - start).count();
-  const double ms_per_token = (total_ms - prefill_ms) / static_cast<double>(std::max<std::int64_t>(1, seen - 1));
-  nlohmann::json result{{"impl", "sieve"},          {"bench", "decode"},     {"preset", args.preset},
-                        {"attention", config.attention.type},
-                        {"context", args.context},  {"tokens", seen},        {"prefill_ms", prefill_ms},
-                        {"ms_per_token", ms_per_token}, {"peak_rss_mb", peak_rss_mb()},
-                        {"threads", core::num_threads()}, {"isa", core::cpu_features().kernel_isa()}};
-  emit(args.common.json, result,
-       fmt::format("decode {} after {} tokens: {:.2f} ms/token (prefill {:.1f} ms)", args.preset, args.context,
-                   ms_per_token, prefill_ms));
 }
 
 // ---- matmul: GFLOP/s at the lm-17m training shapes against the 2048³ ceiling ------------------
@@ -364,10 +282,7 @@ void run_matmul_bench(const MatmulBenchArgs& args) {
                             .c_str());
 }
 
-void add_common(CLI::App* cmd, CommonArgs& common) {
-  cmd->add_flag("--json", common.json, "Print one JSON line");
-  cmd->add_option("--threads", common.threads, "Threads (default: SIEVE_NUM_THREADS, OMP_NUM_THREADS or all cores)");
-}
+void add_common(CLI::App* cmd, CommonArgs& common) { add_common_bench_flags(cmd, common); }
 
 }  // namespace
 
@@ -407,15 +322,7 @@ void add_bench_verb(CLI::App& app) {
   a->add_option("--repeats", attention->repeats, "Timed repeats (best is reported)")->capture_default_str();
   a->callback([attention] { run_attention_bench(*attention); });
 
-  auto decode = std::make_shared<DecodeBenchArgs>();
-  CLI::App* d = bench->add_subcommand("decode", "Milliseconds per generated token with a KV cache");
-  add_common(d, decode->common);
-  d->add_option("--preset", decode->preset, "Model preset")->capture_default_str();
-  d->add_option("--context", decode->context, "Tokens of context before timing")->capture_default_str();
-  d->add_option("--tokens", decode->tokens, "Tokens to generate")->capture_default_str();
-  add_attention_flags(d, decode->attention);
-  d->callback([decode] { run_decode_bench(*decode); });
-
+  add_inference_benches(bench);
   add_sparse_sweep_bench(bench);
   add_retrieval_bench(bench);
 

@@ -1,8 +1,13 @@
-// `sieve inspect DIR`: the configuration and parameter counts of a model directory.
+// `sieve inspect DIR`: the configuration and parameter counts of a model directory, plain or
+// quantized; for a quantized one each Linear's precision, and the size on disk.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/sieve/inference_model.h"
 #include "apps/sieve/verbs.h"
+#include "sieve/compress/quantization_plan.h"
+#include "sieve/compress/quantize_model.h"
 #include "sieve/io/model_dir.h"
 
 namespace sieve::apps {
@@ -18,8 +23,43 @@ std::string human(std::int64_t count) {
   return std::to_string(count);
 }
 
+std::string human_bytes(std::int64_t bytes) {
+  if (bytes >= 1 << 20) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes >= 1 << 10) return fmt::format("{:.1f} KB", static_cast<double>(bytes) / (1 << 10));
+  return fmt::format("{} B", bytes);
+}
+
+// Each Linear's precision and weight bytes, and the weights' file size next to what the f32
+// model's file would take.
+void print_precision(const nn::LlamaForCausalLM& model, const std::filesystem::path& dir) {
+  const compress::QuantizationPlan plan = compress::plan_of(model);
+  const bool quantized = compress::quantizes_any(plan);
+  std::int64_t f32_bytes = 0;
+  for (const auto& [name, tensor] : model.named_parameters()) f32_bytes += 4 * tensor.numel();
+  if (quantized) {
+    fmt::print("quantization      scheme {}\n", plan.scheme);
+    for (const auto& [path, linear] : compress::model_linears(model)) {
+      const nn::LinearWeightFormat* format = linear->weight_format();
+      const std::int64_t f32 = 4 * linear->in_features() * linear->out_features();
+      fmt::print("  {:<40} {:>5} x {:<5} {:<12} {:>10}\n", path, linear->out_features(), linear->in_features(),
+                 format != nullptr ? format->describe() : "f32", human_bytes(format != nullptr ? format->weight_bytes() : f32));
+      if (format != nullptr) f32_bytes += f32;
+    }
+    fmt::print("                  embedding, norms{}: f32\n", model.config().tie_word_embeddings ? ", tied lm_head" : "");
+  } else {
+    fmt::print("precision         f32 (not quantized)\n");
+  }
+  const std::filesystem::path weights = dir / io::kWeightsFile;
+  const auto on_disk = static_cast<std::int64_t>(std::filesystem::file_size(weights));
+  fmt::print("size on disk      {} {}{}\n", io::kWeightsFile, human_bytes(on_disk),
+             quantized ? fmt::format(" ({:.2f}x smaller than the f32 weights, {})",
+                                     static_cast<double>(f32_bytes) / static_cast<double>(on_disk),
+                                     human_bytes(f32_bytes))
+                       : std::string());
+}
+
 void run_inspect(const InspectArgs& args) {
-  const auto model = io::load_model(args.model_dir);
+  const auto model = load_model_dir(args.model_dir);
   const auto& c = model->config();
   fmt::print("model directory   {}\n", args.model_dir);
   fmt::print("architecture      LlamaForCausalLM ({} attention)\n", c.attention.type);
@@ -38,9 +78,16 @@ void run_inspect(const InspectArgs& args) {
     if (name == "model.embed_tokens.weight") embedding += tensor.numel();
     if (name == "lm_head.weight") head += tensor.numel();
   }
-  const std::int64_t total = model->parameter_count();
+  std::int64_t total = model->parameter_count();
+  for (const auto& [path, linear] : compress::model_linears(*model)) {  // released f32 weights count too
+    if (linear->weight().defined()) continue;
+    const std::int64_t count = linear->in_features() * linear->out_features();
+    total += count;
+    if (path == "lm_head") head += count;
+  }
   fmt::print("parameters        {} total: {} embedding, {} lm_head, {} in blocks and norms\n", human(total),
              human(embedding), human(head), human(total - embedding - head));
+  print_precision(*model, args.model_dir);
   const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(args.model_dir) / io::kTokenizerFile);
   fmt::print("tokenizer         {}\n", has_tokenizer ? io::kTokenizerFile : "(none)");
 }
@@ -49,7 +96,7 @@ void run_inspect(const InspectArgs& args) {
 
 void add_inspect_verb(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Show the configuration and parameter counts of a model directory");
+  CLI::App* cmd = app.add_subcommand("inspect", "Show the configuration, parameter counts and precision of a model directory");
   cmd->add_option("model_dir", args->model_dir, "Model directory (config.json + model.safetensors)")->required();
   cmd->callback([args] { run_inspect(*args); });
 }

@@ -235,10 +235,9 @@ nn::LlamaConfig parse_llama_config(const json& config, std::string_view source_n
   return c;
 }
 
-nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view source) {
-  json config;
+json parse_config_json_text(std::string_view text, std::string_view source) {
   try {
-    config = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json&) {
+    return json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t event, json&) {
       if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
           depth >= kMaxJsonDepth)
         core::throw_user_error("{}: malformed config: JSON nested more than {} levels deep", source,
@@ -252,10 +251,13 @@ nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view 
       message.remove_prefix(close + 2);
     core::throw_user_error("{}: malformed JSON: {}", source, message);
   }
-  return parse_llama_config(config, source);
 }
 
-nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json) {
+nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view source) {
+  return parse_llama_config(parse_config_json_text(text, source), source);
+}
+
+json read_config_json(const std::filesystem::path& config_json) {
   const std::string source = config_json.string();
   std::error_code error;
   const auto size = std::filesystem::file_size(config_json, error);
@@ -267,7 +269,12 @@ nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json) {
   if (!in) core::throw_user_error("cannot read model config {}", source);
   std::string text(std::istreambuf_iterator<char>(in), {});
   if (in.bad()) core::throw_user_error("cannot read model config {}: read error", source);
-  nn::LlamaConfig config = parse_llama_config_text(text, source);
+  return parse_config_json_text(text, source);
+}
+
+nn::LlamaConfig load_llama_config(const std::filesystem::path& config_json) {
+  const std::string source = config_json.string();
+  nn::LlamaConfig config = parse_llama_config(read_config_json(config_json), source);
   check_model_fits(config, source);
   return config;
 }

@@ -25,8 +25,16 @@ namespace sieve::io {
 // would silently run differently is rejected. Other keys are ignored (HF configs carry many).
 nn::LlamaConfig parse_llama_config(const nlohmann::json& json, std::string_view source);
 
-// parse_llama_config() of JSON text; malformed JSON is a core::UserError with the position.
+// JSON text of a config file, parsed with the limits an untrusted file needs (nesting depth);
+// malformed JSON is a core::UserError with the position.
+nlohmann::json parse_config_json_text(std::string_view text, std::string_view source);
+
+// parse_llama_config() of JSON text.
 nn::LlamaConfig parse_llama_config_text(std::string_view text, std::string_view source);
+
+// The JSON of a config file (size-limited, then parse_config_json_text), unvalidated: for
+// readers of sections other than the LlamaConfig fields (the quantization section).
+nlohmann::json read_config_json(const std::filesystem::path& config_json);
 
 // Reads and validates a config.json, and checks that the model it describes fits the memory
 // limit (check_model_fits in model_limits.h) — before anything is allocated for it.

@@ -78,7 +78,13 @@ std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& di
                                                  const std::function<void(nn::LlamaConfig&)>& adjust) {
   SIEVE_USER_CHECK(std::filesystem::is_directory(dir), "model directory '{}' does not exist", dir.string());
   const std::string config_file = (dir / kConfigFile).string();
-  nn::LlamaConfig config = load_llama_config(config_file);  // checks the model fits the memory limit
+  const nlohmann::json json = read_config_json(config_file);
+  SIEVE_USER_CHECK(!json.contains(kQuantizationSection),
+                   "{} describes a quantized model ('{}' section): it runs with eval, generate, inspect and bench, "
+                   "but this needs the f32 model it was quantized from",
+                   config_file, kQuantizationSection);
+  nn::LlamaConfig config = parse_llama_config(json, config_file);
+  check_model_fits(config, config_file);
   std::string described_by = config_file;
   if (adjust) {
     adjust(config);

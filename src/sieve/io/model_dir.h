@@ -13,6 +13,9 @@ namespace sieve::io {
 inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kWeightsFile = "model.safetensors";
 inline constexpr const char* kTokenizerFile = "tokenizer.model";
+// The config.json section of a quantized model directory (docs/compression.md); load_model
+// refuses such a directory, compress::load_quantized_model reads it.
+inline constexpr const char* kQuantizationSection = "quantization";
 
 // Copies every named tensor of `weights` into the module's parameters. Every parameter must be
 // present with its exact shape; extra tensors are an error too (a wrong model, not a subset).
@@ -24,7 +27,8 @@ void save_parameters(const nn::Module& module, const std::filesystem::path& safe
 // built (e.g. command-line attention knobs); a change that alters the parameters makes the
 // weights not fit, which is reported as such. The directory is untrusted: the model must fit
 // the memory limit (model_limits.h), and the weights' header must hold exactly the tensors the
-// config implies, each F32 with its shape, before the model is built and initialised.
+// config implies, each F32 with its shape, before the model is built and initialised. A
+// quantized directory is a UserError saying so.
 std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
                                                  const std::function<void(nn::LlamaConfig&)>& adjust = {});
 // Writes config.json and model.safetensors (each atomically), creating `dir`.

@@ -71,8 +71,16 @@ Tensor& Module::register_parameter(std::string name, Tensor value) {
   return parameters_.back().second;
 }
 
+namespace {
+thread_local bool g_skip_parameter_init = false;
+}  // namespace
+
+SkipParameterInitGuard::SkipParameterInitGuard() : previous_(g_skip_parameter_init) { g_skip_parameter_init = true; }
+SkipParameterInitGuard::~SkipParameterInitGuard() { g_skip_parameter_init = previous_; }
+
 Tensor normal_tensor(const Shape& shape, double std, core::Rng& rng) {
   Tensor t = Tensor::empty(shape);
+  if (g_skip_parameter_init) return t;
   float* data = t.data<float>();
   for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = static_cast<float>(rng.normal() * std);
   return t;

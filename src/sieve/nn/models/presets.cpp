@@ -22,12 +22,13 @@ LlamaConfig make(std::int64_t vocab, std::int64_t dim, std::int64_t layers, std:
 
 }  // namespace
 
-std::vector<std::string> preset_names() { return {"tiny", "demo", "lm-17m"}; }
+std::vector<std::string> preset_names() { return {"tiny", "demo", "lm-17m", "lm-100m"}; }
 
 LlamaConfig preset_config(const std::string& name) {
   if (name == "tiny") return make(512, 64, 2, 4, 2, 160, 128);
   if (name == "demo") return make(4096, 256, 4, 4, 4, 688, 256);
   if (name == "lm-17m") return make(8192, 384, 6, 6, 6, 1024, 256);
+  if (name == "lm-100m") return make(8192, 768, 12, 12, 12, 2048, 1024);
   core::throw_user_error("unknown preset '{}' (known: {})", name, fmt::join(preset_names(), ", "));
 }
 

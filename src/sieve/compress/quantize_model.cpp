@@ -1,0 +1,86 @@
+#include "sieve/compress/quantize_model.h"
+
+#include <cmath>
+#include <set>
+
+#include "sieve/compress/quantized_linear.h"
+#include "sieve/core/error.h"
+
+namespace sieve::compress {
+
+std::vector<std::string> int8_layers(const QuantizationPlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& [path, precision] : plan.layers)
+    if (precision == Precision::int8) out.push_back(path);
+  return out;
+}
+
+void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
+                    const std::map<std::string, float>* input_ranges) {
+  validate_plan(plan, model, "quantization plan");
+  const bool calibrated = plan.activations == ActivationMode::calibrated;
+  SIEVE_USER_CHECK(!calibrated || input_ranges != nullptr || int8_layers(plan).empty(),
+                   "static INT8 activations need calibration ranges (calibrate_input_ranges on a corpus)");
+  // Every check before any layer changes, so a refused plan leaves the model as it was.
+  std::vector<std::pair<std::string, nn::Linear*>> targets;
+  for (const auto& [path, linear] : model_linears(model)) {
+    const auto it = plan.layers.find(path);
+    if (it == plan.layers.end() || it->second == Precision::f32) continue;
+    SIEVE_USER_CHECK(linear->weight().defined(), "'{}' is already quantized ({}): quantize the f32 model", path,
+                     linear->weight_format() != nullptr ? linear->weight_format()->describe() : "no f32 weight");
+    if (calibrated && it->second == Precision::int8) {
+      const auto range = input_ranges->find(path);
+      SIEVE_USER_CHECK(range != input_ranges->end(), "no calibration range for '{}'", path);
+      SIEVE_USER_CHECK(std::isfinite(range->second),
+                       "the calibration range of '{}' is not finite ({}): the model overflows on the calibration data",
+                       path, range->second);
+    }
+    targets.emplace_back(path, linear);
+  }
+  for (const auto& [path, linear] : targets) {
+    std::shared_ptr<const nn::LinearWeightFormat> format;
+    if (plan.layers.at(path) == Precision::int8) {
+      kernels::cpu::Int8Activation activation;
+      if (calibrated) {
+        const float range = input_ranges->at(path);
+        activation.dynamic = false;
+        activation.static_scale = range > 0.0f ? range / 127.0f : 1.0f;  // an all-zero input: any scale
+      }
+      format = Int8LinearFormat::from_weight(linear->weight(), activation);
+    } else {
+      format = Int4LinearFormat::from_weight(linear->weight(), plan.group_size, plan.int4_scale_dtype);
+    }
+    linear->set_weight_format(std::move(format), /*release_weight=*/true);
+  }
+  freeze_for_inference(model);
+}
+
+QuantizationPlan plan_of(const nn::LlamaForCausalLM& model) {
+  QuantizationPlan plan;
+  std::set<Precision> used;
+  for (const auto& [path, linear] : model_linears(model)) {
+    const nn::LinearWeightFormat* format = linear->weight_format();
+    Precision precision = Precision::f32;
+    if (const auto* int8 = dynamic_cast<const Int8LinearFormat*>(format)) {
+      precision = Precision::int8;
+      plan.activations = int8->activation().dynamic ? ActivationMode::dynamic : ActivationMode::calibrated;
+    } else if (const auto* int4 = dynamic_cast<const Int4LinearFormat*>(format)) {
+      precision = Precision::int4;
+      plan.group_size = int4->group_size();
+      plan.int4_scale_dtype = int4->file_scale_dtype();
+    } else {
+      SIEVE_CHECK(format == nullptr, "'{}' runs a weight format that is not a quantized one ({})", path,
+                  format->describe());
+    }
+    plan.layers.emplace(path, precision);
+    if (precision != Precision::f32) used.insert(precision);
+  }
+  plan.scheme = used.size() == 1 ? std::string(precision_name(*used.begin())) : "mixed";
+  return plan;
+}
+
+void freeze_for_inference(nn::Module& model) {
+  for (auto& [name, parameter] : model.named_parameters()) parameter.set_requires_grad(false);
+}
+
+}  // namespace sieve::compress
