@@ -162,7 +162,7 @@ void add_finetune_verb(CLI::App& app) {
                   "Quantization-aware training for int8 (weights and activations) or int4 (weights): the "
                   "validation loss reported is the fake-quantized model's")
       ->check(CLI::IsMember({"int8", "int4"}));
-  cmd->add_option("--qat-group-size", args->qat_options.group_size, "int4 group size (32, 64 or 128)")
+  cmd->add_option("--qat-group-size", args->qat_options.group_size, "int4 group size (a multiple of 32 from 32 to 128)")
       ->capture_default_str();
   cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
   cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();

@@ -9,7 +9,8 @@
 #include "sieve/autograd/engine.h"
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/compress/qat.h"
-#include "sieve/compress/quantizable_layers.h"
+#include "sieve/compress/quantization_plan.h"
+#include "sieve/compress/quantize_model.h"
 #include "sieve/core/error.h"
 #include "sieve/nn/models/presets.h"
 #include "sieve/ops/fake_quantize.h"
@@ -34,7 +35,8 @@ double loss_of(const nn::LlamaForCausalLM& model, const Tensor& ids, const Tenso
 
 // Overwrites every quantizable weight with its INT4 image in groups of `group`.
 void quantize_weights_in_place(nn::LlamaForCausalLM& model, std::int64_t group) {
-  for (auto& [path, linear] : quantizable_linears(model)) {
+  for (auto& [path, linear] : model_linears(model)) {
+    if (!quantized_by_default(path)) continue;
     const Tensor image = ops::fake_quantize(linear->weight().detach(), group, 7);
     const auto values = image.to_vector();
     std::copy(values.begin(), values.end(), linear->weight().data<float>());
@@ -65,6 +67,24 @@ TEST(Qat, Int8ChangesTheLossALittleAndRemovingItRestoresIt) {
   remove_qat(model);
   EXPECT_EQ(loss_of(model, ids, targets), f32);
 }
+
+// The fake-quantized loss is the converted model's: quantize_model with the same scheme.
+void expect_converted_loss_equals_fake_quantized(const std::string& scheme) {
+  nn::LlamaConfig config = testing::small_sparse_config();
+  nn::LlamaForCausalLM model(config, 15);
+  model.set_training(false);
+  const Tensor ids = token_ids(2, 96, config.vocab_size, 16), targets = token_ids(2, 96, config.vocab_size, 17);
+  apply_qat(model, {scheme, 64});
+  const double fake = loss_of(model, ids, targets);
+  remove_qat(model);
+  QuantizationPlan plan = uniform_plan(model, scheme == "int8" ? Precision::int8 : Precision::int4);
+  plan.group_size = 64;
+  quantize_model(model, plan);
+  EXPECT_NEAR(loss_of(model, ids, targets), fake, 1e-3 * fake) << scheme;
+}
+
+TEST(Qat, Int8ConvertedModelHasTheFakeQuantizedLoss) { expect_converted_loss_equals_fake_quantized("int8"); }
+TEST(Qat, Int4ConvertedModelHasTheFakeQuantizedLoss) { expect_converted_loss_equals_fake_quantized("int4"); }
 
 TEST(Qat, TouchesTheProjectionsAndTheHeadButNotTheScorer) {
   nn::LlamaConfig config = testing::small_sparse_config();

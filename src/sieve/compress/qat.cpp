@@ -4,7 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "sieve/compress/quantizable_layers.h"
+#include "sieve/compress/quantization_plan.h"
+#include "sieve/compress/quantized_linear.h"
 #include "sieve/core/error.h"
 #include "sieve/ops/fake_quantize.h"
 #include "sieve/ops/linear.h"
@@ -52,7 +53,7 @@ void check_options(const QatOptions& options) {
                    "--qat: unknown scheme '{}' (expected int8 or int4)", options.scheme);
   if (options.scheme == "int4")
     SIEVE_USER_CHECK(is_valid_int4_group_size(options.group_size),
-                     "--qat-group-size: {} is not an INT4 group size (expected 32, 64 or 128)", options.group_size);
+                     "--qat-group-size: {} is not an INT4 group size (expected a multiple of 32 from 32 to 128)", options.group_size);
 }
 
 }  // namespace
@@ -60,7 +61,8 @@ void check_options(const QatOptions& options) {
 std::vector<std::string> apply_qat(nn::LlamaForCausalLM& model, const QatOptions& options) {
   check_options(options);
   std::vector<std::string> paths;
-  for (auto& [path, linear] : quantizable_linears(model)) {
+  for (auto& [path, linear] : model_linears(model)) {
+    if (!quantized_by_default(path)) continue;
     const std::int64_t bytes = linear->in_features() * linear->out_features() * std::int64_t{sizeof(float)};
     linear->set_weight_format(std::make_shared<const FakeQuantizedProduct>(options, bytes), false);
     paths.push_back(path);
@@ -69,7 +71,8 @@ std::vector<std::string> apply_qat(nn::LlamaForCausalLM& model, const QatOptions
 }
 
 void remove_qat(nn::LlamaForCausalLM& model) {
-  for (auto& [path, linear] : quantizable_linears(model)) linear->set_weight_format(nullptr, false);
+  for (auto& [path, linear] : model_linears(model))
+    if (dynamic_cast<const FakeQuantizedProduct*>(linear->weight_format()) != nullptr) linear->set_weight_format(nullptr, false);
 }
 
 }  // namespace sieve::compress
