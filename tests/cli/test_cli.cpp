@@ -94,7 +94,7 @@ TEST_F(Cli, TrainSaveReloadResumeGenerateEvalInspect) {
 
 TEST_F(Cli, EveryVerbHasHelp) {
   for (const char* verb : {"train", "eval", "generate", "tokenizer", "inspect", "bench", "bench train",
-                           "bench attention", "bench decode", "tokenizer train"}) {
+                           "bench attention", "bench decode", "bench prefill", "quantize", "tokenizer train"}) {
     CommandResult help = run(std::string(verb) + " --help");
     EXPECT_EQ(help.exit_code, 0) << verb << ": " << help.output;
     EXPECT_NE(help.output.find("Usage"), std::string::npos) << verb;

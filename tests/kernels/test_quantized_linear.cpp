@@ -318,14 +318,15 @@ TEST(QuantizedInt4Linear, MatchesTheDequantizedProduct) {
     quantize_int4(c.M, c.K, c.G, wf.data(), packed.data(), scales.data());
     const auto w = unpack_int4(c.M, c.K, c.G, packed, scales);
     for (const bool with_bias : {false, true}) {
-      // f32 sums of K terms: a bound of K roundings of Σ|x·ŵ| is loose; 8 √K of them is typical.
+      // f32 sums of K terms: a bound of K roundings is loose, 8 √K of them typical. The GEMV sums
+      // nibble·x (nibble up to 15) and takes 8·Σx off per group, so its terms are scale·16·|x|.
       std::vector<double> expected(static_cast<std::size_t>(c.N * c.M)), bound(expected.size());
       for (std::int64_t n = 0; n < c.N; ++n)
         for (std::int64_t m = 0; m < c.M; ++m) {
           double sum = with_bias ? bias[m] : 0.0, magnitude = with_bias ? std::abs(bias[m]) : 0.0;
           for (std::int64_t k = 0; k < c.K; ++k) {
             sum += x[n * c.K + k] * w[m * c.K + k];
-            magnitude += std::abs(x[n * c.K + k] * w[m * c.K + k]);
+            magnitude += std::abs(x[n * c.K + k]) * (std::abs(w[m * c.K + k]) + 16.0 * scales[m * groups + k / c.G]);
           }
           expected[n * c.M + m] = sum;
           bound[n * c.M + m] = 8.0 * std::sqrt(static_cast<double>(c.K) + 1) * 0x1p-24 * magnitude + 1e-30;

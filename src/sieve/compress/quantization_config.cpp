@@ -52,21 +52,20 @@ QuantizationPlan parse_quantization_section(const json& section, std::string_vie
                      source, path, brief(value));
     plan.layers.emplace(path, *precision);
   }
-  if (uses(plan, Precision::int8)) {
+  if (section.contains("activations")) {
     const std::string& mode = string_field(section, "activations", source);
     const auto activations = activation_mode_from_name(mode);
     SIEVE_USER_CHECK(activations.has_value(), "{}: quantization.activations '{}' must be 'dynamic' or 'static'",
                      source, mode);
     plan.activations = *activations;
   }
-  if (uses(plan, Precision::int4)) {
-    const auto group = section.find("group_size");
-    SIEVE_USER_CHECK(group != section.end(), "{}: quantization.group_size is missing (the model has int4 layers)",
-                     source);
+  if (const auto group = section.find("group_size"); group != section.end()) {
     SIEVE_USER_CHECK(group->is_number_integer() && is_valid_int4_group_size(group->get<std::int64_t>()),
                      "{}: quantization.group_size {} is not allowed (INT4 groups are 32, 64, 96 or 128 inputs)", source,
                      brief(*group));
     plan.group_size = group->get<std::int64_t>();
+  }
+  if (section.contains("scale_dtype")) {
     const std::string& dtype = string_field(section, "scale_dtype", source);
     SIEVE_USER_CHECK(dtype == "f16" || dtype == "f32", "{}: quantization.scale_dtype '{}' must be 'f16' or 'f32'",
                      source, dtype);

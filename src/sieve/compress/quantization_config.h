@@ -1,11 +1,12 @@
 // The "quantization" section of a quantized model's config.json (docs/compression.md):
 //   "quantization": {
 //     "scheme": "int8" | "int4" | "mixed",
-//     "activations": "dynamic" | "static",   when a layer is int8
-//     "group_size": 64, "scale_dtype": "f16" | "f32",   when a layer is int4
+//     "activations": "dynamic" | "static",              int8 layers; default dynamic
+//     "group_size": 64, "scale_dtype": "f16" | "f32",   int4 layers; default 64, f16
 //     "layers": {"lm_head": "int8", "model.layers.0.mlp.down_proj": "int8", ...}
 //   }
 // `layers` names a precision (f32, int8, int4) per Linear path; a Linear it does not name is f32.
+// The same form, as a file of its own, is a plan for `sieve quantize --scheme mixed --plan`.
 // Config files are untrusted: every problem is a core::UserError naming the file and the field.
 #pragma once
 

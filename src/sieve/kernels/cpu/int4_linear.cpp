@@ -32,7 +32,8 @@ void int4_gemv(std::int64_t N, std::int64_t M, std::int64_t K, std::int64_t G, c
   const QuantizedKernels& kernels = quantized_kernels();
   const std::int64_t half = (K + 1) / 2;
   const std::int64_t stride = (half + kInt4HalfRowAlign - 1) / kInt4HalfRowAlign * kInt4HalfRowAlign;
-  ScratchArray<float> xe(kGemvMaxRows * stride), xo(kGemvMaxRows * stride);
+  const std::int64_t groups = (K + G - 1) / G;
+  ScratchArray<float> xe(kGemvMaxRows * stride), xo(kGemvMaxRows * stride), xsum(kGemvMaxRows * groups);
   for (std::int64_t n0 = 0; n0 < N; n0 += kGemvMaxRows) {
     const std::int64_t rows = std::min(kGemvMaxRows, N - n0);
     // x [rows, K] → xe, xo [rows, stride]: even and odd k apart, zero past K.
@@ -47,6 +48,11 @@ void int4_gemv(std::int64_t N, std::int64_t M, std::int64_t K, std::int64_t G, c
       std::fill(e + K / 2, e + stride, 0.0f);
       std::fill(o + K / 2, o + stride, 0.0f);
       if (K % 2 == 1) e[K / 2] = xr[K - 1];
+      for (std::int64_t g = 0; g < groups; ++g) {
+        float sum = 0.0f;
+        for (std::int64_t k = g * G; k < std::min(K, (g + 1) * G); ++k) sum += xr[k];
+        xsum.data()[n * groups + g] = sum;
+      }
     }
     Int4GemvArgs args;
     args.N = rows;
@@ -56,6 +62,7 @@ void int4_gemv(std::int64_t N, std::int64_t M, std::int64_t K, std::int64_t G, c
     args.xe = xe.data();
     args.xo = xo.data();
     args.x_stride = stride;
+    args.xsum = xsum.data();
     args.packed = packed;
     args.scales = scales;
     args.bias = bias;

@@ -34,11 +34,14 @@ struct Traits {
   static F round_clamp(F v) { return round_clamp_127(v); }
   static void store_q(std::int8_t* p, F v) { *p = static_cast<std::int8_t>(v); }
 
-  static void expand(const std::uint8_t* p, F& lo, F& hi) {
-    lo = static_cast<float>((*p & 15) - 8);
-    hi = static_cast<float>((*p >> 4) - 8);
+  static void nibbles(const std::uint8_t* p, F& lo, F& hi) {
+    lo = static_cast<float>(*p & 15);
+    hi = static_cast<float>(*p >> 4);
   }
-  static void expand_ordered(const std::uint8_t* p, F& first, F& second) { expand(p, first, second); }
+  static void expand_ordered(const std::uint8_t* p, F& first, F& second) {
+    first = static_cast<float>((*p & 15) - 8);
+    second = static_cast<float>((*p >> 4) - 8);
+  }
 
   using I8 = std::int32_t;
   static constexpr std::int64_t kInt8Bytes = 32;

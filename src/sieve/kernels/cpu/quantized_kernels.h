@@ -32,12 +32,14 @@ struct Int8GemvArgs {
 
 // y [N, M] = x · ŵᵀ (+ bias) with ŵ the INT4 weight of NOTE [Quantization formats];
 // N ≤ kGemvMaxRows. x is given deinterleaved: xe[n, j] = x[n, 2j], xo[n, j] = x[n, 2j + 1], rows
-// of x_stride floats (a multiple of kInt4HalfRowAlign ≥ ceil(K/2)), zero past K.
+// of x_stride floats (a multiple of kInt4HalfRowAlign ≥ ceil(K/2)), zero past K. The kernel sums
+// nibble · x and takes 8 · Σx off once per group, so x comes with its group sums.
 struct Int4GemvArgs {
   std::int64_t N = 0, M = 0, K = 0, G = 0;
   const float* xe = nullptr;
   const float* xo = nullptr;
   std::int64_t x_stride = 0;
+  const float* xsum = nullptr;  // [N, ceil(K/G)]: Σ x[n, k] over group g
   const std::uint8_t* packed = nullptr;
   const float* scales = nullptr;
   const float* bias = nullptr;  // may be null

@@ -32,15 +32,16 @@ struct Traits : Simd {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(w, w));
   }
 
-  static void expand(const std::uint8_t* p, F& lo, F& hi) {
+  static void nibbles(const std::uint8_t* p, F& lo, F& hi) {
     const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-    const __m256i eight = _mm256_set1_epi32(8);
-    lo = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(bytes, _mm256_set1_epi32(15)), eight));
-    hi = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bytes, 4), eight));
+    lo = _mm256_cvtepi32_ps(_mm256_and_si256(bytes, _mm256_set1_epi32(15)));
+    hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(bytes, 4));
   }
   static void expand_ordered(const std::uint8_t* p, F& first, F& second) {
     F lo, hi;
-    expand(p, lo, hi);
+    nibbles(p, lo, hi);
+    lo = sub(lo, set1(8.0f));
+    hi = sub(hi, set1(8.0f));
     const F a = _mm256_unpacklo_ps(lo, hi);  // k 0 1 2 3 | 8 9 10 11
     const F b = _mm256_unpackhi_ps(lo, hi);  // k 4 5 6 7 | 12 13 14 15
     first = _mm256_permute2f128_ps(a, b, 0x20);

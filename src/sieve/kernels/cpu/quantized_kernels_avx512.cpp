@@ -36,15 +36,16 @@ struct Traits : Simd {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
   }
 
-  static void expand(const std::uint8_t* p, F& lo, F& hi) {
+  static void nibbles(const std::uint8_t* p, F& lo, F& hi) {
     const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    const __m512i eight = _mm512_set1_epi32(8);
-    lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, _mm512_set1_epi32(15)), eight));
-    hi = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
+    lo = _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(15)));
+    hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(bytes, 4));
   }
   static void expand_ordered(const std::uint8_t* p, F& first, F& second) {
     F lo, hi;
-    expand(p, lo, hi);
+    nibbles(p, lo, hi);
+    lo = sub(lo, set1(8.0f));
+    hi = sub(hi, set1(8.0f));
     const __m512i first_index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i second_index = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     first = _mm512_permutex2var_ps(lo, first_index, hi);

@@ -6,9 +6,9 @@
 //
 // V provides:
 //   F, kWidth, zero, set1, load, store, add, mul, fmadd, reduce_add    (f32 vectors)
-//   kNibbleBytes == kWidth: expand(p, lo, hi) turns kWidth packed bytes into the weights of the
-//     low nibbles (even k) and of the high nibbles (odd k), nibble − 8 as f32
-//   expand_ordered(p, first, second): the same 2·kWidth weights in k order
+//   nibbles(p, lo, hi): kWidth packed bytes → their low nibbles (even k) and high nibbles (odd k)
+//     as f32 in [0, 15]
+//   expand_ordered(p, first, second): the 2·kWidth weights nibble − 8 of kWidth bytes in k order
 //   abs, max, reduce_max, div, round_clamp (round half away from zero, clamp to ±127),
 //   store_q (kWidth int8 from a rounded, clamped vector)
 //   I8 (int32 accumulator), kInt8Bytes, i8_zero, i8_dot(acc, x, w) (acc += Σ x·w over
@@ -90,9 +90,10 @@ inline void int8_to_f32_body(std::int64_t count, const std::int8_t* q, float* ou
 
 // ---- int4 GEMV ---------------------------------------------------------------------------------
 
-// Columns m .. m + R − 1 for all N rows of x. Each group's Σ (nibble − 8)·x is accumulated
-// unscaled (low and high nibbles apart, to shorten the FMA chains), then scaled once into the
-// running total.
+// Columns m .. m + R − 1 for all N rows of x. Each group's Σ nibble·x is accumulated unscaled (low
+// and high nibbles apart, to shorten the FMA chains) and scaled once into the running total;
+// the −8 offset comes off as 8 · scale · Σx a group, which spares a subtraction per weight (the
+// nibble-to-f32 conversion bounds this loop).
 template <class V, int N, int R>
 void int4_gemv_block(const Int4GemvArgs& a, std::int64_t m) {
   using F = typename V::F;
@@ -101,13 +102,14 @@ void int4_gemv_block(const Int4GemvArgs& a, std::int64_t m) {
   const std::int64_t groups = (a.K + a.G - 1) / a.G;
   const std::int64_t group_bytes = a.G / 2;
   F total[R][N];
+  float offset[R][N];
   for (int r = 0; r < R; ++r)
-    for (int n = 0; n < N; ++n) total[r][n] = V::zero();
+    for (int n = 0; n < N; ++n) total[r][n] = V::zero(), offset[r][n] = 0.0f;
   for (std::int64_t g = 0; g < groups; ++g) {
     const std::int64_t b0 = g * group_bytes;
     const std::int64_t bytes = row_bytes - b0 < group_bytes ? row_bytes - b0 : group_bytes;
-    // A short last group is copied out and padded with 0x88 (two zero weights a byte) to whole
-    // steps, so no step reads past the row; x is zero there too.
+    // A short last group is copied out and padded to whole steps, so no step reads past the
+    // row; x is zero there.
     const std::uint8_t* rows[R];
     std::uint8_t tail[R][kInt4MaxGroup / 2];
     std::int64_t span = group_bytes;
@@ -126,7 +128,7 @@ void int4_gemv_block(const Int4GemvArgs& a, std::int64_t m) {
     for (std::int64_t b = 0; b < span; b += B) {
       for (int r = 0; r < R; ++r) {
         F lo, hi;
-        V::expand(rows[r] + b, lo, hi);
+        V::nibbles(rows[r] + b, lo, hi);
         for (int n = 0; n < N; ++n) {
           lo_acc[r][n] = V::fmadd(lo, V::load(a.xe + n * a.x_stride + b0 + b), lo_acc[r][n]);
           hi_acc[r][n] = V::fmadd(hi, V::load(a.xo + n * a.x_stride + b0 + b), hi_acc[r][n]);
@@ -134,13 +136,16 @@ void int4_gemv_block(const Int4GemvArgs& a, std::int64_t m) {
       }
     }
     for (int r = 0; r < R; ++r) {
-      const F scale = V::set1(a.scales[(m + r) * groups + g]);
-      for (int n = 0; n < N; ++n) total[r][n] = V::fmadd(V::add(lo_acc[r][n], hi_acc[r][n]), scale, total[r][n]);
+      const float scale = a.scales[(m + r) * groups + g];
+      for (int n = 0; n < N; ++n) {
+        total[r][n] = V::fmadd(V::add(lo_acc[r][n], hi_acc[r][n]), V::set1(scale), total[r][n]);
+        offset[r][n] += scale * a.xsum[n * groups + g];
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
     const float bias = a.bias != nullptr ? a.bias[m + r] : 0.0f;
-    for (int n = 0; n < N; ++n) a.y[n * a.M + m + r] = V::reduce_add(total[r][n]) + bias;
+    for (int n = 0; n < N; ++n) a.y[n * a.M + m + r] = (V::reduce_add(total[r][n]) - 8.0f * offset[r][n]) + bias;
   }
 }
 
