@@ -1,5 +1,7 @@
 // `sieve quantize`: post-training quantization of a model directory into a quantized one
-// (docs/compression.md): INT8 or INT4 for every projection, or a per-layer plan from a file.
+// (docs/compression.md): INT8 or INT4 for every projection, a per-layer plan from a file, or a
+// plan searched for a perplexity budget (--max-ppl-increase) from the per-layer sensitivity
+// analysis (--analyze alone writes only the analysis).
 #include <cstdio>
 #include <filesystem>
 
@@ -7,9 +9,12 @@
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/calibration.h"
 #include "sieve/compress/calibration_data.h"
+#include "sieve/compress/mixed_plan_search.h"
 #include "sieve/compress/quantization_config.h"
 #include "sieve/compress/quantize_model.h"
 #include "sieve/compress/quantized_model_dir.h"
+#include "sieve/compress/sensitivity.h"
+#include "sieve/core/atomic_file.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
@@ -34,13 +39,25 @@ struct QuantizeArgs {
   double max_ppl_increase = 0.0;
 };
 
+// Group size, scale dtype and activations from the flags.
+compress::QuantizationPlan plan_settings(const QuantizeArgs& args) {
+  compress::QuantizationPlan plan;
+  plan.group_size = args.group_size;
+  SIEVE_USER_CHECK(args.scale_dtype == "f16" || args.scale_dtype == "f32", "--scale-dtype must be f16 or f32, got '{}'",
+                   args.scale_dtype);
+  plan.int4_scale_dtype = args.scale_dtype == "f16" ? core::DType::f16 : core::DType::f32;
+  const auto activations = compress::activation_mode_from_name(args.activations);
+  SIEVE_USER_CHECK(activations.has_value(), "--activations must be dynamic or static, got '{}'", args.activations);
+  plan.activations = *activations;
+  return plan;
+}
+
+// The plan of --scheme int8|int4, or of --scheme mixed --plan FILE.
 compress::QuantizationPlan make_plan(const QuantizeArgs& args, const nn::LlamaForCausalLM& model) {
-  SIEVE_USER_CHECK(!args.analyze && args.max_ppl_increase == 0.0,
-                   "--analyze and --max-ppl-increase (the per-layer sensitivity analysis) are not implemented yet; "
-                   "give --scheme int8|int4, or --scheme mixed --plan FILE with the per-layer choices");
   compress::QuantizationPlan plan;
   if (args.scheme == "mixed") {
-    SIEVE_USER_CHECK(!args.plan_file.empty(), "--scheme mixed needs --plan FILE (per-layer precisions, JSON)");
+    SIEVE_USER_CHECK(!args.plan_file.empty(),
+                     "--scheme mixed needs --plan FILE (per-layer precisions, JSON) or --max-ppl-increase P");
     plan = compress::parse_quantization_section(io::read_config_json(args.plan_file), args.plan_file);
     SIEVE_USER_CHECK(plan.scheme == "mixed", "{}: scheme '{}', but --scheme is mixed", args.plan_file, plan.scheme);
   } else {
@@ -48,48 +65,121 @@ compress::QuantizationPlan make_plan(const QuantizeArgs& args, const nn::LlamaFo
     const auto precision = compress::precision_from_name(args.scheme);
     SIEVE_USER_CHECK(precision && *precision != compress::Precision::f32,
                      "--scheme must be int8, int4 or mixed, got '{}'", args.scheme);
+    const compress::QuantizationPlan settings = plan_settings(args);
     plan = compress::uniform_plan(model, *precision);
-    plan.group_size = args.group_size;
-    SIEVE_USER_CHECK(args.scale_dtype == "f16" || args.scale_dtype == "f32", "--scale-dtype must be f16 or f32, got '{}'",
-                     args.scale_dtype);
-    plan.int4_scale_dtype = args.scale_dtype == "f16" ? core::DType::f16 : core::DType::f32;
-    const auto activations = compress::activation_mode_from_name(args.activations);
-    SIEVE_USER_CHECK(activations.has_value(), "--activations must be dynamic or static, got '{}'", args.activations);
-    plan.activations = *activations;
+    plan.group_size = settings.group_size;
+    plan.int4_scale_dtype = settings.int4_scale_dtype;
+    plan.activations = settings.activations;
   }
   compress::validate_plan(plan, model, args.plan_file.empty() ? "the command line" : args.plan_file);
   return plan;
+}
+
+std::vector<core::Tensor> read_batches(const QuantizeArgs& args, const nn::LlamaForCausalLM& model) {
+  const auto tokenizer = data::Tokenizer::load(fs::path(args.model_dir) / io::kTokenizerFile);
+  compress::CalibrationDataOptions options;
+  options.windows = args.calibration_windows;
+  options.context = args.calibration_context > 0 ? args.calibration_context : model.config().max_position_embeddings;
+  SIEVE_USER_CHECK(options.context <= model.config().max_position_embeddings,
+                   "--calibration-context {} exceeds the model's max_position_embeddings ({})", options.context,
+                   model.config().max_position_embeddings);
+  return compress::read_calibration_batches(args.calibration, tokenizer, options);
+}
+
+std::map<std::string, float> calibrate(const QuantizeArgs& args, nn::LlamaForCausalLM& model,
+                                       const std::vector<std::string>& layers, const std::vector<core::Tensor>& batches) {
+  auto ranges = compress::calibrate_input_ranges(model, layers, batches);
+  std::int64_t windows = 0;
+  for (const core::Tensor& batch : batches) windows += batch.size(0);
+  std::fprintf(stderr, "calibrated %zu INT8 layers on %lld windows of %lld tokens of %s\n", layers.size(),
+               static_cast<long long>(windows), static_cast<long long>(batches.front().size(1)),
+               args.calibration.c_str());
+  return ranges;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  core::write_file_atomically(path, text);
+}
+
+// --analyze, and --scheme mixed --max-ppl-increase: the sensitivity table (printed, and saved
+// as OUT/sensitivity.json and OUT/sensitivity.md), then for the latter the searched plan.
+compress::QuantizationPlan analyze(const QuantizeArgs& args, nn::LlamaForCausalLM& model,
+                                   const std::vector<core::Tensor>& batches, const std::map<std::string, float>* ranges) {
+  const fs::path out(args.out_dir);
+  const compress::QuantizationPlan settings = plan_settings(args);
+  const compress::SensitivityReport report =
+      compress::analyze_sensitivity(model, batches, settings, ranges, [](const compress::SensitivityRow& row) {
+        std::fprintf(stderr, "  %-40s %s  dloss %+.5f\n", row.layer.c_str(),
+                     std::string(compress::precision_name(row.precision)).c_str(), row.delta_loss);
+      });
+  fs::create_directories(out);
+  write_text(out / "sensitivity.json", compress::sensitivity_json(report).dump(2) + "\n");
+  const std::string table = compress::sensitivity_markdown(report);
+  write_text(out / "sensitivity.md", table);
+  std::printf("%s\nsensitivity saved to %s and %s\n", table.c_str(), (out / "sensitivity.json").c_str(),
+              (out / "sensitivity.md").c_str());
+  if (args.max_ppl_increase <= 0.0) return {};
+
+  const compress::MixedPlanResult result =
+      compress::search_mixed_plan(model, batches, report, args.max_ppl_increase, ranges);
+  std::map<compress::Precision, int> counts;
+  for (const auto& [layer, precision] : result.plan.layers) ++counts[precision];
+  std::printf("mixed plan for --max-ppl-increase %g%%: %d int4, %d int8 layers, the rest f32; quantizable weights "
+              "%.2f MB -> %.2f MB; loss change predicted %+.5f (sum of the layers'), measured %+.5f for the whole "
+              "plan = perplexity %+.3f%% (%d plans measured)\n",
+              args.max_ppl_increase, counts[compress::Precision::int4], counts[compress::Precision::int8],
+              static_cast<double>(result.f32_bytes) / 1e6, static_cast<double>(result.plan_bytes) / 1e6,
+              result.predicted_delta_loss, result.measured_delta_loss, result.measured_ppl_increase_percent,
+              result.measurements);
+  SIEVE_USER_CHECK(compress::quantizes_any(result.plan),
+                   "no layer can be quantized within --max-ppl-increase {}% on this data (the analysis is in {})",
+                   args.max_ppl_increase, out.string());
+  nlohmann::json summary = compress::quantization_section(result.plan);
+  summary["max_ppl_increase_percent"] = result.max_ppl_increase_percent;
+  summary["predicted_delta_loss"] = result.predicted_delta_loss;
+  summary["measured_delta_loss"] = result.measured_delta_loss;
+  summary["measured_ppl_increase_percent"] = result.measured_ppl_increase_percent;
+  summary["f32_bytes"] = result.f32_bytes;
+  summary["plan_bytes"] = result.plan_bytes;
+  write_text(out / "mixed_plan.json", summary.dump(2) + "\n");
+  return result.plan;
 }
 
 void run_quantize(const QuantizeArgs& args) {
   const fs::path source(args.model_dir), out(args.out_dir);
   SIEVE_USER_CHECK(fs::weakly_canonical(source) != fs::weakly_canonical(out),
                    "--out must be another directory than --model (the f32 model stays as it is)");
+  const bool search = args.max_ppl_increase > 0.0;
+  SIEVE_USER_CHECK(!search || (args.scheme == "mixed" && args.plan_file.empty()),
+                   "--max-ppl-increase goes with --scheme mixed (and no --plan): it searches the per-layer plan");
+  SIEVE_USER_CHECK(args.analyze || !args.scheme.empty(), "give --scheme int8|int4|mixed, or --analyze");
+  SIEVE_USER_CHECK(!(args.analyze || search) || !args.calibration.empty(),
+                   "the sensitivity analysis measures the loss on --calibration CORPUS (e.g. gcide, or a text file)");
   auto model = io::load_model(source);
   model->set_training(false);
-  const compress::QuantizationPlan plan = make_plan(args, *model);
-  const std::vector<std::string> int8_layers = compress::int8_layers(plan);
-  const bool calibrate = plan.activations == compress::ActivationMode::calibrated && !int8_layers.empty();
-  SIEVE_USER_CHECK(!calibrate || !args.calibration.empty(),
-                   "static activations need --calibration CORPUS (e.g. gcide, or a text file)");
-  SIEVE_USER_CHECK(calibrate || args.calibration.empty(), "--calibration goes with --activations static (INT8 layers)");
   const auto start = BenchClock::now();
+  const bool static_activations = plan_settings(args).activations == compress::ActivationMode::calibrated;
+  std::vector<core::Tensor> batches;
   std::map<std::string, float> ranges;
-  if (calibrate) {
-    const auto tokenizer = data::Tokenizer::load(source / io::kTokenizerFile);
-    compress::CalibrationDataOptions options;
-    options.windows = args.calibration_windows;
-    options.context = args.calibration_context > 0 ? args.calibration_context : model->config().max_position_embeddings;
-    SIEVE_USER_CHECK(options.context <= model->config().max_position_embeddings,
-                     "--calibration-context {} exceeds the model's max_position_embeddings ({})", options.context,
-                     model->config().max_position_embeddings);
-    const auto batches = compress::read_calibration_batches(args.calibration, tokenizer, options);
-    ranges = compress::calibrate_input_ranges(*model, int8_layers, batches);
-    std::int64_t windows = 0;
-    for (const core::Tensor& batch : batches) windows += batch.size(0);
-    std::fprintf(stderr, "calibrated %zu INT8 layers on %lld windows of %lld tokens of %s\n", int8_layers.size(),
-                 static_cast<long long>(windows), static_cast<long long>(options.context), args.calibration.c_str());
+  compress::QuantizationPlan plan;
+  if (args.analyze || search) {
+    batches = read_batches(args, *model);
+    if (static_activations)
+      ranges = calibrate(args, *model, compress::int8_layers(compress::uniform_plan(*model, compress::Precision::int8)),
+                         batches);
+    plan = analyze(args, *model, batches, static_activations ? &ranges : nullptr);
+    if (!search) return;
+  } else {
+    plan = make_plan(args, *model);
   }
+  const std::vector<std::string> int8_layers = compress::int8_layers(plan);
+  const bool calibrate_now = static_activations && !int8_layers.empty() && ranges.empty();
+  SIEVE_USER_CHECK(!calibrate_now || !args.calibration.empty(),
+                   "static activations need --calibration CORPUS (e.g. gcide, or a text file)");
+  SIEVE_USER_CHECK(static_activations || search || args.calibration.empty(),
+                   "--calibration goes with --activations static (INT8 layers) or the sensitivity analysis");
+  if (calibrate_now) ranges = calibrate(args, *model, int8_layers, read_batches(args, *model));
+  const bool calibrate = static_activations && !int8_layers.empty();
   compress::quantize_model(*model, plan, calibrate ? &ranges : nullptr);
   compress::save_quantized_model(*model, out);
   if (fs::exists(source / io::kTokenizerFile))
@@ -109,10 +199,12 @@ void add_quantize_verb(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand("quantize", "Write a quantized copy (INT8 / INT4) of a model directory");
   cmd->add_option("--model", args->model_dir, "The f32 model directory")->required();
-  cmd->add_option("--out", args->out_dir, "Directory for the quantized model")->required();
-  cmd->add_option("--scheme", args->scheme,
-                  "int8 (weights and activations), int4 (weights only), or mixed (per-layer choices from --plan)")
+  cmd->add_option("--out", args->out_dir,
+                  "Directory for the quantized model (and, with the analysis, sensitivity.json / .md)")
       ->required();
+  cmd->add_option("--scheme", args->scheme,
+                  "int8 (weights and activations), int4 (weights only), or mixed (per-layer choices from --plan, "
+                  "or searched with --max-ppl-increase)");
   cmd->add_option("--plan", args->plan_file,
                   "With --scheme mixed: a JSON file in the form of config.json's quantization section "
                   "(docs/compression.md)");
@@ -127,9 +219,12 @@ void add_quantize_verb(CLI::App& app) {
   cmd->add_option("--calibration-windows", args->calibration_windows, "Windows of the corpus to calibrate on")
       ->capture_default_str();
   cmd->add_option("--calibration-context", args->calibration_context, "Tokens a window (default: the model's context)");
-  cmd->add_flag("--analyze", args->analyze, "Per-layer sensitivity analysis (not implemented yet)");
+  cmd->add_flag("--analyze", args->analyze,
+                "Per-layer sensitivity analysis on --calibration data: each Linear (and group) quantized alone at "
+                "int8 and int4, its loss change, bytes and decode time saved; written to OUT");
   cmd->add_option("--max-ppl-increase", args->max_ppl_increase,
-                  "With --scheme mixed: pick per layer by measured sensitivity (not implemented yet)");
+                  "With --scheme mixed: per layer the cheapest precision (int4, int8, f32) such that the whole model's "
+                  "measured perplexity on --calibration rises at most this many percent");
   cmd->callback([args] { run_quantize(*args); });
 }
 

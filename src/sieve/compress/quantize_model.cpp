@@ -15,6 +15,19 @@ std::vector<std::string> int8_layers(const QuantizationPlan& plan) {
   return out;
 }
 
+std::shared_ptr<const nn::LinearWeightFormat> quantized_format(const nn::Linear& linear, Precision precision,
+                                                               const QuantizationPlan& settings, const float* input_range) {
+  SIEVE_CHECK(precision != Precision::f32 && linear.weight().defined(), "quantized_format: needs an f32 weight and int8/int4");
+  if (precision == Precision::int4)
+    return Int4LinearFormat::from_weight(linear.weight(), settings.group_size, settings.int4_scale_dtype);
+  kernels::cpu::Int8Activation activation;
+  if (input_range != nullptr) {
+    activation.dynamic = false;
+    activation.static_scale = *input_range > 0.0f ? *input_range / 127.0f : 1.0f;  // an all-zero input: any scale
+  }
+  return Int8LinearFormat::from_weight(linear.weight(), activation);
+}
+
 void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
                     const std::map<std::string, float>* input_ranges) {
   validate_plan(plan, model, "quantization plan");
@@ -38,19 +51,8 @@ void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
     targets.emplace_back(path, linear);
   }
   for (const auto& [path, linear] : targets) {
-    std::shared_ptr<const nn::LinearWeightFormat> format;
-    if (plan.layers.at(path) == Precision::int8) {
-      kernels::cpu::Int8Activation activation;
-      if (calibrated) {
-        const float range = input_ranges->at(path);
-        activation.dynamic = false;
-        activation.static_scale = range > 0.0f ? range / 127.0f : 1.0f;  // an all-zero input: any scale
-      }
-      format = Int8LinearFormat::from_weight(linear->weight(), activation);
-    } else {
-      format = Int4LinearFormat::from_weight(linear->weight(), plan.group_size, plan.int4_scale_dtype);
-    }
-    linear->set_weight_format(std::move(format), /*release_weight=*/true);
+    const float* range = calibrated && plan.layers.at(path) == Precision::int8 ? &input_ranges->at(path) : nullptr;
+    linear->set_weight_format(quantized_format(*linear, plan.layers.at(path), plan, range), /*release_weight=*/true);
   }
   freeze_for_inference(model);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "sieve/compress/quantization_plan.h"
@@ -17,6 +18,12 @@ namespace sieve::compress {
 // static scale is max |x| / 127. Every Linear it quantizes must still hold its f32 weight.
 void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
                     const std::map<std::string, float>* input_ranges = nullptr);
+
+// The weight format `linear` gets at `precision` (int8 or int4) with the plan's settings (group
+// size, scale dtype); for int8, `input_range` (max |x| from calibration) gives a static
+// activation scale, null keeps activations dynamic. The Linear is not changed.
+std::shared_ptr<const nn::LinearWeightFormat> quantized_format(const nn::Linear& linear, Precision precision,
+                                                               const QuantizationPlan& settings, const float* input_range);
 
 // The INT8 layers of a plan: the ones calibration must observe for static activations.
 std::vector<std::string> int8_layers(const QuantizationPlan& plan);
