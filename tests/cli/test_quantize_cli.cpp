@@ -124,6 +124,53 @@ TEST_F(QuantizeCli, AMixedPlanFromAFile) {
   EXPECT_EQ(run_sieve(eval(out("mixed"))).exit_code, 0);
 }
 
+TEST_F(QuantizeCli, SensitivityAnalysisAndAMixedPlanWithinABudget) {
+  const std::string data = " --calibration " + corpus().string() + " --calibration-context 32 --calibration-windows 8";
+  const CommandResult analyzed =
+      run_sieve("quantize --model " + model().string() + " --out " + out("analysis").string() + " --analyze" + data);
+  ASSERT_EQ(analyzed.exit_code, 0) << analyzed.output;
+  EXPECT_NE(analyzed.output.find("| model.layers.0.self_attn.q_proj | int8 |"), std::string::npos) << analyzed.output;
+  EXPECT_NE(analyzed.output.find("| mlp (group) | int4 |"), std::string::npos) << analyzed.output;
+  EXPECT_TRUE(fs::exists(out("analysis") / "sensitivity.md"));
+  std::ifstream json_file(out("analysis") / "sensitivity.json");
+  const std::string json((std::istreambuf_iterator<char>(json_file)), std::istreambuf_iterator<char>());
+  // 15 Linears at int8 and int4, then attention, mlp and all at both.
+  const std::regex delta_loss("\"delta_loss\"");
+  EXPECT_EQ(std::distance(std::sregex_iterator(json.begin(), json.end(), delta_loss), std::sregex_iterator()), 36)
+      << json;
+  EXPECT_FALSE(fs::exists(out("analysis") / "model.safetensors"));
+
+  const CommandResult mixed = run_sieve("quantize --model " + model().string() + " --out " + out("budget").string() +
+                                        " --scheme mixed --max-ppl-increase 3" + data);
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(mixed.output, match, std::regex("whole plan = perplexity ([-+0-9.]+)%"))) << mixed.output;
+  EXPECT_LE(std::stod(match[1]), 3.0) << mixed.output;
+  EXPECT_TRUE(fs::exists(out("budget") / "mixed_plan.json"));
+  const CommandResult inspected = run_sieve("inspect " + out("budget").string());
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.output;
+  EXPECT_NE(inspected.output.find("scheme mixed"), std::string::npos) << inspected.output;
+  EXPECT_EQ(run_sieve(eval(out("budget"))).exit_code, 0);
+}
+
+TEST_F(QuantizeCli, QatFinetuneThenQuantize) {
+  const CommandResult tuned =
+      run_sieve("finetune --model " + model().string() + " --data " + corpus().string() + " --out " +
+                out("qat").string() + " --qat int4 --qat-group-size 32 --steps 3 --batch 2 --context 32 --warmup 1 "
+                "--val-fraction 0.05 --eval-windows 4");
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.output;
+  EXPECT_NE(tuned.output.find("QAT: int4 fake quantization on 15 linear layers"), std::string::npos) << tuned.output;
+  EXPECT_NE(tuned.output.find("--scheme int4 --group-size 32"), std::string::npos) << tuned.output;
+  const CommandResult q = run_sieve("quantize --model " + out("qat").string() + " --out " + out("qat-int4").string() +
+                                    " --scheme int4 --group-size 32");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_EQ(run_sieve(eval(out("qat-int4"))).exit_code, 0);
+  const CommandResult with_lora = run_sieve("finetune --model " + model().string() + " --data " + corpus().string() +
+                                            " --out " + out("qat-lora").string() + " --qat int8 --lora --steps 1");
+  EXPECT_EQ(with_lora.exit_code, 2) << with_lora.output;
+  EXPECT_NE(with_lora.output.find("does not combine with --lora"), std::string::npos) << with_lora.output;
+}
+
 TEST_F(QuantizeCli, BadInputGivesAClearError) {
   const fs::path plan = out("plan.json");
   std::ofstream(plan) << R"({"scheme": "mixed", "layers": {"model.layers.5.mlp.up_proj": "int8"}})";
@@ -136,7 +183,9 @@ TEST_F(QuantizeCli, BadInputGivesAClearError) {
       {base + " --scheme int4 --group-size 48", "group_size 48"},
       {base + " --scheme int8 --activations static", "--calibration CORPUS"},
       {base + " --scheme int8 --calibration " + corpus().string(), "--calibration goes with --activations static"},
-      {base + " --scheme int8 --analyze", "not implemented yet"},
+      {base + " --analyze", "measures the loss on --calibration CORPUS"},
+      {base + " --scheme int8 --max-ppl-increase 1", "--max-ppl-increase goes with --scheme mixed"},
+      {base + " --scheme mixed --max-ppl-increase -1 --calibration " + corpus().string(), "--max-ppl-increase"},
       {base + " --scheme mixed", "--plan FILE"},
       {base + " --scheme mixed --plan " + plan.string(), "'model.layers.5.mlp.up_proj' is not a Linear"},
       {"quantize --model " + model().string() + " --out " + model().string() + " --scheme int8", "--out must be"},
