@@ -1,6 +1,8 @@
-// Quantized linear products on the CPU: INT8 weights with INT8 activations (oneDNN s8s8 GEMM,
-// VNNI where present, AVX2 otherwise) and INT4 weight-only (Sieve's own GEMV/GEMM that
-// dequantizes in registers). Weights are [M, K] row-major (PyTorch's Linear layout).
+// Quantized linear products on the CPU: INT8 weights with INT8 activations (Sieve's GEMV for
+// decoding; for larger N oneDNN's s8·s8 GEMM where AVX512-VNNI makes it exact, else the f32 GEMM
+// on the exact integers — NOTE [INT8 GEMM on AVX2] in int8_linear.cpp) and INT4 weight-only
+// (Sieve's own GEMV/GEMM that dequantizes in registers). Weights are [M, K] row-major
+// (PyTorch's Linear layout).
 //
 // Letters: N rows of x (tokens), K input features, M output features, G the INT4 group size.
 //
@@ -31,8 +33,9 @@ namespace sieve::kernels::cpu {
 // scales [rows].
 void quantize_rows_int8(std::int64_t rows, std::int64_t cols, const float* x, std::int8_t* q, float* scales);
 
-// An INT8 weight [M, K] with its per-channel scales, prepared once for the GEMM (oneDNN's
-// blocked layout for this CPU): build it at load time, not per call. Immutable and shareable
+// An INT8 weight [M, K] with its per-channel scales, prepared once for the products (rows
+// padded for Sieve's GEMV, plus oneDNN's blocked layout where its s8·s8 GEMM is used — which
+// doubles the memory there): build it at load time, not per call. Immutable and shareable
 // between threads once built.
 class Int8Weight {
  public:
