@@ -44,6 +44,19 @@ PRESETS = {
         "lr": 3e-4,
         "weight_decay": 0.1,
     },
+    # ~100M parameters: the inference-only preset (random weights) for quantized speed.
+    "lm-100m": {
+        "config": dict(
+            vocab_size=8192, hidden_size=768, intermediate_size=2048,
+            num_hidden_layers=12, num_attention_heads=12, num_key_value_heads=12,
+            max_position_embeddings=1024, rms_norm_eps=1e-5, rope_theta=10000.0,
+            tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+        ),
+        "batch": 1,
+        "context": 256,
+        "lr": 3e-4,
+        "weight_decay": 0.1,
+    },
 }
 
 

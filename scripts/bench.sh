@@ -27,6 +27,9 @@ echo "== fused causal attention vs PyTorch softmax(QK^T/sqrt(d))V, batch 1, 8 he
 echo "== KV-cached decode, lm-17m, batch 1"
 /usr/bin/python3 bench/compare.py decode --preset lm-17m --context 128 256 --out "$out"
 
+echo "== quantized inference: f32 / int8 / int4 prefill and decode, lm-17m and lm-100m, vs PyTorch quantize_dynamic"
+/usr/bin/python3 bench/quantized_compare.py --preset lm-17m lm-100m --out "$out"
+
 echo "== matmul GFLOP/s at the lm-17m shapes against the 2048^3 ceiling (oneDNN)"
 build/sieve bench matmul --threads 2
 
