@@ -15,18 +15,14 @@
 #include "sieve/nn/models/presets.h"
 #include "sieve/ops/fake_quantize.h"
 #include "small_sparse_config.h"
+#include "random_token_ids.h"
 
 namespace sieve::compress {
 namespace {
 
 using core::Tensor;
 
-Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, std::uint64_t seed) {
-  core::Rng rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * tokens));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return Tensor::from_vector(ids, {batch, tokens});
-}
+using testing::token_ids;
 
 double loss_of(const nn::LlamaForCausalLM& model, const Tensor& ids, const Tensor& targets) {
   autograd::NoGradGuard no_grad;

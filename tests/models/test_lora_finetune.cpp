@@ -17,18 +17,14 @@
 #include "sieve/train/adamw.h"
 #include "sieve/train/trainer.h"
 #include "temp_dir.h"
+#include "random_token_ids.h"
 
 namespace sieve {
 namespace {
 
 using core::Tensor;
 
-Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, std::uint64_t seed) {
-  core::Rng rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * tokens));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return Tensor::from_vector(ids, {batch, tokens});
-}
+using testing::token_ids;
 
 // A shard of a short repeating token pattern: learnable, so the adapters get real gradients.
 data::TokenShard write_shard(const std::filesystem::path& path, int vocab, std::uint64_t seed) {

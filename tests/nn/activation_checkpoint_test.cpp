@@ -23,6 +23,7 @@
 #include "sieve/ops/dropout.h"
 #include "sieve/ops/linear.h"
 #include "sieve/ops/precision.h"
+#include "random_token_ids.h"
 
 namespace sieve::nn {
 namespace {
@@ -34,12 +35,7 @@ Tensor random_tensor(const Shape& shape, std::uint64_t seed, bool requires_grad)
   return t;
 }
 
-Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, std::uint64_t seed) {
-  core::Rng rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * tokens));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return Tensor::from_vector(ids, {batch, tokens});
-}
+using testing::token_ids;
 
 // A two-layer MLP block with a residual: x + W2·silu(W1·x + b1). x [N, C], W1 [F, C], W2 [C, F].
 struct MlpBlock {

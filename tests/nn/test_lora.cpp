@@ -15,16 +15,12 @@
 #include "sieve/nn/models/llama.h"
 #include "sieve/nn/models/presets.h"
 #include "small_sparse_config.h"
+#include "random_token_ids.h"
 
 namespace sieve::nn {
 namespace {
 
-Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, std::uint64_t seed) {
-  core::Rng rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * tokens));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return Tensor::from_vector(ids, {batch, tokens});
-}
+using testing::token_ids;
 
 // Gives every lora_B a non-zero value so the adapters change the output.
 void randomise_b(Module& model, std::uint64_t seed) {

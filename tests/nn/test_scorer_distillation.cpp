@@ -22,6 +22,7 @@
 #include "sieve/ops/rope.h"
 #include "sieve/ops/shape_ops.h"
 #include "small_sparse_config.h"
+#include "random_token_ids.h"
 
 namespace sieve::nn {
 namespace {
@@ -59,12 +60,7 @@ std::vector<double> as_double(const Tensor& t) {
   return {v.begin(), v.end()};
 }
 
-Tensor token_ids(std::int64_t batch, std::int64_t tokens, std::int64_t vocab, std::uint64_t seed) {
-  core::Rng rng(seed);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * tokens));
-  for (auto& id : ids) id = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(vocab)));
-  return Tensor::from_vector(ids, {batch, tokens});
-}
+using testing::token_ids;
 
 // A layer whose q and k projections are scaled up so attention is peaked (at initialisation it is
 // almost uniform and every target is about one uniform share).

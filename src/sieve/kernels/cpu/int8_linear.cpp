@@ -27,6 +27,7 @@
 
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
+#include "sieve/kernels/cpu/onednn_runtime.h"
 #include "sieve/kernels/cpu/quantized_kernels.h"
 #include "sieve/kernels/cpu/quantized_linear.h"
 #include "sieve/kernels/cpu/quantized_linear_paths.h"
@@ -49,24 +50,6 @@ constexpr std::size_t kMaxCachedPrimitives = 1024;
 constexpr std::int64_t kProbeRows = 64;
 
 std::int64_t padded_k(std::int64_t K) { return (K + kInt8RowAlign - 1) / kInt8RowAlign * kInt8RowAlign; }
-
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream stream(cpu_engine());
-  return stream;
-}
-
-void* thread_scratchpad(std::size_t bytes) {
-  constexpr std::size_t kAlign = 64;
-  thread_local std::vector<std::byte> buffer;
-  if (buffer.size() < bytes + kAlign) buffer.resize(bytes + kAlign);
-  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
-  return buffer.data() + ((kAlign - address % kAlign) % kAlign);
-}
 
 // Whether oneDNN runs with AVX512-VNNI here (respects ONEDNN_MAX_CPU_ISA): NOTE [INT8 GEMM on AVX2].
 bool onednn_int8_is_exact() {

@@ -17,6 +17,7 @@
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
 #include "sieve/kernels/cpu/convert.h"
+#include "sieve/kernels/cpu/onednn_runtime.h"
 
 // Shape letters: B batch, M rows of C, N columns of C, K the contracted dimension.
 //
@@ -74,28 +75,6 @@ struct Prepared {
   memory::desc a_md, b_md, c_md, scratchpad_md;
   bool widened = false;  // an f32 primitive standing in for a bf16 one (NOTE [bf16 without a bf16 GEMM])
 };
-
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-// One stream per thread: a CPU stream is cheap, and this avoids relying on a shared stream
-// object being safe to use from several threads at once.
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream stream(cpu_engine());
-  return stream;
-}
-
-// Scratchpad is user-managed so that concurrent calls never share one; each thread keeps a
-// grow-only buffer aligned for oneDNN's vector loads.
-void* thread_scratchpad(std::size_t bytes) {
-  constexpr std::size_t kAlign = 64;
-  thread_local std::vector<std::byte> buffer;
-  if (buffer.size() < bytes + kAlign) buffer.resize(bytes + kAlign);
-  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
-  return buffer.data() + ((kAlign - address % kAlign) % kAlign);
-}
 
 memory::data_type to_dnnl(DType dtype) {
   switch (dtype) {
