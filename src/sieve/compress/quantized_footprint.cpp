@@ -44,8 +44,8 @@ std::optional<core::Shape> linear_weight_shape(const nn::LlamaConfig& config, st
   std::int64_t layer = -1;
   const auto [end, error] = std::from_chars(path.data(), path.data() + path.size(), layer);
   // The index as the model writes it: "01" or "+1" would name layer 1 twice.
-  if (error != std::errc() || layer < 0 || layer >= config.num_hidden_layers || *end != '.' ||
-      std::to_string(layer) != std::string_view(path.data(), end))
+  if (error != std::errc() || layer < 0 || layer >= config.num_hidden_layers || end == path.data() + path.size() ||
+      *end != '.' || std::to_string(layer) != std::string_view(path.data(), end))
     return std::nullopt;
   const std::string_view relative(end + 1, path.data() + path.size() - end - 1);
   if (std::ranges::find(kLayerLinears, relative) == std::end(kLayerLinears)) return std::nullopt;
