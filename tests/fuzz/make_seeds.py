@@ -243,9 +243,9 @@ def quantized_model_dir_seeds():
     write("quantized_model_dir", "valid_mixed_all_f32", quantized_dir(dense, {"lm_head": "f32"}, scheme="mixed"))
 
     int8, int4 = uniform(dense, "int8"), uniform(dense, "int4")
-    # Found by fuzz_quantized_model_dir: token 0's embedding row is NaN, so its activations reach
-    # the first INT8 product as NaN, and the portable kernels (SIEVE_ISA=scalar) cast NaN to int8,
-    # which is undefined. It loads; the run must stay defined.
+    # Token 0's embedding row is NaN, so its activations reach the first INT8 product as NaN, and
+    # the portable kernels (SIEVE_ISA=scalar) cast NaN to int8, which is undefined: UBSan in
+    # fuzz_quantized_model_dir's run of this input. It loads; the run must stay defined.
     embedding = struct.pack("<40f", *[math.nan] * 40) + struct.pack(f"<{31 * 40}f", *values(31 * 40, 1))
     write("quantized_model_dir", "valid_int8_nan_embedding",
           quantized_dir(dense, int8, edit=replace_tensor("model.embed_tokens.weight", blob=embedding)))

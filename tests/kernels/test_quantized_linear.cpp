@@ -86,9 +86,10 @@ TEST(QuantizeRowsInt8, RoundsHalfAwayFromZero) {
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(q[i], expected[i]) << "x = " << x[i];
 }
 
-// Found by fuzz_quantized_model_dir: a model whose weights hold NaN feeds NaN activations to the
-// INT8 products, and the portable code (and every ISA's tail past its vector width) cast the
-// NaN to int8, which is undefined. A NaN becomes −127 on every path, as the SIMD clamps make it.
+// A loaded model whose weights hold NaN feeds NaN activations to the INT8 products, and the
+// portable code (and every ISA's tail past its vector width) cast the NaN to int8, which is
+// undefined (UBSan in fuzz_quantized_model_dir). NaN becomes −127 on every path, as the SIMD
+// clamps make it.
 TEST(QuantizeRowsInt8, NaNBecomesMinus127OnEveryPath) {
   const std::int64_t cols = 37;  // a tail past 8 and 16 lanes
   std::vector<float> x(cols, 0.25f);
