@@ -40,27 +40,34 @@ struct ModelLimit {
   ~ModelLimit() { io::set_max_model_bytes(0); }
 };
 
+// A local layer then a sparse one, the head tied to the embedding.
+nn::LlamaConfig local_sparse_tied() {
+  nn::LlamaConfig config = tiny_config("sparse");
+  config.attention.layers = {"local", "sparse"};
+  config.tie_word_embeddings = true;
+  return config;
+}
+
 TEST(QuantizedFootprint, LinearShapesAreTheModelsLinearsAndNothingElse) {
-  for (const std::string attention : {"dense", "sparse"}) {
-    const nn::LlamaConfig config = tiny_config(attention);
+  for (const nn::LlamaConfig& config : {tiny_config(), tiny_config("sparse"), local_sparse_tied()}) {
     const nn::LlamaForCausalLM model(config, 1);
     for (const auto& [path, linear] : model_linears(model))
       EXPECT_EQ(linear_weight_shape(config, path), (core::Shape{linear->out_features(), linear->in_features()})) << path;
   }
-  const nn::LlamaConfig sparse = tiny_config("sparse");  // layer 0 local, layer 1 sparse
+  const nn::LlamaConfig config = local_sparse_tied();
   for (const char* path : {"model.layers.01.mlp.up_proj", "model.layers.+1.mlp.up_proj", "model.layers.2.mlp.up_proj",
                            "model.layers.1.self_attn.scorer.conv1", "model.layers.0.self_attn.scorer.proj1",
-                           "model.layers.1.input_layernorm", "model.embed_tokens", "model.layers.1", "lm_head.weight"})
-    EXPECT_EQ(linear_weight_shape(sparse, path), std::nullopt) << path;
-  EXPECT_EQ(linear_weight_shape(sparse, "lm_head"), std::nullopt);  // tied: the embedding
+                           "model.layers.1.input_layernorm", "model.embed_tokens", "model.layers.1", "model.layers.",
+                           "lm_head.weight", "lm_head"})
+    EXPECT_EQ(linear_weight_shape(config, path), std::nullopt) << path;
+  EXPECT_EQ(linear_weight_shape(config, "model.layers.1.self_attn.scorer.proj1"), (core::Shape{16, 64}));
   EXPECT_EQ(linear_weight_shape(tiny_config(), "lm_head"), (core::Shape{512, 64}));
 }
 
 // The prediction equals what quantizing holds: every Linear, scorers too, at each precision.
 TEST(QuantizedFootprint, PredictsTheParametersAndTensorsTheQuantizedModelHolds) {
-  for (const std::string attention : {"dense", "sparse"}) {
+  for (const nn::LlamaConfig& config : {tiny_config(), tiny_config("sparse"), local_sparse_tied()}) {
     for (const core::DType scales : {core::DType::f16, core::DType::f32}) {
-      const nn::LlamaConfig config = tiny_config(attention);
       nn::LlamaForCausalLM model(config, 1);
       std::map<std::string, Precision> layers;
       std::int64_t i = 0, quantized = 0;
@@ -73,8 +80,8 @@ TEST(QuantizedFootprint, PredictsTheParametersAndTensorsTheQuantizedModelHolds) 
       plan.int4_scale_dtype = scales;
       const QuantizedFootprint predicted = quantized_footprint(config, plan, "config.json");
       quantize_model(model, plan);
-      EXPECT_EQ(predicted.f32_parameters, model.parameter_count()) << attention;
-      EXPECT_EQ(predicted.quantized_tensor_bytes, quantized_bytes_held(model)) << attention;
+      EXPECT_EQ(predicted.f32_parameters, model.parameter_count()) << config.attention.kind(1);
+      EXPECT_EQ(predicted.quantized_tensor_bytes, quantized_bytes_held(model)) << config.attention.kind(1);
       EXPECT_EQ(predicted.quantized_layers, quantized);
     }
   }
@@ -84,9 +91,13 @@ TEST(QuantizedFootprint, AnInt4ModelIsCheckedAtItsQuantizedSize) {
   const nn::LlamaConfig config = tiny_config();
   nn::LlamaForCausalLM model(config, 1);
   QuantizationPlan plan = uniform_plan(model, Precision::int4);
-  const std::int64_t f32_bytes = io::llama_footprint(config, "config.json").bytes;
-  const std::int64_t int4_bytes = quantized_footprint(config, plan, "config.json").bytes;
-  EXPECT_LT(3 * int4_bytes, f32_bytes);  // the f32 embedding stays; every Linear is ~4.5 bits
+  const io::ModelFootprint f32 = io::llama_footprint(config, "config.json");
+  const QuantizedFootprint int4 = quantized_footprint(config, plan, "config.json");
+  const std::int64_t int4_bytes = int4.bytes;
+  // A quantized Linear keeps about 4.5 bits a weight (G 64, scales f32 in memory), not 32; the
+  // embedding and the norms stay f32.
+  EXPECT_LT(6 * int4.quantized_tensor_bytes, 4 * (f32.parameters - int4.f32_parameters));
+  EXPECT_LT(2 * int4_bytes, f32.bytes);
   quantize_model(model, plan);
   sieve::testing::TempDir dir;
   save_quantized_model(model, dir.path());
