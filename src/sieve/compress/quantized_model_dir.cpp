@@ -5,8 +5,8 @@
 #include <set>
 
 #include "sieve/compress/quantization_config.h"
-#include "sieve/compress/quantized_footprint.h"
 #include "sieve/compress/quantize_model.h"
+#include "sieve/compress/quantized_footprint.h"
 #include "sieve/compress/quantized_linear.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
