@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "quantized_test_models.h"
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/compress/calibration.h"
@@ -156,6 +158,43 @@ TEST(QuantizeModel, PlansThatDoNotFitTheModelNameTheField) {
   plan.activations = ActivationMode::calibrated;
   EXPECT_NE(user_error_of([&] { quantize_model(model, plan); }).find("calibration"), std::string::npos);
   for (const auto& [path, linear] : model_linears(model)) EXPECT_EQ(linear->weight_format(), nullptr) << path;
+}
+
+// Weights a format cannot hold fail the whole plan, naming the layer, before any layer changes:
+// the layer that fails comes late in the model, after layers that would already be quantized.
+TEST(QuantizeModel, WeightsThatCannotBeQuantizedLeaveTheModelAsItWas) {
+  nn::LlamaForCausalLM model(tiny_config(), 2);
+  const auto linears = model_linears(model);
+  nn::Linear* late = nullptr;
+  for (const auto& [path, linear] : linears)
+    if (path == "model.layers.1.mlp.down_proj") late = linear;
+  ASSERT_NE(late, nullptr);
+  Tensor(late->weight()).data<float>()[70] = 1e6f;  // an INT4 scale of 1e6 / 7, beyond f16's 65504
+  const core::Tensor ids = random_ids(1, 9, tiny_config().vocab_size, 3);
+  autograd::NoGradGuard no_grad;
+  const std::vector<float> before = model.forward(ids).to_vector();
+
+  QuantizationPlan int4 = uniform_plan(model, Precision::int4);  // f16 scales
+  const std::string message = user_error_of([&] { quantize_model(model, int4); });
+  for (const char* fragment : {"'model.layers.1.mlp.down_proj'", "int4", "row 0, group 1", "65504", "--scale-dtype f32"})
+    EXPECT_NE(message.find(fragment), std::string::npos) << message << "\nmissing: " << fragment;
+  for (const auto& [path, linear] : linears) {
+    EXPECT_EQ(linear->weight_format(), nullptr) << path;
+    EXPECT_TRUE(linear->weight().defined()) << path;
+  }
+  EXPECT_EQ(model.forward(ids).to_vector(), before);
+
+  Tensor(late->weight()).data<float>()[70] = std::numeric_limits<float>::quiet_NaN();
+  const std::string nan = user_error_of([&] { quantize_model(model, uniform_plan(model, Precision::int8)); });
+  EXPECT_NE(nan.find("cannot quantize 'model.layers.1.mlp.down_proj' to int8: the weight holds nan at element 70"),
+            std::string::npos)
+      << nan;
+  for (const auto& [path, linear] : linears) EXPECT_EQ(linear->weight_format(), nullptr) << path;
+
+  Tensor(late->weight()).data<float>()[70] = 1e6f;
+  int4.int4_scale_dtype = core::DType::f32;  // what the message advises
+  quantize_model(model, int4);
+  EXPECT_NE(late->weight_format(), nullptr);
 }
 
 TEST(QuantizeModel, AMixedPlanKeepsItsChoicesAndAQuantizedModelCannotBeQuantizedAgain) {

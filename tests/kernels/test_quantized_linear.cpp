@@ -86,6 +86,21 @@ TEST(QuantizeRowsInt8, RoundsHalfAwayFromZero) {
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(q[i], expected[i]) << "x = " << x[i];
 }
 
+// A loaded model whose weights hold NaN feeds NaN activations to the INT8 products, and the
+// portable code (and every ISA's tail past its vector width) cast the NaN to int8, which is
+// undefined (UBSan in fuzz_quantized_model_dir). NaN becomes −127 on every path, as the SIMD
+// clamps make it.
+TEST(QuantizeRowsInt8, NaNBecomesMinus127OnEveryPath) {
+  const std::int64_t cols = 37;  // a tail past 8 and 16 lanes
+  std::vector<float> x(cols, 0.25f);
+  x[3] = x[36] = std::nanf("");
+  std::vector<std::int8_t> q(x.size(), 0);
+  float scale = 0.0f;
+  quantize_rows_int8(1, cols, x.data(), q.data(), &scale);
+  EXPECT_EQ(q[3], -127);
+  EXPECT_EQ(q[36], -127);
+}
+
 TEST(QuantizeRowsInt8, AllZeroRowsHaveScaleOne) {
   const std::int64_t rows = 3, cols = 37;
   std::vector<float> x(static_cast<std::size_t>(rows * cols), 0.0f);

@@ -25,6 +25,9 @@ inline constexpr std::string_view kFilePartMarker = "\n#### sieve-fuzz-file ####
 // fuzz_model_dir: the memory limit for models (io::set_max_model_bytes), so a config that grows
 // the model is refused rather than built.
 inline constexpr std::uint64_t kModelDirFuzzMaxModelBytes = std::uint64_t{32} << 20;
+// fuzz_quantized_model_dir: the same for quantized models (checked on their quantized size,
+// compress::quantized_footprint); smaller, since each loaded model also runs a few tokens.
+inline constexpr std::uint64_t kQuantizedModelDirFuzzMaxModelBytes = std::uint64_t{16} << 20;
 // fuzz_dictd: the cap on a dictionary's (decompressed) text.
 inline constexpr std::uint64_t kDictdFuzzMaxTextBytes = std::uint64_t{1} << 20;
 

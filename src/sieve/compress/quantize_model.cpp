@@ -17,7 +17,13 @@ std::vector<std::string> int8_layers(const QuantizationPlan& plan) {
 
 std::shared_ptr<const nn::LinearWeightFormat> quantized_format(const nn::Linear& linear, Precision precision,
                                                                const QuantizationPlan& settings, const float* input_range) {
-  SIEVE_CHECK(precision != Precision::f32 && linear.weight().defined(), "quantized_format: needs an f32 weight and int8/int4");
+  SIEVE_CHECK(precision != Precision::f32 && linear.weight().defined() && linear.weight().dtype() == core::DType::f32,
+              "quantized_format: needs an f32 weight and int8/int4");
+  // A non-finite weight makes a non-finite scale: a model that saves but does not load.
+  const Tensor weight = linear.weight().contiguous();
+  const float* w = weight.data<float>();
+  for (std::int64_t i = 0; i < weight.numel(); ++i)
+    SIEVE_USER_CHECK(std::isfinite(w[i]), "the weight holds {} at element {}: only finite weights quantize", w[i], i);
   if (precision == Precision::int4)
     return Int4LinearFormat::from_weight(linear.weight(), settings.group_size, settings.int4_scale_dtype);
   kernels::cpu::Int8Activation activation;
@@ -50,10 +56,22 @@ void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
     }
     targets.emplace_back(path, linear);
   }
+  // Every format is built before any layer takes one: building can still fail on the weights
+  // themselves (an INT4 scale beyond f16), and a failure must leave the model as it was, not half
+  // quantized. The cost is holding every quantized copy next to the f32 model for a moment.
+  std::vector<std::shared_ptr<const nn::LinearWeightFormat>> formats;
+  formats.reserve(targets.size());
   for (const auto& [path, linear] : targets) {
-    const float* range = calibrated && plan.layers.at(path) == Precision::int8 ? &input_ranges->at(path) : nullptr;
-    linear->set_weight_format(quantized_format(*linear, plan.layers.at(path), plan, range), /*release_weight=*/true);
+    const Precision precision = plan.layers.at(path);
+    const float* range = calibrated && precision == Precision::int8 ? &input_ranges->at(path) : nullptr;
+    try {
+      formats.push_back(quantized_format(*linear, precision, plan, range));
+    } catch (const core::UserError& e) {
+      core::throw_user_error("cannot quantize '{}' to {}: {}", path, precision_name(precision), e.what());
+    }
   }
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    targets[i].second->set_weight_format(std::move(formats[i]), /*release_weight=*/true);
   freeze_for_inference(model);
 }
 

@@ -15,7 +15,9 @@ namespace sieve::compress {
 
 // Applies `plan` (validated against the model first: validate_plan). With static activations,
 // `input_ranges` must give max |x| for every INT8 layer (calibrate_input_ranges); the layer's
-// static scale is max |x| / 127. Every Linear it quantizes must still hold its f32 weight.
+// static scale is max |x| / 127. Every Linear it quantizes must still hold its f32 weight. A
+// plan, range or weight it cannot quantize (a non-finite weight, an INT4 scale beyond f16) is a
+// core::UserError naming the layer, and leaves the model as it was.
 void quantize_model(nn::LlamaForCausalLM& model, const QuantizationPlan& plan,
                     const std::map<std::string, float>* input_ranges = nullptr);
 

@@ -108,12 +108,14 @@ std::shared_ptr<Int4LinearFormat> Int4LinearFormat::from_weight(const Tensor& we
   cpu::quantize_int4(M, K, G, w.data<float>(), packed.data<std::uint8_t>(), scales.data<float>());
   if (file_scale_dtype == core::DType::f16) {
     float* s = scales.data<float>();
+    const std::int64_t groups = scales.size(1);
     for (std::int64_t i = 0; i < scales.numel(); ++i) {
-      s[i] = core::f16_bits_to_f32(core::f32_to_f16_bits(s[i]));
+      const float scale = s[i];
+      s[i] = core::f16_bits_to_f32(core::f32_to_f16_bits(scale));
       SIEVE_USER_CHECK(std::isfinite(s[i]),
-                       "a weight group's INT4 scale does not fit f16 (|w| up to {} needs a scale over 65504): store "
-                       "the scales as f32",
-                       7.0 * 65504.0);
+                       "row {}, group {} has weights up to |w| = {}, whose INT4 scale {} (|w| / 7) is beyond f16's "
+                       "largest value 65504: store the scales as f32 (--scale-dtype f32)",
+                       i / groups, i % groups, 7.0 * scale, scale);
     }
   }
   return std::make_shared<Int4LinearFormat>(std::move(packed), std::move(scales), K, G, file_scale_dtype);

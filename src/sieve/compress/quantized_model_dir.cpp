@@ -6,12 +6,12 @@
 
 #include "sieve/compress/quantization_config.h"
 #include "sieve/compress/quantize_model.h"
+#include "sieve/compress/quantized_footprint.h"
 #include "sieve/compress/quantized_linear.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
-#include "sieve/io/model_limits.h"
 #include "sieve/io/safetensors.h"
 
 namespace sieve::compress {
@@ -155,8 +155,8 @@ std::unique_ptr<nn::LlamaForCausalLM> load_quantized_model(const fs::path& dir,
     adjust(config);
     described_by += " (with the command-line attention settings)";
   }
-  io::check_model_fits(config, described_by);
   const QuantizationPlan plan = parse_quantization_section(json[io::kQuantizationSection], config_file);
+  check_quantized_model_fits(config, plan, described_by);  // the model's quantized size, not its f32 one
   const io::SafetensorsFile weights(dir / io::kWeightsFile);
 
   std::unique_ptr<nn::LlamaForCausalLM> model;

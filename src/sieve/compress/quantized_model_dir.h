@@ -25,12 +25,14 @@ bool is_quantized_model_dir(const std::filesystem::path& dir);
 void save_quantized_model(const nn::LlamaForCausalLM& model, const std::filesystem::path& dir);
 
 // Builds the quantized model of `dir` for inference (its remaining parameters frozen). The
-// directory is untrusted, checked as io::load_model checks a plain one — the config and its
-// quantization section, then every tensor of the weights' header present with the exact dtype
-// and shape the config and plan imply and no others — before any weight is read; scales must be
-// finite (and a static input scale > 0). The f32 model is built without random initialisation
-// and the quantized Linears' f32 weights are released untouched. `adjust` edits the LlamaConfig
-// before the model is built, as in io::load_model.
+// directory is untrusted, checked as io::load_model checks a plain one: the config and its
+// quantization section, and the memory the quantized model takes (quantized_footprint, not the
+// f32 size) against io::max_model_bytes(), before the model is built; then every tensor of the
+// weights' header present with the exact dtype and shape the config and plan imply and no
+// others, before any weight is read; scales must be finite (and a static input scale > 0). The
+// f32 model is built without random initialisation and the quantized Linears' f32 weights are
+// released untouched. `adjust` edits the LlamaConfig before the model is built, as in
+// io::load_model.
 std::unique_ptr<nn::LlamaForCausalLM> load_quantized_model(const std::filesystem::path& dir,
                                                            const std::function<void(nn::LlamaConfig&)>& adjust = {});
 

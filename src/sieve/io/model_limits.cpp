@@ -13,6 +13,8 @@ namespace {
 
 std::atomic<std::uint64_t> g_max_model_bytes{0};  // 0: the default
 
+}  // namespace
+
 std::string human_bytes(std::uint64_t bytes) {
   constexpr std::array<const char*, 7> kUnits = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   auto value = static_cast<double>(bytes);
@@ -23,8 +25,6 @@ std::string human_bytes(std::uint64_t bytes) {
   }
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
-
-}  // namespace
 
 std::uint64_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
@@ -40,17 +40,22 @@ std::uint64_t max_model_bytes() {
 
 void set_max_model_bytes(std::uint64_t bytes) { g_max_model_bytes.store(bytes); }
 
+void check_bytes_fit(std::int64_t bytes, std::string_view source, std::string_view makeup) {
+  const std::uint64_t limit = max_model_bytes();
+  if (limit == 0 || static_cast<std::uint64_t>(bytes) <= limit) return;
+  core::throw_user_error(
+      "{}: the model would take {} ({}), more than the {} limit ({}); check those fields, or give "
+      "--max-model-bytes to change the limit",
+      source, human_bytes(static_cast<std::uint64_t>(bytes)), makeup, human_bytes(limit),
+      g_max_model_bytes.load() != 0 ? "set for this run" : "this machine's physical memory");
+}
+
 void check_model_fits(const nn::LlamaConfig& config, std::string_view source) {
   const ModelFootprint footprint = llama_footprint(config, source);
-  const std::uint64_t limit = max_model_bytes();
-  if (limit == 0 || static_cast<std::uint64_t>(footprint.bytes) <= limit) return;
   const TensorSpec& largest = footprint.largest;
-  core::throw_user_error(
-      "{}: the model would take {} ({} parameters as f32; its largest tensor, {} {}, is {}), more than the {} "
-      "limit ({}); check those fields, or give --max-model-bytes to change the limit",
-      source, human_bytes(static_cast<std::uint64_t>(footprint.bytes)), footprint.parameters, largest.name,
-      core::shape_string(largest.shape), largest.fields, human_bytes(limit),
-      g_max_model_bytes.load() != 0 ? "set for this run" : "this machine's physical memory");
+  check_bytes_fit(footprint.bytes, source,
+                  fmt::format("{} parameters as f32; its largest tensor, {} {}, is {}", footprint.parameters,
+                              largest.name, core::shape_string(largest.shape), largest.fields));
 }
 
 }  // namespace sieve::io

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "sieve/nn/models/llama_config.h"
@@ -17,6 +18,16 @@ std::uint64_t physical_memory_bytes();
 std::uint64_t max_model_bytes();
 // Sets the limit for this process; 0 restores the default.
 void set_max_model_bytes(std::uint64_t bytes);
+
+// Rejects a model that would take `bytes` (INT64_MAX: too large to count) when that is more than
+// max_model_bytes(): a core::UserError naming `source`, the size, `makeup` (what the bytes are
+// and the config fields that make them, for the message), the limit and --max-model-bytes.
+// check_model_fits uses it for f32 models; loaders of other layouts (a quantized model) compute
+// their own bytes and check them here.
+void check_bytes_fit(std::int64_t bytes, std::string_view source, std::string_view makeup);
+
+// "1.5 GiB": a size for messages.
+std::string human_bytes(std::uint64_t bytes);
 
 // Rejects a config whose model (llama_footprint: f32 parameters and buffers) would take more
 // than max_model_bytes(), or whose size overflows: a core::UserError naming `source` (the

@@ -19,12 +19,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "sieve/core/checked_math.h"
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
 #include "sieve/kernels/cpu/onednn_runtime.h"
@@ -118,6 +120,15 @@ Int8Weight::Int8Weight(std::int64_t M, std::int64_t K, const std::int8_t* q, con
 }
 
 Int8Weight::~Int8Weight() = default;
+
+std::int64_t int8_weight_bytes(std::int64_t M, std::int64_t K) {
+  const std::int64_t copies = onednn_int8_is_exact() ? 2 : 1;
+  const auto q = core::checked_mul(M, padded_k(K));
+  const auto copied = q ? core::checked_mul(*q, copies) : std::nullopt;
+  const auto scales = core::checked_mul(M, std::int64_t{4});
+  const auto all = copied && scales ? core::checked_add(*copied, *scales) : std::nullopt;
+  return all.value_or(std::numeric_limits<std::int64_t>::max());
+}
 
 std::int64_t Int8Weight::out_features() const { return impl_->M; }
 std::int64_t Int8Weight::in_features() const { return impl_->K; }

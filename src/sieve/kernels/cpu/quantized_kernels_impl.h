@@ -16,9 +16,11 @@
 
 // ---- quantize_rows_int8 ------------------------------------------------------------------------
 
+// A NaN (activations of a model that overflowed) gives −127, as the SIMD clamps' max(r, −127)
+// does: any value, so long as the cast to int8 that follows stays defined.
 inline float round_clamp_127(float v) {
   const float r = __builtin_roundf(v);  // half away from zero
-  return r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
+  return r > 127.0f ? 127.0f : r >= -127.0f ? r : -127.0f;
 }
 
 template <class V>

@@ -55,6 +55,12 @@ class Int8Weight {
   std::unique_ptr<Impl> impl_;
 };
 
+// The bytes an Int8Weight [M, K] holds beyond the q and scales it was built from: its copy with
+// rows padded to kInt8RowAlign and its scales, and where oneDNN runs the product, oneDNN's packed
+// copy (counted at the padded size too: its blocked layout pads about as much). For a loader's
+// memory check before anything is built; saturates at INT64_MAX.
+std::int64_t int8_weight_bytes(std::int64_t M, std::int64_t K);
+
 // How x is quantized for an INT8 product.
 struct Int8Activation {
   bool dynamic = true;        // per row of x, from its own max |x|
