@@ -251,6 +251,12 @@ TEST(Tokenizer, PieceDefinedTwiceIsRefusedAtLoad) {
                  "piece '\u2581t' is defined twice (ids 2 and 3)");
 }
 
+// Found by fuzz_model_dir: a model whose "\u2581" is a control piece loads, then cannot encode
+// any text with a space (an internal error in encode before). Loading refuses it.
+TEST(Tokenizer, ModelThatCannotEncodeIsRefusedAtLoad) {
+  expect_refused(seed_tokenizer("invalid_tokenizer_space_is_a_control_piece"), "cannot encode text");
+}
+
 // Found by fuzz_model_dir: a unigram piece starting with a NUL byte makes SentencePiece's trie
 // builder throw out of Load (an internal error before).
 TEST(Tokenizer, ModelThatMakesSentencePieceThrowIsAUserError) {

@@ -59,6 +59,17 @@ void check_pieces_are_unique(const sentencepiece::SentencePieceProcessor& proces
   }
 }
 
+// SentencePiece also loads models it cannot encode with (e.g. one whose word-boundary piece "▁"
+// is a control piece: "all normalized characters are not consumed"). Encoding a probe text at
+// load time turns that into an error about the file, not a failure later on the first text.
+void check_encodes(const sentencepiece::SentencePieceProcessor& processor, std::string_view source) {
+  static constexpr std::string_view kProbe = "The quick brown fox, 0123456789.\nx";
+  std::vector<int> ids;
+  const auto status = processor.Encode(absl::string_view(kProbe.data(), kProbe.size()), &ids);
+  SIEVE_USER_CHECK(status.ok(), "{} is not a valid SentencePiece tokenizer model: it cannot encode text ({})", source,
+                   status.ToString());
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -78,6 +89,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_file) {
   SIEVE_USER_CHECK(status.ok(), "{} is not a valid SentencePiece tokenizer model: {}", source,
                    readable(status, kNotAModel));
   check_pieces_are_unique(impl->processor, source);
+  check_encodes(impl->processor, source);
   return Tokenizer(std::move(impl));
 }
 
@@ -91,6 +103,7 @@ Tokenizer Tokenizer::from_serialized(std::string_view model_bytes) {
   SIEVE_USER_CHECK(status.ok(), "tokenizer bytes are not a valid SentencePiece model: {}",
                    readable(status, kNotAModel));
   check_pieces_are_unique(impl->processor, "the tokenizer bytes");
+  check_encodes(impl->processor, "the tokenizer bytes");
   return Tokenizer(std::move(impl));
 }
 
@@ -98,7 +111,9 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
   std::vector<int> ids;
   const auto status =
       impl_->processor.Encode(absl::string_view(text.data(), text.size()), &ids);
-  SIEVE_CHECK(status.ok(), "SentencePiece encode failed: {}", status.ToString());
+  // The model passed the load-time probe; a text it still cannot encode is the model's fault.
+  SIEVE_USER_CHECK(status.ok(), "the tokenizer cannot encode this text (a malformed tokenizer.model?): {}",
+                   status.ToString());
   return ids;
 }
 
