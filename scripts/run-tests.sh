@@ -23,6 +23,7 @@ echo "== unit tests under ASan + UBSan (build-san/, clang)"
 scripts/configure-sanitized.sh build-san
 cmake --build build-san -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest --test-dir build-san --label-exclude isa
 

@@ -103,6 +103,7 @@ void int4_panels(std::int64_t N, std::int64_t M, std::int64_t K, std::int64_t G,
 void quantize_int4(std::int64_t M, std::int64_t K, std::int64_t G, const float* w, std::uint8_t* packed,
                    float* scales) {
   check_int4_shape("quantize_int4", M, K, G);
+  if (K == 0) return;  // nothing to pack (packed and scales may be null)
   const std::int64_t row_bytes = (K + 1) / 2;
   const std::int64_t groups = (K + G - 1) / G;
   core::parallel_for(M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, K)),
