@@ -37,12 +37,10 @@ def values(count, seed):
     return out
 
 
-def safetensors(tensors, metadata=None):
-    """tensors: [(name, shape, dtype)]; every tensor F32 (or I64) with generated values."""
+def safetensors_raw(tensors, metadata=None):
+    """tensors: [(name, dtype, shape, bytes)], the bytes already little-endian."""
     header, data = {}, b""
-    for i, (name, shape, dtype) in enumerate(tensors):
-        count = math.prod(shape)
-        blob = struct.pack(f"<{count}f", *values(count, i + 1)) if dtype == "F32" else bytes(8 * count)
+    for name, dtype, shape, blob in tensors:
         header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(blob)]}
         data += blob
     if metadata:
@@ -50,6 +48,16 @@ def safetensors(tensors, metadata=None):
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     return struct.pack("<Q", len(text)) + text + data
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: [(name, shape, dtype)]; every tensor F32 (or I64) with generated values."""
+    raw = []
+    for i, (name, shape, dtype) in enumerate(tensors):
+        count = math.prod(shape)
+        blob = struct.pack(f"<{count}f", *values(count, i + 1)) if dtype == "F32" else bytes(8 * count)
+        raw.append((name, dtype, shape, blob))
+    return safetensors_raw(raw, metadata)
 
 
 # --- model directories -------------------------------------------------------------------
@@ -154,19 +162,6 @@ def model_dir_seeds():
 
 
 # --- quantized model directories ---------------------------------------------------------
-
-def safetensors_raw(tensors, metadata=None):
-    """tensors: [(name, dtype, shape, bytes)], the bytes already little-endian."""
-    header, data = {}, b""
-    for name, dtype, shape, blob in tensors:
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(blob)]}
-        data += blob
-    if metadata:
-        header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + data
-
 
 def is_linear(name):
     """Whether a parameter of llama_parameters is a Linear's weight (the scorer convs are not)."""
