@@ -158,29 +158,29 @@ void run_quantize(const QuantizeArgs& args) {
   auto model = io::load_model(source);
   model->set_training(false);
   const auto start = BenchClock::now();
-  const bool static_activations = plan_settings(args).activations == compress::ActivationMode::calibrated;
+  const bool analysis = args.analyze || search;
   std::vector<core::Tensor> batches;
   std::map<std::string, float> ranges;
   compress::QuantizationPlan plan;
-  if (args.analyze || search) {
+  if (analysis) {
     batches = read_batches(args, *model);
-    if (static_activations)
+    if (plan_settings(args).activations == compress::ActivationMode::calibrated)
       ranges = calibrate(args, *model, compress::int8_layers(compress::uniform_plan(*model, compress::Precision::int8)),
                          batches);
-    plan = analyze(args, *model, batches, static_activations ? &ranges : nullptr);
+    plan = analyze(args, *model, batches, ranges.empty() ? nullptr : &ranges);
     if (!search) return;
   } else {
     plan = make_plan(args, *model);
   }
+  // The plan decides (a --plan file carries its own activations setting).
   const std::vector<std::string> int8_layers = compress::int8_layers(plan);
-  const bool calibrate_now = static_activations && !int8_layers.empty() && ranges.empty();
-  SIEVE_USER_CHECK(!calibrate_now || !args.calibration.empty(),
+  const bool calibrated = plan.activations == compress::ActivationMode::calibrated && !int8_layers.empty();
+  SIEVE_USER_CHECK(!calibrated || !args.calibration.empty(),
                    "static activations need --calibration CORPUS (e.g. gcide, or a text file)");
-  SIEVE_USER_CHECK(static_activations || search || args.calibration.empty(),
+  SIEVE_USER_CHECK(calibrated || analysis || args.calibration.empty(),
                    "--calibration goes with --activations static (INT8 layers) or the sensitivity analysis");
-  if (calibrate_now) ranges = calibrate(args, *model, int8_layers, read_batches(args, *model));
-  const bool calibrate = static_activations && !int8_layers.empty();
-  compress::quantize_model(*model, plan, calibrate ? &ranges : nullptr);
+  if (calibrated && ranges.empty()) ranges = calibrate(args, *model, int8_layers, read_batches(args, *model));
+  compress::quantize_model(*model, plan, calibrated ? &ranges : nullptr);
   compress::save_quantized_model(*model, out);
   if (fs::exists(source / io::kTokenizerFile))
     fs::copy_file(source / io::kTokenizerFile, out / io::kTokenizerFile, fs::copy_options::overwrite_existing);
@@ -215,7 +215,8 @@ void add_quantize_verb(CLI::App& app) {
                   "INT8: activations quantized per token at run time (dynamic) or with calibrated scales (static)")
       ->capture_default_str();
   cmd->add_option("--calibration", args->calibration,
-                  "With --activations static: corpus for the scales (gcide, foldoc, or a file; its training split)");
+                  "Corpus (gcide, foldoc, or a file; its training split) for --activations static scales and for "
+                  "the sensitivity analysis's losses");
   cmd->add_option("--calibration-windows", args->calibration_windows, "Windows of the corpus to calibrate on")
       ->capture_default_str();
   cmd->add_option("--calibration-context", args->calibration_context, "Tokens a window (default: the model's context)");

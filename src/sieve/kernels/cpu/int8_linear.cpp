@@ -5,10 +5,9 @@
 // oneDNN 2.6 builds s8·s8 matmuls on AVX2 (gemm:jit, no reference fallback), but without VNNI
 // they are neither exact nor fast: the multiply-add is vpmaddubsw on (x + 128) as u8, whose
 // pairwise s16 sums saturate for full-range int8 (oneDNN documents this; it expects 7-bit
-// weights there), and on Zen 2 they ran at about half the speed of its f32 GEMM for prefill
-// (N = 256) and about 8x slower for a GEMV, since Zen 2 issues vpmaddubsw/vpmaddwd on one pipe
-// where it issues FMAs on two. So oneDNN's int8 GEMM is used only where oneDNN runs with
-// AVX512-VNNI (vpdpbusd sums in int32). Elsewhere a prefill runs the f32 GEMM on the integer
+// weights there), and slower than its own f32 GEMM where int8 multiply-adds have fewer pipes
+// than FMAs (Zen 2; docs/compression.md has the measurements). So oneDNN's int8 GEMM is used
+// only where oneDNN runs with AVX512-VNNI (vpdpbusd sums in int32). Elsewhere a prefill runs the f32 GEMM on the integer
 // values themselves: a sum of at most 1040 products of two values in [−127, 127] stays below
 // 2^24, so with K cut into chunks of 1024 every chunk's f32 sum is the exact integer, and the
 // chunks add up in int32. Decoding (small N) uses Sieve's own GEMV on every CPU: it streams the
