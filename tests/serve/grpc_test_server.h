@@ -1,5 +1,6 @@
-// An in-process `sieve serve` for the gRPC tests: a Service serving two tiny random-weight
-// models ("tiny", "tiny2"), with a GrpcServer over it on a free loopback port, and clients.
+// An in-process `sieve serve` for the gRPC tests: a Service serving the two tiny test models
+// ("tiny": ServeTestModels::first, "tiny2": second), with a GrpcServer over it on a free
+// loopback port, and clients.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -15,24 +16,22 @@
 #include "sieve/serve/service.h"
 #include "sieve/serve_grpc/grpc_server.h"
 #include "sieve/v1/inference.grpc.pb.h"
+#include "serve_test_models.h"
 #include "temp_dir.h"
-#include "tiny_model_dir.h"
 
 namespace sieve::testing {
 
-inline constexpr const char* test_admin_token = "s3cret-token";
+inline constexpr const char* test_admin_token = "test-admin-token-0123456789";
 
 class GrpcTestServer {
  public:
   // `admin`: whether the server takes admin calls (with test_admin_token).
   explicit GrpcTestServer(bool admin = false) {
-    write_tiny_model_dir(dir_ / "tiny", 1);
-    write_tiny_model_dir(dir_ / "tiny2", 2);
     serve::ServiceOptions options;
     options.threads = 1;  // the test machine's cores are shared
     service_ = std::make_unique<serve::Service>(options);
-    service_->add_model("tiny", dir_ / "tiny");
-    service_->add_model("tiny2", dir_ / "tiny2");
+    service_->add_model("tiny", ServeTestModels::get().first());
+    service_->add_model("tiny2", ServeTestModels::get().second());
     serve::GrpcServerOptions server_options;
     server_options.address = "127.0.0.1:0";
     if (admin) {
@@ -47,12 +46,12 @@ class GrpcTestServer {
 
   serve::Service& service() { return *service_; }
   serve::GrpcServer& server() { return *server_; }
-  const std::filesystem::path& dir() const { return dir_.path(); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::unique_ptr<v1::Inference::Stub> inference() const { return v1::Inference::NewStub(channel_); }
   std::unique_ptr<v1::Admin::Stub> admin() const { return v1::Admin::NewStub(channel_); }
 
-  // The value of an unlabelled metric in the Service's Prometheus text (nullopt when absent).
+  // The value of a metric line in the Service's Prometheus text, named with its labels as printed
+  // (`sieve_active_sequences`, `sieve_request_errors_total{route="",...}`); nullopt when absent.
   std::optional<double> metric(const std::string& name) const {
     std::istringstream lines(service_->metrics_text());
     for (std::string line; std::getline(lines, line);) {
@@ -72,7 +71,7 @@ class GrpcTestServer {
   }
 
  private:
-  TempDir dir_;
+  TempDir dir_;  // the admin token file
   std::optional<serve::AdminToken> token_;
   std::unique_ptr<serve::Service> service_;
   std::unique_ptr<serve::GrpcServer> server_;  // after the service: it goes first

@@ -11,6 +11,7 @@
 namespace {
 
 using sieve::testing::GrpcTestServer;
+using sieve::testing::ServeTestModels;
 using sieve::testing::test_admin_token;
 using sieve::testing::tiny_request;
 namespace v1 = sieve::v1;
@@ -60,23 +61,20 @@ TEST(GrpcAdmin, LoadModelServesTheNewVersionAndRefusesABrokenDirectory) {
     authorize(context);
     v1::LoadModelRequest request;
     request.set_model("tiny");
-    request.set_directory((server.dir() / "tiny2").string());
+    request.set_directory(ServeTestModels::get().second().string());
     v1::LoadModelResponse response;
     const grpc::Status status = server.admin()->LoadModel(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.model().name(), "tiny");
     EXPECT_EQ(response.model().version(), 2);
-    EXPECT_EQ(response.model().directory(), (server.dir() / "tiny2").string());
+    EXPECT_EQ(response.model().directory(), ServeTestModels::get().second().string());
   }
   {
-    const std::filesystem::path broken = server.dir() / "broken";
-    std::filesystem::create_directories(broken);
-    std::ofstream(broken / "config.json") << "{not json";
     grpc::ClientContext context;
     authorize(context);
     v1::LoadModelRequest request;
     request.set_model("tiny");
-    request.set_directory(broken.string());
+    request.set_directory(ServeTestModels::get().corrupt().string());
     v1::LoadModelResponse response;
     const grpc::Status status = server.admin()->LoadModel(&context, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
@@ -131,8 +129,11 @@ TEST(GrpcAdmin, SetRouteThenGetExperiment) {
     v1::GetExperimentResponse response;
     const grpc::Status status = server.admin()->GetExperiment(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_NO_THROW((void)nlohmann::json::parse(response.json())) << response.json();
-    EXPECT_NE(response.json().find("tiny2"), std::string::npos) << response.json();
+    const nlohmann::json summary = nlohmann::json::parse(response.json());
+    EXPECT_EQ(summary["route"], "ab");
+    ASSERT_EQ(summary["variants"].size(), 2u) << response.json();
+    EXPECT_EQ(summary["variants"][0]["requests"].get<int>() + summary["variants"][1]["requests"].get<int>(), 1)
+        << response.json();
   }
   grpc::ClientContext context;
   authorize(context);

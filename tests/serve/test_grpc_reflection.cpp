@@ -1,113 +1,101 @@
-// Server reflection (grpc.reflection.v1alpha, what grpcurl speaks) lists sieve.v1.Inference and
-// returns the file descriptor that declares it. The messages are built from the descriptors
-// libgrpc++_reflection registers in the generated pool: a generated copy of reflection.proto in
-// this binary would clash with the library's own.
+// Server reflection (grpc.reflection.v1alpha, what grpcurl speaks): it lists the services and
+// returns the file that declares one, with its imports; an unknown name gets an error_response
+// and the stream goes on.
 #include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/dynamic_message.h>
-#include <google/protobuf/text_format.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
-#include <memory>
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpc_test_server.h"
 
 namespace {
 
 using sieve::testing::GrpcTestServer;
-namespace protobuf = google::protobuf;
+namespace reflection = grpc::reflection::v1alpha;
 
-const protobuf::Message& prototype(const std::string& type) {
-  const protobuf::Descriptor* descriptor = protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
-  if (descriptor == nullptr) throw std::runtime_error(type + " is not in the generated pool");
-  return *protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
-}
-
-// Waits for the one operation in flight on `queue`; whether it succeeded.
-bool await(grpc::CompletionQueue& queue) {
-  void* tag = nullptr;
-  bool ok = false;
-  return queue.Next(&tag, &ok) && ok;
-}
-
-// Sends one ServerReflectionRequest (in text format) on a ServerReflectionInfo stream and
-// returns the answer.
-std::unique_ptr<protobuf::Message> ask_reflection(const GrpcTestServer& server, const std::string& request_text) {
-  std::unique_ptr<protobuf::Message> request(prototype("grpc.reflection.v1alpha.ServerReflectionRequest").New());
-  if (!protobuf::TextFormat::ParseFromString(request_text, request.get())) throw std::runtime_error("bad request text");
-  const std::string bytes = request->SerializeAsString();
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer request_buffer(&slice, 1), response_buffer;
-
-  grpc::GenericStub stub(server.channel());
+// Sends each request on one ServerReflectionInfo stream and returns the answers.
+std::vector<reflection::ServerReflectionResponse> ask(const GrpcTestServer& server,
+                                                      const std::vector<reflection::ServerReflectionRequest>& requests) {
   grpc::ClientContext context;
-  grpc::CompletionQueue queue;
-  auto call = stub.PrepareCall(&context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
-  grpc::Status status;
-  call->StartCall(nullptr);
-  EXPECT_TRUE(await(queue));
-  call->Write(request_buffer, nullptr);
-  EXPECT_TRUE(await(queue));
-  call->WritesDone(nullptr);
-  EXPECT_TRUE(await(queue));
-  call->Read(&response_buffer, nullptr);
-  EXPECT_TRUE(await(queue));
-  call->Finish(&status, nullptr);
-  EXPECT_TRUE(await(queue));
+  auto stream = reflection::ServerReflection::NewStub(server.channel())->ServerReflectionInfo(&context);
+  std::vector<reflection::ServerReflectionResponse> responses;
+  for (const auto& request : requests) {
+    EXPECT_TRUE(stream->Write(request));
+    reflection::ServerReflectionResponse response;
+    EXPECT_TRUE(stream->Read(&response));
+    responses.push_back(response);
+  }
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
   EXPECT_TRUE(status.ok()) << status.error_message();
-  queue.Shutdown();
-  while (await(queue)) {
-  }
-
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(response_buffer.Dump(&slices).ok());
-  std::string response_bytes;
-  for (const grpc::Slice& s : slices) response_bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  std::unique_ptr<protobuf::Message> response(prototype("grpc.reflection.v1alpha.ServerReflectionResponse").New());
-  EXPECT_TRUE(response->ParseFromString(response_bytes));
-  return response;
+  return responses;
 }
 
-// The sub-message `name` of `message`.
-const protobuf::Message& field_message(const protobuf::Message& message, const std::string& name) {
-  const protobuf::FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(name);
-  if (field == nullptr) throw std::runtime_error("no field " + name);
-  return message.GetReflection()->GetMessage(message, field);
+reflection::ServerReflectionRequest list_services() {
+  reflection::ServerReflectionRequest request;
+  request.set_list_services("*");
+  return request;
 }
 
-TEST(GrpcReflection, ListsTheInferenceService) {
+reflection::ServerReflectionRequest file_containing(const std::string& symbol) {
+  reflection::ServerReflectionRequest request;
+  request.set_file_containing_symbol(symbol);
+  return request;
+}
+
+TEST(GrpcReflection, ListsEveryService) {
   GrpcTestServer server;
-  const auto response = ask_reflection(server, "list_services: \"*\"");
-  const protobuf::Message& list = field_message(*response, "list_services_response");
-  const protobuf::FieldDescriptor* service_field = list.GetDescriptor()->FindFieldByName("service");
+  const auto responses = ask(server, {list_services()});
   std::vector<std::string> names;
-  for (int i = 0; i < list.GetReflection()->FieldSize(list, service_field); ++i) {
-    const protobuf::Message& service = list.GetReflection()->GetRepeatedMessage(list, service_field, i);
-    names.push_back(service.GetReflection()->GetString(service, service.GetDescriptor()->FindFieldByName("name")));
-  }
-  EXPECT_NE(std::find(names.begin(), names.end(), "sieve.v1.Inference"), names.end()) << response->DebugString();
-  EXPECT_NE(std::find(names.begin(), names.end(), "sieve.v1.Admin"), names.end()) << response->DebugString();
-  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"), names.end()) << response->DebugString();
+  for (const auto& service : responses.at(0).list_services_response().service()) names.push_back(service.name());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                                             "sieve.v1.Admin", "sieve.v1.Inference"}));
 }
 
 TEST(GrpcReflection, ReturnsTheFileThatDeclaresTheInferenceService) {
   GrpcTestServer server;
-  const auto response = ask_reflection(server, "file_containing_symbol: \"sieve.v1.Inference\"");
-  const protobuf::Message& files = field_message(*response, "file_descriptor_response");
-  const protobuf::FieldDescriptor* file_field = files.GetDescriptor()->FindFieldByName("file_descriptor_proto");
-  ASSERT_GE(files.GetReflection()->FieldSize(files, file_field), 1) << response->DebugString();
-  protobuf::FileDescriptorProto file;
-  ASSERT_TRUE(file.ParseFromString(files.GetReflection()->GetRepeatedString(files, file_field, 0)));
-  EXPECT_EQ(file.name(), "sieve/v1/inference.proto");
-  EXPECT_EQ(file.package(), "sieve.v1");
-  std::vector<std::string> methods;
-  for (const auto& service : file.service()) {
-    if (service.name() != "Inference") continue;
-    for (const auto& method : service.method()) methods.push_back(method.name());
+  const auto responses = ask(server, {file_containing("sieve.v1.Inference"), file_containing("sieve.v1.GenerateChunk")});
+  for (const auto& response : responses) {
+    ASSERT_EQ(response.file_descriptor_response().file_descriptor_proto_size(), 1) << response.ShortDebugString();
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(response.file_descriptor_response().file_descriptor_proto(0)));
+    EXPECT_EQ(file.name(), "sieve/v1/inference.proto");
+    EXPECT_EQ(file.package(), "sieve.v1");
+    std::vector<std::string> methods;
+    for (const auto& service : file.service()) {
+      if (service.name() != "Inference") continue;
+      for (const auto& method : service.method()) methods.push_back(method.name());
+    }
+    EXPECT_EQ(methods, (std::vector<std::string>{"Generate", "GenerateStream", "ListModels"}));
   }
-  EXPECT_EQ(methods, (std::vector<std::string>{"Generate", "GenerateStream", "ListModels"}));
+  EXPECT_EQ(responses[0].original_request().file_containing_symbol(), "sieve.v1.Inference");
+}
+
+TEST(GrpcReflection, TheHealthServiceIsDescribedToo) {
+  GrpcTestServer server;
+  reflection::ServerReflectionRequest by_name;
+  by_name.set_file_by_filename("grpc/health/v1/health.proto");
+  const auto responses = ask(server, {file_containing("grpc.health.v1.Health"), by_name});
+  for (const auto& response : responses) {
+    ASSERT_EQ(response.file_descriptor_response().file_descriptor_proto_size(), 1) << response.ShortDebugString();
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(response.file_descriptor_response().file_descriptor_proto(0)));
+    EXPECT_EQ(file.name(), "grpc/health/v1/health.proto");
+  }
+}
+
+TEST(GrpcReflection, AnUnknownNameIsNotFoundAndTheStreamGoesOn) {
+  GrpcTestServer server;
+  reflection::ServerReflectionRequest nothing;
+  const auto responses = ask(server, {file_containing("no.such.Service"), nothing, list_services()});
+  EXPECT_EQ(responses[0].error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_NE(responses[0].error_response().error_message().find("no.such.Service"), std::string::npos);
+  EXPECT_EQ(responses[1].error_response().error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(responses[2].list_services_response().service_size(), 4);
 }
 
 }  // namespace

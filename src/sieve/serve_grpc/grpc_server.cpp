@@ -1,13 +1,14 @@
 #include "sieve/serve_grpc/grpc_server.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "sieve/core/error.h"
 #include "sieve/serve_grpc/admin_service.h"
 #include "sieve/serve_grpc/inference_service.h"
+#include "sieve/serve_grpc/reflection_service.h"
 
 namespace sieve::serve {
 
@@ -15,7 +16,11 @@ GrpcServer::GrpcServer(Service& service, GrpcServerOptions options)
     : service_(service),
       options_(std::move(options)),
       inference_(std::make_unique<InferenceService>(service)),
-      admin_(std::make_unique<AdminService>(service, options_.admin_token, [this] { publish_health(); })) {}
+      admin_(std::make_unique<AdminService>(service, options_.admin_token, [this] { publish_health(); })),
+      reflection_(std::make_unique<ReflectionService>(std::vector<std::string>{
+          v1::Inference::service_full_name(), v1::Admin::service_full_name(),
+          grpc::health::v1::Health::service_full_name(),
+          grpc::reflection::v1alpha::ServerReflection::service_full_name()})) {}
 
 GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 
@@ -24,9 +29,8 @@ void GrpcServer::start() {
   SIEVE_USER_CHECK(options_.max_message_bytes > 0, "the gRPC message limit must be positive (got {})",
                    options_.max_message_bytes);
   SIEVE_USER_CHECK(options_.max_threads > 0, "the gRPC thread limit must be positive (got {})", options_.max_threads);
-  // Both are process-wide switches read when a server is built.
+  // A process-wide switch read when a server is built.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
@@ -38,6 +42,7 @@ void GrpcServer::start() {
   builder.SetResourceQuota(quota);
   builder.RegisterService(inference_.get());
   builder.RegisterService(admin_.get());
+  builder.RegisterService(reflection_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
     port_ = 0;

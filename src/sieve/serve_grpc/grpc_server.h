@@ -19,13 +19,14 @@ namespace sieve::serve {
 
 class InferenceService;
 class AdminService;
+class ReflectionService;
 
 struct GrpcServerOptions {
   std::string address = "127.0.0.1:50051";  // host:port; port 0 picks a free one (see port())
   int max_message_bytes = 1 << 20;          // a larger request is refused (RESOURCE_EXHAUSTED)
   // Threads for calls in flight: each Generate holds one while its completion runs, so this
   // bounds concurrent calls (past it a call gets RESOURCE_EXHAUSTED). The default covers the
-  // core's default batch plus queue (32 + 256) and a few health watchers.
+  // core's default batch plus queue (32 + 256) with room for health and admin calls.
   int max_threads = 320;
   // null: every admin call answers UNAUTHENTICATED (the admin API is off).
   const AdminToken* admin_token = nullptr;
@@ -59,6 +60,7 @@ class GrpcServer {
   GrpcServerOptions options_;
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> server_;  // after the services: it goes first
   int port_ = 0;
   std::atomic<bool> shut_down_{false};
