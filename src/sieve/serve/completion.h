@@ -69,6 +69,7 @@ class Completion {
 
   // --- the scheduler's side
   bool cancelled() const;
+  Status cancel_status() const;  // what cancel() was given
   void push_text(const std::string& text, std::int64_t completion_tokens);
   void finish(FinishReason reason);
   void fail(Status status);

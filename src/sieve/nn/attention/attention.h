@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "sieve/nn/attention/kv_cache.h"
 #include "sieve/nn/models/llama_config.h"
@@ -12,11 +13,22 @@
 
 namespace sieve::nn {
 
+// Several independent sequences packed into one input row (continuous batching): sequence i
+// owns the next lengths[i] tokens of the row and its own cache (batch 1), at its own position.
+struct PackedSequences {
+  std::span<const std::int64_t> lengths;
+  std::span<LayerKvCache* const> caches;
+};
+
 class Attention : public Module {
  public:
   // x [B, T, C] → [B, T, C]. With a cache, x holds the T newest tokens (positions
   // cache->length() ...), their keys/values are appended, and queries see the whole cache.
   virtual Tensor forward(const Tensor& x, LayerKvCache* cache) const = 0;
+  // x [1, N, C] holding the packed sequences' new tokens → [1, N, C], each sequence attending
+  // to its own cache only. This runs forward() on each sequence's rows; a kind whose
+  // projections can run once over all N rows overrides it.
+  virtual Tensor forward_packed(const Tensor& x, const PackedSequences& sequences) const;
 };
 
 std::shared_ptr<Attention> make_attention(const LlamaConfig& config, std::int64_t layer, core::Rng& rng);

@@ -45,4 +45,29 @@ Tensor DenseAttention::forward(const Tensor& x, LayerKvCache* cache) const {
   return o_proj_->forward(ops::reshape(attended, {batch, tokens, heads_ * head_dim_}));
 }
 
+Tensor DenseAttention::forward_packed(const Tensor& x, const PackedSequences& sequences) const {
+  SIEVE_CHECK(x.size(0) == 1 && sequences.lengths.size() == sequences.caches.size(),
+              "packed attention takes x [1, N, C] and one cache per sequence");
+  const std::int64_t tokens = x.size(1);
+  const Tensor q_all = ops::reshape(q_proj_->forward(x), {1, tokens, heads_, head_dim_});
+  const Tensor k_all = ops::reshape(k_proj_->forward(x), {1, tokens, kv_heads_, head_dim_});
+  const Tensor v_all = ops::reshape(v_proj_->forward(x), {1, tokens, kv_heads_, head_dim_});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  std::vector<Tensor> attended;  // per sequence [1, T_i, H, D]
+  std::int64_t offset = 0;
+  for (std::size_t i = 0; i < sequences.lengths.size(); ++i) {
+    const std::int64_t end = offset + sequences.lengths[i];
+    LayerKvCache& cache = *sequences.caches[i];
+    const std::int64_t position = cache.length();
+    const Tensor q = ops::rope(ops::slice(q_all, 1, offset, end), position, rope_theta_);
+    cache.append(ops::rope(ops::slice(k_all, 1, offset, end), position, rope_theta_),
+                 ops::slice(v_all, 1, offset, end));
+    attended.push_back(ops::causal_attention(q, cache.keys(), cache.values(), scale, position));
+    offset = end;
+  }
+  SIEVE_CHECK(offset == tokens, "the packed lengths sum to {}, the input has {} tokens", offset, tokens);
+  const Tensor joined = attended.size() == 1 ? attended.front() : ops::concat(attended, 1);
+  return o_proj_->forward(ops::reshape(joined, {1, tokens, heads_ * head_dim_}));
+}
+
 }  // namespace sieve::nn

@@ -11,6 +11,9 @@ class DenseAttention : public Attention {
  public:
   DenseAttention(const LlamaConfig& config, core::Rng& rng);
   Tensor forward(const Tensor& x, LayerKvCache* cache) const override;
+  // The q/k/v/o projections run once over all packed tokens; RoPE, the cache append and the
+  // attention itself per sequence.
+  Tensor forward_packed(const Tensor& x, const PackedSequences& sequences) const override;
 
  private:
   std::int64_t heads_, kv_heads_, head_dim_;

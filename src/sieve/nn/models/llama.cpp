@@ -31,6 +31,11 @@ Tensor DecoderBlock::forward(const Tensor& x, LayerKvCache* cache) const {
   return ops::add(h, mlp_->forward(post_attention_layernorm_->forward(h)));
 }
 
+Tensor DecoderBlock::forward_packed(const Tensor& x, const PackedSequences& sequences) const {
+  Tensor h = ops::add(x, self_attn_->forward_packed(input_layernorm_->forward(x), sequences));
+  return ops::add(h, mlp_->forward(post_attention_layernorm_->forward(h)));
+}
+
 LlamaBackbone::LlamaBackbone(const LlamaConfig& config, core::Rng& rng) {
   embed_tokens_ = register_module("embed_tokens", std::make_shared<Embedding>(config.vocab_size, config.hidden_size,
                                                                               kInitStd, rng));
@@ -49,6 +54,17 @@ Tensor LlamaBackbone::forward(const Tensor& ids, KvCache* cache) const {
     } else {
       h = layers_[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr);
     }
+  }
+  return norm_->forward(h);
+}
+
+Tensor LlamaBackbone::forward_packed(const Tensor& ids, std::span<const std::int64_t> lengths,
+                                    std::span<KvCache* const> caches) const {
+  Tensor h = embed_tokens_->forward(ids);  // [1, N, C]
+  std::vector<LayerKvCache*> layer_caches(caches.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (std::size_t s = 0; s < caches.size(); ++s) layer_caches[s] = &caches[s]->layers[i];
+    h = layers_[i]->forward_packed(h, PackedSequences{lengths, layer_caches});
   }
   return norm_->forward(h);
 }
@@ -85,6 +101,34 @@ Tensor LlamaForCausalLM::next_token_logits(const Tensor& ids, KvCache* cache) co
   const Tensor h = hidden_states(ids, cache);  // [B, T, C]
   const std::int64_t T = h.size(1);
   return ops::reshape(head(ops::slice(h, 1, T - 1, T)), {h.size(0), -1});  // [B, V]
+}
+
+Tensor LlamaForCausalLM::next_token_logits_packed(const Tensor& ids, std::span<const std::int64_t> lengths,
+                                                  std::span<KvCache* const> caches) const {
+  SIEVE_CHECK(ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == core::DType::i64,
+              "packed token ids must be int64 [1, N], got {} {}", core::dtype_name(ids.dtype()),
+              core::shape_string(ids.shape()));
+  SIEVE_CHECK(!lengths.empty() && lengths.size() == caches.size(), "{} lengths for {} caches", lengths.size(),
+              caches.size());
+  std::int64_t total = 0;
+  for (std::size_t s = 0; s < lengths.size(); ++s) {
+    SIEVE_CHECK(lengths[s] >= 1, "sequence {} has no new tokens", s);
+    const std::int64_t end = caches[s]->length() + lengths[s];
+    SIEVE_USER_CHECK(end <= config_.max_position_embeddings,
+                     "sequence of {} tokens exceeds the model's max_position_embeddings ({})", end,
+                     config_.max_position_embeddings);
+    total += lengths[s];
+  }
+  SIEVE_CHECK(total == ids.size(1), "the packed lengths sum to {}, ids hold {} tokens", total, ids.size(1));
+  const Tensor h = model_->forward_packed(ids, lengths, caches);  // [1, N, C]
+  std::vector<Tensor> last;
+  std::int64_t offset = 0;
+  for (const std::int64_t length : lengths) {
+    offset += length;
+    last.push_back(ops::slice(h, 1, offset - 1, offset));
+  }
+  const Tensor rows = last.size() == 1 ? last.front() : ops::concat(last, 1);  // [1, S, C]
+  return ops::reshape(head(rows), {static_cast<std::int64_t>(lengths.size()), -1});  // [S, V]
 }
 
 Tensor LlamaForCausalLM::lm_loss(const Tensor& ids, const Tensor& targets) const {

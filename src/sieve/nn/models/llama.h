@@ -6,6 +6,7 @@
 
 #include <limits>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "sieve/nn/attention/attention.h"
@@ -20,6 +21,8 @@ class DecoderBlock : public Module {
  public:
   DecoderBlock(const LlamaConfig& config, std::int64_t layer, core::Rng& rng);
   Tensor forward(const Tensor& x, LayerKvCache* cache) const;  // [B, T, C] → [B, T, C]
+  // x [1, N, C] packing several sequences (Attention::forward_packed) → [1, N, C].
+  Tensor forward_packed(const Tensor& x, const PackedSequences& sequences) const;
 
  private:
   std::shared_ptr<RMSNorm> input_layernorm_, post_attention_layernorm_;
@@ -32,6 +35,8 @@ class LlamaBackbone : public Module {
  public:
   LlamaBackbone(const LlamaConfig& config, core::Rng& rng);
   Tensor forward(const Tensor& ids, KvCache* cache) const;  // int64 [B, T] → [B, T, C]
+  // ids int64 [1, N] packing several sequences, one cache each → [1, N, C].
+  Tensor forward_packed(const Tensor& ids, std::span<const std::int64_t> lengths, std::span<KvCache* const> caches) const;
   const Embedding& embed_tokens() const { return *embed_tokens_; }
   // See LlamaForCausalLM::set_activation_checkpointing.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
@@ -55,6 +60,13 @@ class LlamaForCausalLM : public Module {
   // The logits of the last position only, [B, V]: what sampling needs, without the output head
   // running over (and keeping) every prompt position.
   Tensor next_token_logits(const Tensor& ids, KvCache* cache) const;
+  // One step of continuous batching: several independent sequences, each with its own cache
+  // (batch 1) at its own position, in one forward. ids int64 [1, N] holds the sequences' new
+  // tokens one after another (sequence i: lengths[i] >= 1 tokens). Returns the next-token logits
+  // after each sequence's last new token, [S, V]. Embedding, norms, MLPs, projections and the
+  // head run once over all rows (a GEMM instead of S GEMVs); attention runs per sequence.
+  Tensor next_token_logits_packed(const Tensor& ids, std::span<const std::int64_t> lengths,
+                                  std::span<KvCache* const> caches) const;
   // Mean next-token cross-entropy of logits(ids) against targets [B, T] — plus, while scorer
   // distillation is on and grad mode is on, the sparse layers' distillation losses (below).
   Tensor loss(const Tensor& ids, const Tensor& targets) const;
