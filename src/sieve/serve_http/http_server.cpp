@@ -97,6 +97,12 @@ void HttpServer::Impl::configure() {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(options.max_request_bytes);
   server.set_tcp_nodelay(true);  // a streamed token is one small write; do not hold it back
+  // httplib's default also sets SO_REUSEPORT, which would let a second server share (and split)
+  // a port already in use instead of failing to bind; SO_REUSEADDR alone allows a quick restart.
+  server.set_socket_options([](socket_t socket) {
+    const int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
     if (request.path.size() <= kMaxPathBytes) return httplib::Server::HandlerResponse::Unhandled;
     response.set_header("Connection", "close");

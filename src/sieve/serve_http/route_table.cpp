@@ -1,6 +1,7 @@
 #include "sieve/serve_http/route_table.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <optional>
 #include <set>
@@ -44,6 +45,19 @@ std::optional<std::vector<std::string>> match_path(const std::vector<std::string
   return params;
 }
 
+// Runs a handler; an exception becomes the error it stands for.
+void run(const RouteHandler& handler, const HttpCall& call, httplib::Response& response) {
+  try {
+    handler(call, response);
+  } catch (const BadRequest& error) {
+    reply_error(response, serve::Status::error(serve::Code::invalid_argument, error.what()), error.param());
+  } catch (const core::UserError& error) {
+    reply_error(response, serve::Status::error(serve::Code::invalid_argument, error.what()));
+  } catch (const std::exception& error) {
+    reply_error(response, serve::Status::error(serve::Code::internal, error.what()));
+  }
+}
+
 }  // namespace
 
 void RouteTable::add(const std::string& method, const std::string& pattern, RouteHandler handler) {
@@ -61,8 +75,7 @@ void RouteTable::dispatch(const httplib::Request& request, const std::string& bo
       allowed.insert(route.method);
       continue;
     }
-    HttpCall call{request, body, std::move(*params)};
-    run(route, call, response);
+    run(route.handler, HttpCall{request, body, std::move(*params)}, response);
     return;
   }
   if (allowed.empty()) {
@@ -73,18 +86,6 @@ void RouteTable::dispatch(const httplib::Request& request, const std::string& bo
   response.set_header("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
   reply_http_error(response, 405, "method_not_allowed",
                    fmt::format("{} does not take {} (it takes {})", request.path, request.method, fmt::join(allowed, ", ")));
-}
-
-void RouteTable::run(const Route& route, const HttpCall& call, httplib::Response& response) const {
-  try {
-    route.handler(call, response);
-  } catch (const BadRequest& error) {
-    reply_error(response, serve::Status::error(serve::Code::invalid_argument, error.what()), error.param());
-  } catch (const core::UserError& error) {
-    reply_error(response, serve::Status::error(serve::Code::invalid_argument, error.what()));
-  } catch (const std::exception& error) {
-    reply_error(response, serve::Status::error(serve::Code::internal, error.what()));
-  }
 }
 
 }  // namespace sieve::serve_http

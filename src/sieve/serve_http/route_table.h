@@ -36,7 +36,6 @@ class RouteTable {
     std::vector<std::string> segments;
     RouteHandler handler;
   };
-  void run(const Route& route, const HttpCall& call, httplib::Response& response) const;
   std::vector<Route> routes_;
 };
 
