@@ -208,6 +208,7 @@ class Server(http.server.ThreadingHTTPServer):
     """A thread per connection; IPv6 when the host is ::1."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections when 32 clients connect at once
 
     def __init__(self, address, handler):
         if ":" in address[0]:
