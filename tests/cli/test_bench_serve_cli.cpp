@@ -1,16 +1,15 @@
-// `sieve bench serve` without a server: bad flags, a host off this machine and a port where
-// nothing listens are clear errors (never exit 3 or a crash), and the report still comes out.
-#include <arpa/inet.h>
+// `sieve bench serve`: bad flags, a host off this machine and a port where nothing listens are
+// clear errors (never exit 3 or a crash), with the report still printed; and a short run over
+// HTTP and gRPC, with a hot reload, against a `sieve serve` started on free loopback ports.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "made_up_corpus.h"
 #include "run_sieve.h"
+#include "serve_process.h"
 #include "temp_dir.h"
 
 namespace {
@@ -19,19 +18,6 @@ using sieve::testing::CommandResult;
 using sieve::testing::run_sieve;
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-// A loopback port nothing listens on: bound to learn a free one, then closed.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The last line of `output` that parses as a JSON object (null when none does).
 nlohmann::json last_json_line(const std::string& output) {
@@ -103,7 +89,7 @@ TEST(BenchServeCli, ReloadFlagsAreChecked) {
 // Every request fails to connect: the report names the errors by code, then the run fails.
 TEST(BenchServeCli, NoServerIsReportedAndFails) {
   for (const std::string flag : {"--http", "--grpc"}) {
-    const CommandResult result = run_sieve("bench serve " + flag + " 127.0.0.1:" + std::to_string(closed_port()) +
+    const CommandResult result = run_sieve("bench serve " + flag + " 127.0.0.1:" + std::to_string(sieve::testing::unused_loopback_port()) +
                                            " --model m --clients 2 --requests 3 --request-timeout-s 5 --json");
     EXPECT_EQ(result.exit_code, 2) << result.output;
     EXPECT_TRUE(contains(result.output, "sieve: error: none of the 3 requests succeeded")) << result.output;
@@ -123,6 +109,55 @@ TEST(BenchServeCli, HelpSaysWhatTimeToFirstTokenMeans) {
   EXPECT_EQ(help.exit_code, 0) << help.output;
   EXPECT_TRUE(contains(help.output, "without --stream it equals the latency")) << help.output;
   EXPECT_TRUE(contains(help.output, "loopback only")) << help.output;
+}
+
+// Runs `sieve bench serve FLAGS --json` and returns its report, checking what every run must have.
+nlohmann::json bench_report(const std::string& flags) {
+  const CommandResult result = run_sieve("bench serve " + flags + " --json");
+  EXPECT_EQ(result.exit_code, 0) << flags << "\n" << result.output;
+  const nlohmann::json report = last_json_line(result.output);
+  for (const char* key : {"qps", "tokens_per_s", "p50_ms", "p90_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms", "errors",
+                          "requests"})
+    EXPECT_TRUE(report.contains(key)) << key << " missing from " << result.output;
+  return report;
+}
+
+TEST(BenchServeCli, DrivesSieveServeOverHttpAndGrpcThroughAHotReload) {
+  sieve::testing::TempDir dir;
+  sieve::testing::write_made_up_corpus(dir / "corpus.txt", 5);
+  const CommandResult trained = run_sieve("train --data " + (dir / "corpus.txt").string() + " --out " +
+                                          (dir / "model").string() +
+                                          " --preset tiny --batch 2 --context 32 --steps 2 --warmup 1 "
+                                          "--val-fraction 0.05 --eval-windows 2");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  std::ofstream(dir / "token") << "bench-serve-test-token\n";
+  const int http = sieve::testing::unused_loopback_port(), grpc = sieve::testing::unused_loopback_port();
+  const sieve::testing::ServeProcess server(
+      {"--model", "tiny=" + (dir / "model").string(), "--http", "127.0.0.1:" + std::to_string(http), "--grpc",
+       "127.0.0.1:" + std::to_string(grpc), "--admin-token-file", (dir / "token").string()},
+      http, dir / "serve.log");
+  ASSERT_TRUE(server.ready()) << server.log_text();
+
+  const std::string load = " --model tiny --clients 4 --max-tokens 8";
+  const nlohmann::json over_http = bench_report("--http 127.0.0.1:" + std::to_string(http) + load + " --requests 8");
+  EXPECT_EQ(over_http.at("requests"), 8) << over_http.dump();
+  ASSERT_EQ(over_http.at("errors"), 0) << over_http.dump();
+  EXPECT_GT(over_http.at("tokens_per_s").get<double>(), 0.0) << over_http.dump();
+
+  const nlohmann::json streamed =
+      bench_report("--grpc 127.0.0.1:" + std::to_string(grpc) + load + " --requests 8 --stream --client-keys 3");
+  ASSERT_EQ(streamed.at("errors"), 0) << streamed.dump();
+  EXPECT_LE(streamed.at("ttft_p50_ms").get<double>(), streamed.at("p99_ms").get<double>()) << streamed.dump();
+
+  const nlohmann::json reloaded =
+      bench_report("--http 127.0.0.1:" + std::to_string(http) + load +
+                   " --requests 0 --duration-s 2 --admin-reload-after-s 0.5 --admin-token-file " +
+                   (dir / "token").string() + " --reload-dir " + (dir / "model").string());
+  ASSERT_EQ(reloaded.at("errors"), 0) << reloaded.dump();
+  ASSERT_TRUE(reloaded.contains("reloads") && reloaded.at("reloads").size() == 1) << reloaded.dump();
+  EXPECT_FALSE(reloaded.at("reloads")[0].contains("error")) << reloaded.dump();
+  // Answers came from the reloaded version too.
+  EXPECT_TRUE(reloaded.value("versions", nlohmann::json::object()).contains("2")) << reloaded.dump();
 }
 
 }  // namespace
