@@ -22,5 +22,7 @@ void add_inference_benches(CLI::App* bench);
 void add_sparse_sweep_bench(CLI::App* bench);
 // `sieve bench retrieval` (bench_retrieval.cpp), registered by add_bench_verb.
 void add_retrieval_bench(CLI::App* bench);
+// `sieve bench serve` (bench_serve.cpp: a load generator for `sieve serve`), registered by add_bench_verb.
+void add_serve_bench(CLI::App* bench);
 
 }  // namespace sieve::apps
