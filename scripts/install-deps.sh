@@ -20,6 +20,7 @@ test_and_bench=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev                      # libFuzzer targets
   python3 python3-torch python3-numpy           # golden fixtures and benchmark peers
+  python3-sentencepiece                         # the serving peer tokenizes like Sieve
   libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
   dict-foldoc                                   # computing text for the corpus tests
 )
