@@ -30,6 +30,9 @@ echo "== KV-cached decode, lm-17m, batch 1"
 echo "== quantized inference: f32 / int8 / int4 prefill and decode, lm-17m and lm-100m, vs PyTorch quantize_dynamic"
 /usr/bin/python3 bench/quantized_compare.py --preset lm-17m lm-100m --out "$out"
 
+echo "== serving: sieve serve at 32 clients, continuous batching vs --max-batch 1 (f32, int8), hot reload under load, PyTorch peer"
+/usr/bin/python3 bench/serve_compare.py --out "$out"
+
 echo "== matmul GFLOP/s at the lm-17m shapes against the 2048^3 ceiling (oneDNN)"
 build/sieve bench matmul --threads 2
 

@@ -12,7 +12,6 @@ build_and_run=(
   ocl-icd-opencl-dev                            # dnnl's CMake config requires OpenCL (only a Recommends)
   libsentencepiece-dev                          # tokenizer
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto  # `sieve serve` gRPC
   libcpp-httplib-dev                            # `sieve serve` HTTP
   dict-gcide                                    # the demo's bundled English text
 )
@@ -20,6 +19,7 @@ test_and_bench=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev                      # libFuzzer targets
   python3 python3-torch python3-numpy           # golden fixtures and benchmark peers
+  python3-sentencepiece                         # the serving peer tokenizes like Sieve
   libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
   dict-foldoc                                   # computing text for the corpus tests
 )

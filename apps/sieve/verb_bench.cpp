@@ -1,4 +1,4 @@
-// `sieve bench train|attention|matmul` (decode and prefill: bench_inference.cpp): the
+// `sieve bench train|attention|matmul` (decode and prefill: bench_inference.cpp; serve: bench_serve.cpp): the
 // measurements bench/ compares against peers. Each prints a human line, or with --json exactly
 // one JSON line.
 #include <algorithm>
@@ -287,7 +287,7 @@ void add_common(CLI::App* cmd, CommonArgs& common) { add_common_bench_flags(cmd,
 }  // namespace
 
 void add_bench_verb(CLI::App& app) {
-  CLI::App* bench = app.add_subcommand("bench", "Measure training, attention, decoding and matmul speed");
+  CLI::App* bench = app.add_subcommand("bench", "Measure training, attention, decoding, matmul and serving speed");
   bench->require_subcommand(1);
 
   auto train = std::make_shared<TrainBenchArgs>();
@@ -325,6 +325,7 @@ void add_bench_verb(CLI::App& app) {
   add_inference_benches(bench);
   add_sparse_sweep_bench(bench);
   add_retrieval_bench(bench);
+  add_serve_bench(bench);
 
   auto matmul = std::make_shared<MatmulBenchArgs>();
   CLI::App* m = bench->add_subcommand("matmul", "GEMM GFLOP/s at the lm-17m shapes and at 2048^3");

@@ -15,11 +15,14 @@ void add_inspect_verb(CLI::App& app);
 void add_bench_verb(CLI::App& app);
 void add_finetune_verb(CLI::App& app);
 void add_quantize_verb(CLI::App& app);
+void add_serve_verb(CLI::App& app);
 // `sieve bench decode` and `sieve bench prefill` (bench_inference.cpp), registered by add_bench_verb.
 void add_inference_benches(CLI::App* bench);
 // `sieve bench sparse-sweep` (bench_sparse_sweep.cpp), registered by add_bench_verb.
 void add_sparse_sweep_bench(CLI::App* bench);
 // `sieve bench retrieval` (bench_retrieval.cpp), registered by add_bench_verb.
 void add_retrieval_bench(CLI::App* bench);
+// `sieve bench serve` (bench_serve.cpp: a load generator for `sieve serve`), registered by add_bench_verb.
+void add_serve_bench(CLI::App* bench);
 
 }  // namespace sieve::apps

@@ -104,21 +104,20 @@ void Scheduler::loop() {
 }
 
 void Scheduler::admit() {
-  std::deque<SequenceRequest> admitted;
-  {
-    std::lock_guard lock(mutex_);
-    while (!queue_.empty() && static_cast<std::int64_t>(active_.size() + admitted.size()) < limits_.max_batch) {
-      admitted.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+  // Under the lock throughout, so cancel_all sees every request either queued or active.
+  std::lock_guard lock(mutex_);
+  while (!queue_.empty() && static_cast<std::int64_t>(active_.size()) < limits_.max_batch) {
+    const std::shared_ptr<Completion> completion = queue_.front().completion;
+    try {
+      auto sequence = std::make_unique<Sequence>(std::move(queue_.front()));
+      kv_cache_bytes_ += sequence->cache_bytes();
+      active_.push_back(std::move(sequence));
+    } catch (const std::exception& error) {  // e.g. no memory for its cache
+      completion->fail(Status::error(Code::internal, fmt::format("the request could not start: {}", error.what())));
     }
+    queue_.pop_front();
   }
-  for (SequenceRequest& request : admitted) {
-    auto sequence = std::make_unique<Sequence>(std::move(request));
-    kv_cache_bytes_ += sequence->cache_bytes();
-    std::lock_guard lock(mutex_);  // cancel_all reads active_
-    active_.push_back(std::move(sequence));
-    active_count_ = static_cast<std::int64_t>(active_.size());
-  }
+  active_count_ = static_cast<std::int64_t>(active_.size());
 }
 
 void Scheduler::drop_abandoned() {
