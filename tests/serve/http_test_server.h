@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "sieve/serve/service.h"
 #include "serve_test_models.h"
+#include "sieve/serve/service.h"
 #include "sieve/serve_http/http_server.h"
 #include "temp_dir.h"
 

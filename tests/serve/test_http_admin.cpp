@@ -16,11 +16,16 @@ int version_answering(const HttpTestServer& server, const std::string& model, ht
   return result && result->status == 200 ? nlohmann::json::parse(result->body)["sieve"]["version"].get<int>() : -1;
 }
 
+httplib::Result put_route(const HttpTestServer& server, const std::string& name, const std::string& body) {
+  return server.client()->Put(("/admin/routes/" + name).c_str(), HttpTestServer::admin_headers(), body,
+                              "application/json");
+}
+
 TEST(HttpAdmin, WithoutTheRightTokenIs401) {
   HttpTestServer server;
   const nlohmann::json body = {{"directory", server.models().second().string()}};
-  for (const httplib::Headers& headers : {httplib::Headers{}, HttpTestServer::admin_headers("wrong"),
-                                          httplib::Headers{{"Authorization", kAdminToken}}}) {
+  for (const httplib::Headers& headers :
+       {httplib::Headers{}, HttpTestServer::admin_headers("wrong"), httplib::Headers{{"Authorization", kAdminToken}}}) {
     const auto result = server.post_json("/admin/models/tiny", body, headers);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 401) << result->body;
@@ -55,7 +60,8 @@ TEST(HttpAdmin, ReloadSwitchesNewRequestsToTheNewVersion) {
   EXPECT_EQ(version_answering(server, "tiny"), 2);
 
   // No body: the serving directory again, as a new version.
-  const auto again = server.client()->Post("/admin/models/tiny", HttpTestServer::admin_headers(), "", "application/json");
+  const auto again =
+      server.client()->Post("/admin/models/tiny", HttpTestServer::admin_headers(), "", "application/json");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200) << again->body;
   EXPECT_EQ(version_answering(server, "tiny"), 3);
@@ -64,13 +70,14 @@ TEST(HttpAdmin, ReloadSwitchesNewRequestsToTheNewVersion) {
 TEST(HttpAdmin, ABadDirectoryIsRejectedAndTheOldVersionServesOn) {
   HttpTestServer server;
   for (const std::filesystem::path& directory : {server.models().first() / "missing", server.models().corrupt()}) {
-    const auto result = server.post_json("/admin/models/tiny", {{"directory", directory.string()}},
-                                         HttpTestServer::admin_headers());
+    const auto result =
+        server.post_json("/admin/models/tiny", {{"directory", directory.string()}}, HttpTestServer::admin_headers());
     ASSERT_TRUE(result);
     EXPECT_EQ(result->status, 422) << result->body;
     EXPECT_FALSE(nlohmann::json::parse(result->body)["error"]["message"].get<std::string>().empty());
   }
-  EXPECT_EQ(server.post_json("/admin/models/nope", nlohmann::json::object(), HttpTestServer::admin_headers())->status, 404);
+  EXPECT_EQ(server.post_json("/admin/models/nope", nlohmann::json::object(), HttpTestServer::admin_headers())->status,
+            404);
   EXPECT_EQ(server.post_json("/admin/models/tiny", {{"directory", 5}}, HttpTestServer::admin_headers())->status, 400);
   EXPECT_EQ(version_answering(server, "tiny"), 1);
 }
@@ -78,15 +85,13 @@ TEST(HttpAdmin, ABadDirectoryIsRejectedAndTheOldVersionServesOn) {
 TEST(HttpAdmin, RoutesExperimentsAndTheModelList) {
   HttpTestServer server;
   server.service().add_model("tiny2", server.models().second());
-  const auto set = server.client()->Put("/admin/routes/ab", HttpTestServer::admin_headers(),
-                                        R"({"spec": "tiny:50,tiny2:50"})", "application/json");
+  const auto set = put_route(server, "ab", R"({"spec": "tiny:50,tiny2:50"})");
   ASSERT_TRUE(set);
   ASSERT_EQ(set->status, 200) << set->body;
   EXPECT_EQ(nlohmann::json::parse(set->body)["name"], "ab");
-  EXPECT_EQ(server.client()->Put("/admin/routes/bad", HttpTestServer::admin_headers(), R"({"spec": "nope:1"})",
-                                 "application/json")->status, 404);
-  EXPECT_EQ(server.client()->Put("/admin/routes/bad", HttpTestServer::admin_headers(), R"({"spec": 7})",
-                                 "application/json")->status, 400);
+  EXPECT_EQ(put_route(server, "bad", R"({"spec": "nope:1"})")->status, 404);
+  EXPECT_EQ(put_route(server, "bad", R"({"spec": 7})")->status, 400);
+  EXPECT_EQ(put_route(server, "bad", "")->status, 400);
 
   const auto list = nlohmann::json::parse(server.get("/v1/models")->body);
   EXPECT_EQ(list["object"], "list");
@@ -103,9 +108,11 @@ TEST(HttpAdmin, RoutesExperimentsAndTheModelList) {
   // The X-Client-Key header is the sticky key, and wins over `user`.
   for (int k = 0; k < 6; ++k) {
     const std::string key = "client-" + std::to_string(k);
-    const auto by_header = server.post_json("/v1/completions", {{"model", "ab"}, {"prompt", "a"}, {"max_tokens", 1}, {"user", "x"}},
-                                            {{"X-Client-Key", key}});
-    const auto by_user = server.post_json("/v1/completions", {{"model", "ab"}, {"prompt", "a"}, {"max_tokens", 1}, {"user", key}});
+    const auto by_header =
+        server.post_json("/v1/completions", {{"model", "ab"}, {"prompt", "a"}, {"max_tokens", 1}, {"user", "x"}},
+                         {{"X-Client-Key", key}});
+    const auto by_user =
+        server.post_json("/v1/completions", {{"model", "ab"}, {"prompt", "a"}, {"max_tokens", 1}, {"user", key}});
     ASSERT_TRUE(by_header && by_user);
     EXPECT_EQ(nlohmann::json::parse(by_header->body)["model"], nlohmann::json::parse(by_user->body)["model"]) << key;
   }

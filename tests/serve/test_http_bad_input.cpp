@@ -54,18 +54,30 @@ TEST_F(HttpBadInput, MalformedJson) {
 
 TEST_F(HttpBadInput, WrongTypesNameTheField) {
   const std::vector<std::pair<nlohmann::json, std::string>> cases = {
-      {{{"max_tokens", "8"}}, "max_tokens"},  {{{"max_tokens", 1.5}}, "max_tokens"},
-      {{{"temperature", "hot"}}, "temperature"}, {{{"top_p", true}}, "top_p"},
-      {{{"top_k", 2.5}}, "top_k"},            {{{"seed", "1"}}, "seed"},
-      {{{"seed", -1}}, "seed"},               {{{"stream", "yes"}}, "stream"},
-      {{{"stop", 5}}, "stop"},                {{{"stop", {"a", "b", "c", "d", "e"}}}, "stop"},
-      {{{"stop", {1}}}, "stop"},              {{{"stop", ""}}, "stop"},
-      {{{"prompt", 123}}, "prompt"},          {{{"prompt", {"a", "b"}}}, "prompt"},
-      {{{"prompt", {1, 2}}}, "prompt"},       {{{"prompt", nullptr}}, "prompt"},
-      {{{"model", 5}}, "model"},              {{{"model", nullptr}}, "model"},
-      {{{"user", 5}}, "user"},                {{{"n", 2}}, "n"},
-      {{{"echo", true}}, "echo"},             {{{"logprobs", 1}}, "logprobs"},
-      {{{"temperature", 1e300}}, "temperature"}, {{{"max_tokens", 18446744073709551615ull}}, "max_tokens"},
+      {{{"max_tokens", "8"}}, "max_tokens"},
+      {{{"max_tokens", 1.5}}, "max_tokens"},
+      {{{"temperature", "hot"}}, "temperature"},
+      {{{"top_p", true}}, "top_p"},
+      {{{"top_k", 2.5}}, "top_k"},
+      {{{"seed", "1"}}, "seed"},
+      {{{"seed", -1}}, "seed"},
+      {{{"stream", "yes"}}, "stream"},
+      {{{"stop", 5}}, "stop"},
+      {{{"stop", {"a", "b", "c", "d", "e"}}}, "stop"},
+      {{{"stop", {1}}}, "stop"},
+      {{{"stop", ""}}, "stop"},
+      {{{"prompt", 123}}, "prompt"},
+      {{{"prompt", {"a", "b"}}}, "prompt"},
+      {{{"prompt", {1, 2}}}, "prompt"},
+      {{{"prompt", nullptr}}, "prompt"},
+      {{{"model", 5}}, "model"},
+      {{{"model", nullptr}}, "model"},
+      {{{"user", 5}}, "user"},
+      {{{"n", 2}}, "n"},
+      {{{"echo", true}}, "echo"},
+      {{{"logprobs", 1}}, "logprobs"},
+      {{{"temperature", 1e300}}, "temperature"},
+      {{{"max_tokens", 18446744073709551615ull}}, "max_tokens"},
   };
   for (const auto& [patch, param] : cases) {
     const nlohmann::json error = expect_error(server.post_json("/v1/completions", with(patch)), 400);
@@ -81,10 +93,10 @@ TEST_F(HttpBadInput, UnknownModelIs404) {
 }
 
 TEST_F(HttpBadInput, OutOfRangeParametersAre400) {
-  for (const nlohmann::json& patch : {nlohmann::json{{"max_tokens", 0}}, nlohmann::json{{"max_tokens", -3}},
-                                      nlohmann::json{{"max_tokens", 1'000'000}}, nlohmann::json{{"temperature", -1}},
-                                      nlohmann::json{{"top_p", 1.5}}, nlohmann::json{{"top_p", -0.1}},
-                                      nlohmann::json{{"top_k", -1}}}) {
+  for (const nlohmann::json& patch :
+       {nlohmann::json{{"max_tokens", 0}}, nlohmann::json{{"max_tokens", -3}},
+        nlohmann::json{{"max_tokens", 1'000'000}}, nlohmann::json{{"temperature", -1}}, nlohmann::json{{"top_p", 1.5}},
+        nlohmann::json{{"top_p", -0.1}}, nlohmann::json{{"top_k", -1}}}) {
     expect_error(server.post_json("/v1/completions", with(patch)), 400);
   }
   expect_still_serving(server);

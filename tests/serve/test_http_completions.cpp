@@ -8,8 +8,10 @@ namespace sieve::testing {
 namespace {
 
 nlohmann::json seeded_request(bool stream) {
-  return {{"model", "tiny"}, {"prompt", "abc def ghi"}, {"max_tokens", 12}, {"temperature", 0.8},
-          {"top_p", 0.9},    {"top_k", 40},             {"seed", 1234},    {"stream", stream}};
+  return {{"model", "tiny"},  {"prompt", "abc def ghi"},
+          {"max_tokens", 12}, {"temperature", 0.8},
+          {"top_p", 0.9},     {"top_k", 40},
+          {"seed", 1234},     {"stream", stream}};
 }
 
 TEST(HttpCompletions, AnswerHasOpenAiShape) {
@@ -69,8 +71,11 @@ TEST(HttpCompletions, StreamReassemblesToTheUnaryText) {
 
 TEST(HttpCompletions, AcceptsAPromptArrayOfOneAndIgnoresUnknownFields) {
   HttpTestServer server;
-  const auto result = server.post_json(
-      "/v1/completions", {{"model", "tiny"}, {"prompt", nlohmann::json::array({"abc"})}, {"max_tokens", 2}, {"frobnicate", true}, {"n", 1}});
+  const auto result = server.post_json("/v1/completions", {{"model", "tiny"},
+                                                           {"prompt", nlohmann::json::array({"abc"})},
+                                                           {"max_tokens", 2},
+                                                           {"frobnicate", true},
+                                                           {"n", 1}});
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 200) << result->body;
 }
@@ -99,7 +104,8 @@ TEST(HttpCompletions, TheDeadlineHeaderEndsALateRequestWith504) {
 
 TEST(HttpCompletions, AnErrorAfterTheStreamBeganIsAnErrorEvent) {
   HttpTestServer server;
-  const nlohmann::json request = {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 100}, {"seed", 3}, {"stream", true}};
+  const nlohmann::json request = {
+      {"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 100}, {"seed", 3}, {"stream", true}};
   const auto late = server.post_json("/v1/completions", request, {{"X-Request-Timeout-Ms", "1"}});
   ASSERT_TRUE(late);
   ASSERT_EQ(late->status, 200) << late->body;

@@ -14,8 +14,10 @@ namespace {
 void stream_then_hang_up(int port, const nlohmann::json& request) {
   const RawConnection connection(port);
   const std::string body = request.dump();
-  connection.send("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  connection.send(
+      "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
   const std::string received = connection.read_until("data: ");
   EXPECT_NE(received.find("200 OK"), std::string::npos) << received;
   EXPECT_NE(received.find("data: "), std::string::npos) << received;
@@ -28,8 +30,8 @@ double active_sequences(const HttpTestServer& server) {
 
 TEST(HttpDisconnect, AClientThatHangsUpMidStreamIsCancelled) {
   HttpTestServer server;
-  const nlohmann::json request = {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 120},
-                                  {"temperature", 1.0}, {"seed", 5},   {"stream", true}};
+  const nlohmann::json request = {{"model", "tiny"},    {"prompt", "abc"}, {"max_tokens", 120},
+                                  {"temperature", 1.0}, {"seed", 5},       {"stream", true}};
   for (int client = 0; client < 3; ++client) stream_then_hang_up(server.port(), request);
   EXPECT_TRUE(eventually([&] { return active_sequences(server) == 0; })) << active_sequences(server);
   const auto after = server.post_json("/v1/completions", {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 4}});
@@ -43,7 +45,8 @@ TEST(HttpDisconnect, ConcurrentStreamsAllFinish) {
   std::vector<std::future<std::string>> streams;
   for (int client = 0; client < kClients; ++client) {
     streams.push_back(std::async(std::launch::async, [&server, client] {
-      const nlohmann::json request = {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 16}, {"seed", client}, {"stream", true}};
+      const nlohmann::json request = {
+          {"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 16}, {"seed", client}, {"stream", true}};
       const auto result = server.post_json("/v1/completions", request);
       return result && result->status == 200 ? result->body : std::string();
     }));

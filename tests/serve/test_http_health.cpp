@@ -23,9 +23,11 @@ TEST(HttpHealth, TurnsReadyOnceAModelIsLoaded) {
   EXPECT_EQ(nlohmann::json::parse(after->body), nlohmann::json({{"status", "ok"}}));
   EXPECT_EQ(server.get("/health/tiny")->status, 200);
   EXPECT_EQ(server.get("/health/other")->status, 404);
+  EXPECT_EQ(server.client()->Head("/health")->status, 200);
 
   server.service().drain(std::chrono::seconds(5));
   EXPECT_EQ(server.get("/health")->status, 503);
+  EXPECT_EQ(server.get("/health/tiny")->status, 503);
   const auto refused = server.post_json("/v1/completions", {{"model", "tiny"}, {"prompt", "a"}});
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503) << refused->body;

@@ -14,9 +14,9 @@ namespace {
 // True when the call carries the admin token; otherwise answers 401 and returns false.
 bool authorized(const serve::AdminToken* token, const httplib::Request& request, httplib::Response& response) {
   if (token != nullptr && token->accepts(request.get_header_value("Authorization"))) return true;
-  const std::string message = token == nullptr
-                                  ? "the admin API is off (start the server with --admin-token-file)"
-                                  : "admin calls need the header 'Authorization: Bearer <token>' with the server's admin token";
+  const std::string message =
+      token == nullptr ? "the admin API is off (start the server with --admin-token-file)"
+                       : "admin calls need the header 'Authorization: Bearer <token>' with the server's admin token";
   response.set_header("WWW-Authenticate", "Bearer");
   reply_error(response, serve::Status::error(serve::Code::unauthenticated, message));
   return false;
@@ -53,7 +53,8 @@ void set_route(serve::Service& service, const HttpCall& call, httplib::Response&
     return;
   }
   const std::vector<serve::RouteInfo> routes = service.routes();
-  const auto route = std::find_if(routes.begin(), routes.end(), [&](const serve::RouteInfo& r) { return r.name == name; });
+  const auto route =
+      std::find_if(routes.begin(), routes.end(), [&](const serve::RouteInfo& r) { return r.name == name; });
   reply_json(response, 200, route_info_json(route != routes.end() ? *route : serve::RouteInfo{name, *spec}));
 }
 
@@ -77,13 +78,16 @@ RouteHandler guarded(const serve::AdminToken* token, RouteHandler handler) {
 }  // namespace
 
 void add_admin_routes(RouteTable& routes, serve::Service& service, const serve::AdminToken* token) {
-  routes.add("POST", "/admin/models/{name}", guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
+  routes.add("POST", "/admin/models/{name}",
+             guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
                reload_model(service, call, response);
              }));
-  routes.add("PUT", "/admin/routes/{name}", guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
+  routes.add("PUT", "/admin/routes/{name}",
+             guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
                set_route(service, call, response);
              }));
-  routes.add("GET", "/admin/experiments/{name}", guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
+  routes.add("GET", "/admin/experiments/{name}",
+             guarded(token, [&service](const HttpCall& call, httplib::Response& response) {
                experiment(service, call, response);
              }));
 }

@@ -12,7 +12,7 @@
 namespace sieve::serve_http {
 namespace {
 
-constexpr std::size_t kMaxStops = 4;                      // OpenAI's limit
+constexpr std::size_t kMaxStops = 4;                        // OpenAI's limit
 constexpr std::int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;  // a day
 
 std::string read_prompt(const nlohmann::json& body) {
@@ -108,8 +108,8 @@ CompletionCall parse_completion_call(const std::string& body_text, const httplib
   request.top_k = integer_field(body, "top_k").value_or(request.top_k);
   request.seed = read_seed(body);
   request.stop = read_stop(body);
-  request.client_key = http.has_header("X-Client-Key") ? http.get_header_value("X-Client-Key")
-                                                        : string_field(body, "user").value_or("");
+  request.client_key =
+      http.has_header("X-Client-Key") ? http.get_header_value("X-Client-Key") : string_field(body, "user").value_or("");
   request.deadline = read_deadline(http);
   call.stream = bool_field(body, "stream").value_or(false);
   return call;

@@ -58,7 +58,8 @@ std::string httplib_error_message(int status) {
 
 struct HttpServer::Impl {
   Impl(serve::Service& service, HttpServerOptions options_in) : options(std::move(options_in)) {
-    SIEVE_USER_CHECK(options.io_threads >= 1, "the HTTP server needs at least one I/O thread (got {})", options.io_threads);
+    SIEVE_USER_CHECK(options.io_threads >= 1, "the HTTP server needs at least one I/O thread (got {})",
+                     options.io_threads);
     SIEVE_USER_CHECK(options.max_request_bytes >= 1, "the HTTP request size limit must be at least one byte");
     add_completion_routes(routes, service);
     add_info_routes(routes, service);
@@ -83,8 +84,9 @@ void HttpServer::Impl::answer_with_body(const httplib::Request& request, httplib
   const Body body = read_body(request, reader, options.max_request_bytes);
   if (body.error_status == 413) {
     response.set_header("Connection", "close");
-    reply_http_error(response, 413, "request_too_large",
-                     fmt::format("the request body is larger than this server's limit of {} bytes", options.max_request_bytes));
+    reply_http_error(
+        response, 413, "request_too_large",
+        fmt::format("the request body is larger than this server's limit of {} bytes", options.max_request_bytes));
   } else if (body.error_status != 0) {
     reply_http_error(response, 400, "invalid_request", "the request body could not be read");
   } else {
@@ -117,8 +119,8 @@ void HttpServer::Impl::configure() {
   server.Get(".*", without_body).Options(".*", without_body);
   server.Post(".*", with_body).Put(".*", with_body).Patch(".*", with_body).Delete(".*", with_body);
   // Errors httplib answers itself (a malformed request line, a bad Range) get the JSON body too.
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& response) {
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& response) {
         if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         reply_http_error(response, response.status, "invalid_request", httplib_error_message(response.status));
         return httplib::Server::HandlerResponse::Handled;

@@ -12,8 +12,8 @@ namespace sieve::serve_http {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                             // 0: pick a free port (see HttpServer::port)
-  std::size_t max_request_bytes = 1 << 20;     // a larger body answers 413
+  int port = 8080;                          // 0: pick a free port (see HttpServer::port)
+  std::size_t max_request_bytes = 1 << 20;  // a larger body answers 413
   // Threads serving connections (at least 1). Each open connection holds one while it lives (a
   // streaming completion for all of it), so this bounds the concurrent clients; others queue.
   int io_threads = 64;

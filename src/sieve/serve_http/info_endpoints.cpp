@@ -30,7 +30,8 @@ void model_health(const serve::Service& service, const std::string& name, httpli
   } else if (is_known(service, name)) {
     reply_json(response, 503, {{"status", "unavailable"}});
   } else {
-    reply_error(response, serve::Status::error(serve::Code::not_found, fmt::format("no model or route named '{}'", name)));
+    reply_error(response,
+                serve::Status::error(serve::Code::not_found, fmt::format("no model or route named '{}'", name)));
   }
 }
 

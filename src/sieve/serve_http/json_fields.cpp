@@ -25,7 +25,8 @@ const nlohmann::json* present_field(const nlohmann::json& object, const std::str
 nlohmann::json parse_json_object(const std::string& body) {
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) throw BadRequest("the request body is not valid JSON");
-  if (!parsed.is_object()) throw BadRequest(fmt::format("the request body must be a JSON object, not {}", parsed.type_name()));
+  if (!parsed.is_object())
+    throw BadRequest(fmt::format("the request body must be a JSON object, not {}", parsed.type_name()));
   return parsed;
 }
 

@@ -56,7 +56,8 @@ nlohmann::json model_info_json(const serve::ModelInfo& info) {
 
 nlohmann::json route_info_json(const serve::RouteInfo& route) { return {{"name", route.name}, {"spec", route.spec}}; }
 
-nlohmann::json model_list_json(const std::vector<serve::ModelInfo>& models, const std::vector<serve::RouteInfo>& routes) {
+nlohmann::json model_list_json(const std::vector<serve::ModelInfo>& models,
+                               const std::vector<serve::RouteInfo>& routes) {
   nlohmann::json data = nlohmann::json::array();
   for (const serve::ModelInfo& info : models) {
     data.push_back({{"id", info.name},
@@ -71,7 +72,11 @@ nlohmann::json model_list_json(const std::vector<serve::ModelInfo>& models, cons
   }
   // A route has no load time of its own; created 0 keeps OpenAI's integer field.
   for (const serve::RouteInfo& route : routes)
-    data.push_back({{"id", route.name}, {"object", "model"}, {"created", 0}, {"owned_by", "sieve"}, {"sieve", {{"route", route.spec}}}});
+    data.push_back({{"id", route.name},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "sieve"},
+                    {"sieve", {{"route", route.spec}}}});
   return {{"object", "list"}, {"data", data}};
 }
 

@@ -21,7 +21,8 @@ nlohmann::json completion_last_chunk_json(const serve::Completion& completion, c
 
 // GET /v1/models: {"object":"list","data":[...]}, models (with their version, directory,
 // precision and context length under "sieve") then routes (with their spec).
-nlohmann::json model_list_json(const std::vector<serve::ModelInfo>& models, const std::vector<serve::RouteInfo>& routes);
+nlohmann::json model_list_json(const std::vector<serve::ModelInfo>& models,
+                               const std::vector<serve::RouteInfo>& routes);
 
 // A loaded model version, as the admin API reports it.
 nlohmann::json model_info_json(const serve::ModelInfo& info);

@@ -84,8 +84,9 @@ void RouteTable::dispatch(const httplib::Request& request, const std::string& bo
   }
   if (allowed.count("GET")) allowed.insert("HEAD");
   response.set_header("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
-  reply_http_error(response, 405, "method_not_allowed",
-                   fmt::format("{} does not take {} (it takes {})", request.path, request.method, fmt::join(allowed, ", ")));
+  reply_http_error(
+      response, 405, "method_not_allowed",
+      fmt::format("{} does not take {} (it takes {})", request.path, request.method, fmt::join(allowed, ", ")));
 }
 
 }  // namespace sieve::serve_http
