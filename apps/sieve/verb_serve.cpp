@@ -90,11 +90,7 @@ void run_serve(const ServeArgs& args) {
     SIEVE_USER_CHECK(status.ok(), "--route {}: {}", route, status.message);
   }
   const serve::AdminToken* token = admin_token ? &*admin_token : nullptr;
-  serve_http::HttpServer http(service, serve_http::HttpServerOptions{.host = host,
-                                                                     .port = port,
-                                                                     .max_request_bytes = args.max_request_bytes,
-                                                                     .admin_token = token});
-  http.start();
+  // gRPC first: once HTTP answers /health, both protocols take requests.
   std::optional<serve::GrpcServer> grpc;
   if (!args.grpc.empty()) {
     grpc.emplace(service, serve::GrpcServerOptions{.address = args.grpc,
@@ -103,6 +99,11 @@ void run_serve(const ServeArgs& args) {
                                                    .admin_token = token});
     grpc->start();
   }
+  serve_http::HttpServer http(service, serve_http::HttpServerOptions{.host = host,
+                                                                     .port = port,
+                                                                     .max_request_bytes = args.max_request_bytes,
+                                                                     .admin_token = token});
+  http.start();
   for (const serve::ModelInfo& model : service.models())
     std::fprintf(stderr, "sieve serve: %s v%lld (%s, context %lld) from %s\n", model.name.c_str(),
                  static_cast<long long>(model.version), model.precision.c_str(),
@@ -146,7 +147,8 @@ void add_serve_verb(CLI::App& app) {
       ->required();
   cmd->add_option("--route", args->routes, "NAME=a:90,b:10[,shadow=c]: an A/B split between models (repeatable)");
   cmd->add_option("--http", args->http, "HTTP address HOST:PORT")->capture_default_str();
-  cmd->add_option("--grpc", args->grpc, "gRPC address HOST:PORT (sieve.v1.Inference, Admin, health, reflection); off without it");
+  cmd->add_option("--grpc", args->grpc,
+                  "gRPC address HOST:PORT (sieve.v1.Inference and Admin, health, reflection); off without it");
   cmd->add_option("--admin-token-file", args->admin_token_file,
                   "File with the bearer token the admin API requires (without it the admin API is off)");
   cmd->add_option("--max-batch", args->service.max_batch, "Sequences per batched step (1: no batching)")

@@ -13,10 +13,10 @@
 #include <string>
 #include <thread>
 
+#include "serve_test_models.h"
 #include "sieve/serve/service.h"
 #include "sieve/serve_grpc/grpc_server.h"
 #include "sieve/v1/inference.grpc.pb.h"
-#include "serve_test_models.h"
 #include "temp_dir.h"
 
 namespace sieve::testing {
@@ -60,14 +60,20 @@ class GrpcTestServer {
     return std::nullopt;
   }
 
-  // Waits up to `timeout` for the number of active sequences to reach `expected`.
-  bool wait_for_active_sequences(double expected, std::chrono::milliseconds timeout) const {
+  // Waits up to `timeout` for metric `name` to read `expected` (the scheduler updates its
+  // gauges and counters just after a sequence ends, not atomically with the answer).
+  bool wait_for_metric(const std::string& name, double expected,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
     const auto end = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      if (metric("sieve_active_sequences") == expected) return true;
+      if (metric(name) == expected) return true;
       if (std::chrono::steady_clock::now() > end) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+  }
+  // Waits until no sequence runs and no KV cache is held.
+  bool wait_until_idle() const {
+    return wait_for_metric("sieve_active_sequences", 0) && wait_for_metric("sieve_kv_cache_bytes", 0);
   }
 
  private:

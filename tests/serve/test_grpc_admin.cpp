@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "grpc_test_server.h"
 
@@ -45,7 +46,8 @@ TEST(GrpcAdmin, AMissingOrWrongTokenIsUnauthenticated) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_NE(status.error_message().find("authorization"), std::string::npos) << status.error_message();
   }
-  for (const std::string& value : {std::string("Bearer wrong"), std::string(test_admin_token), std::string("Bearer ")}) {
+  for (const std::string& value :
+       {std::string("Bearer wrong"), std::string(test_admin_token), std::string("Bearer ")}) {
     grpc::ClientContext context;
     context.AddMetadata("authorization", value);
     EXPECT_EQ(server.admin()->LoadModel(&context, request, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED)
@@ -121,7 +123,9 @@ TEST(GrpcAdmin, SetRouteThenGetExperiment) {
     v1::GenerateResponse response;
     ASSERT_TRUE(server.inference()->Generate(&context, request, &response).ok());
   }
-  {
+  // The scheduler records a request just after its answer goes out, so the summary may lag a little.
+  nlohmann::json summary;
+  for (int attempt = 0; attempt < 100; ++attempt) {
     grpc::ClientContext context;
     authorize(context);
     v1::GetExperimentRequest request;
@@ -129,12 +133,14 @@ TEST(GrpcAdmin, SetRouteThenGetExperiment) {
     v1::GetExperimentResponse response;
     const grpc::Status status = server.admin()->GetExperiment(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    const nlohmann::json summary = nlohmann::json::parse(response.json());
-    EXPECT_EQ(summary["route"], "ab");
+    summary = nlohmann::json::parse(response.json());
     ASSERT_EQ(summary["variants"].size(), 2u) << response.json();
-    EXPECT_EQ(summary["variants"][0]["requests"].get<int>() + summary["variants"][1]["requests"].get<int>(), 1)
-        << response.json();
+    if (summary["variants"][0]["requests"].get<int>() + summary["variants"][1]["requests"].get<int>() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  EXPECT_EQ(summary["route"], "ab");
+  EXPECT_EQ(summary["variants"][0]["requests"].get<int>() + summary["variants"][1]["requests"].get<int>(), 1)
+      << summary.dump();
   grpc::ClientContext context;
   authorize(context);
   v1::GetExperimentRequest request;

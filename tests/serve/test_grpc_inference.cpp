@@ -70,8 +70,11 @@ TEST(GrpcInference, GenerateAndGenerateStreamGiveTheSameTextForTheSameSeed) {
     ++chunks;
     text += chunk.text();
     EXPECT_EQ(chunk.model(), "tiny");
-    if (!chunk.finish_reason().empty()) last = chunk;
-    else EXPECT_FALSE(chunk.has_usage()) << "usage before the last chunk";
+    if (!chunk.finish_reason().empty()) {
+      last = chunk;
+    } else {
+      EXPECT_FALSE(chunk.has_usage()) << "usage before the last chunk";
+    }
   }
   const grpc::Status status = stream->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -133,7 +136,8 @@ TEST(GrpcInference, ListModelsNamesEveryModelAndRoute) {
 TEST(GrpcInference, MalformedBytesGetAnErrorStatusAndTheServerServesOn) {
   GrpcTestServer server;
   // A field header that promises more bytes than follow, and a wire type that does not exist.
-  for (const std::string& garbage : {std::string("\x12\x7f" "abc", 5), std::string("\xff\xff\xff\xff\x0f", 5)}) {
+  const std::string truncated = std::string("\x12\x7f") + "abc", no_such_wire_type("\xff\xff\xff\xff\x0f", 5);
+  for (const std::string& garbage : {truncated, no_such_wire_type}) {
     for (const char* method : {"/sieve.v1.Inference/Generate", "/sieve.v1.Inference/GenerateStream"}) {
       const grpc::Status status = raw_call(server, method, garbage);
       EXPECT_TRUE(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
@@ -213,12 +217,12 @@ TEST(GrpcInference, AClientCancellingMidStreamFreesItsSequence) {
     }
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
-  EXPECT_TRUE(server.wait_for_active_sequences(0, std::chrono::seconds(10)));
+  EXPECT_TRUE(server.wait_until_idle());
   // The core ended it as cancelled (the tiny model needs tens of milliseconds for the rest).
-  EXPECT_EQ(server.metric(R"(sieve_request_errors_total{route="tiny",model="tiny",code="cancelled"})"), 1.0)
+  EXPECT_TRUE(server.wait_for_metric(R"(sieve_request_errors_total{route="tiny",model="tiny",code="cancelled"})", 1))
       << server.service().metrics_text();
   expect_still_serving(server);
-  EXPECT_TRUE(server.wait_for_active_sequences(0, std::chrono::seconds(10)));
+  EXPECT_TRUE(server.wait_until_idle());
 }
 
 TEST(GrpcInference, APassedDeadlineEndsTheCallAndFreesItsSequence) {
@@ -226,9 +230,10 @@ TEST(GrpcInference, APassedDeadlineEndsTheCallAndFreesItsSequence) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1));
   v1::GenerateResponse response;
-  const grpc::Status status = server.inference()->Generate(&context, tiny_request("the quick brown fox", 120), &response);
+  const grpc::Status status =
+      server.inference()->Generate(&context, tiny_request("the quick brown fox", 120), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
-  EXPECT_TRUE(server.wait_for_active_sequences(0, std::chrono::seconds(10)));
+  EXPECT_TRUE(server.wait_until_idle());
   expect_still_serving(server);
 }
 

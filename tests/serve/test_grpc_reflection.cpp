@@ -17,8 +17,8 @@ using sieve::testing::GrpcTestServer;
 namespace reflection = grpc::reflection::v1alpha;
 
 // Sends each request on one ServerReflectionInfo stream and returns the answers.
-std::vector<reflection::ServerReflectionResponse> ask(const GrpcTestServer& server,
-                                                      const std::vector<reflection::ServerReflectionRequest>& requests) {
+std::vector<reflection::ServerReflectionResponse> ask(
+    const GrpcTestServer& server, const std::vector<reflection::ServerReflectionRequest>& requests) {
   grpc::ClientContext context;
   auto stream = reflection::ServerReflection::NewStub(server.channel())->ServerReflectionInfo(&context);
   std::vector<reflection::ServerReflectionResponse> responses;
@@ -58,7 +58,8 @@ TEST(GrpcReflection, ListsEveryService) {
 
 TEST(GrpcReflection, ReturnsTheFileThatDeclaresTheInferenceService) {
   GrpcTestServer server;
-  const auto responses = ask(server, {file_containing("sieve.v1.Inference"), file_containing("sieve.v1.GenerateChunk")});
+  const auto responses =
+      ask(server, {file_containing("sieve.v1.Inference"), file_containing("sieve.v1.GenerateChunk")});
   for (const auto& response : responses) {
     ASSERT_EQ(response.file_descriptor_response().file_descriptor_proto_size(), 1) << response.ShortDebugString();
     google::protobuf::FileDescriptorProto file;

@@ -27,7 +27,8 @@ TEST(GrpcServeCli, AnswersLikeHttpWithHealthPerModelAndDrainsOnSigterm) {
                         "127.0.0.1:" + std::to_string(http), "--grpc", "127.0.0.1:" + std::to_string(grpc_port)},
                        dir / "serve.log");
   ASSERT_TRUE(server.wait_ready(http)) << server.log();
-  const auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port), grpc::InsecureChannelCredentials());
+  const auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port), grpc::InsecureChannelCredentials());
 
   sieve::v1::GenerateRequest request;
   request.set_model("tiny");
@@ -41,8 +42,8 @@ TEST(GrpcServeCli, AnswersLikeHttpWithHealthPerModelAndDrainsOnSigterm) {
   ASSERT_TRUE(status.ok()) << status.error_message() << server.log();
 
   httplib::Client client("127.0.0.1", http);
-  const nlohmann::json body = {{"model", "tiny"}, {"prompt", "ab cd"}, {"max_tokens", 16}, {"temperature", 0.5},
-                               {"seed", 9}};
+  const nlohmann::json body = {
+      {"model", "tiny"}, {"prompt", "ab cd"}, {"max_tokens", 16}, {"temperature", 0.5}, {"seed", 9}};
   const auto answer = client.Post("/v1/completions", body.dump(), "application/json");
   ASSERT_TRUE(answer && answer->status == 200);
   EXPECT_EQ(response.text(), nlohmann::json::parse(answer->body)["choices"][0]["text"]);
@@ -82,8 +83,7 @@ TEST(GrpcServeCli, ATakenGrpcPortIsAClearError) {
   const auto second = sieve::testing::run_sieve("serve --model tiny=" + ServeTestModels::get().first().string() +
                                                 " --http 127.0.0.1:0 --grpc " + grpc_address);
   EXPECT_EQ(second.exit_code, 2) << second.output;
-  EXPECT_NE(second.output.find("cannot listen for gRPC on '" + grpc_address + "'"), std::string::npos)
-      << second.output;
+  EXPECT_NE(second.output.find("cannot listen for gRPC on '" + grpc_address + "'"), std::string::npos) << second.output;
   const auto bad = sieve::testing::run_sieve("serve --model tiny=" + ServeTestModels::get().first().string() +
                                              " --http 127.0.0.1:0 --grpc 127.0.0.1:77777");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;

@@ -17,10 +17,10 @@ GrpcServer::GrpcServer(Service& service, GrpcServerOptions options)
       options_(std::move(options)),
       inference_(std::make_unique<InferenceService>(service)),
       admin_(std::make_unique<AdminService>(service, options_.admin_token, [this] { publish_health(); })),
-      reflection_(std::make_unique<ReflectionService>(std::vector<std::string>{
-          v1::Inference::service_full_name(), v1::Admin::service_full_name(),
-          grpc::health::v1::Health::service_full_name(),
-          grpc::reflection::v1alpha::ServerReflection::service_full_name()})) {}
+      reflection_(std::make_unique<ReflectionService>(
+          std::vector<std::string>{v1::Inference::service_full_name(), v1::Admin::service_full_name(),
+                                   grpc::health::v1::Health::service_full_name(),
+                                   grpc::reflection::v1alpha::ServerReflection::service_full_name()})) {}
 
 GrpcServer::~GrpcServer() { shutdown(std::chrono::milliseconds(0)); }
 
@@ -46,8 +46,9 @@ void GrpcServer::start() {
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
     port_ = 0;
-    core::throw_user_error("cannot listen for gRPC on '{}': the address is malformed, not one of this machine's, or in use",
-                           options_.address);
+    core::throw_user_error(
+        "cannot listen for gRPC on '{}': the address is malformed, not one of this machine's, or in use",
+        options_.address);
   }
   publish_health();
 }

@@ -72,8 +72,9 @@ ServerReflectionResponse ReflectionService::answer(const ServerReflectionRequest
       const protobuf::Descriptor* type = pool.FindMessageTypeByName(wanted.containing_type());
       const protobuf::FieldDescriptor* extension =
           type == nullptr ? nullptr : pool.FindExtensionByNumber(type, wanted.extension_number());
-      answer_with_file(response, extension == nullptr ? nullptr : extension->file(),
-                       "extension " + std::to_string(wanted.extension_number()) + " of '" + wanted.containing_type() + "'");
+      answer_with_file(
+          response, extension == nullptr ? nullptr : extension->file(),
+          "extension " + std::to_string(wanted.extension_number()) + " of '" + wanted.containing_type() + "'");
       break;
     }
     case ServerReflectionRequest::kAllExtensionNumbersOfType: {
@@ -91,7 +92,8 @@ ServerReflectionResponse ReflectionService::answer(const ServerReflectionRequest
       break;
     }
     case ServerReflectionRequest::kListServices:
-      for (const std::string& name : services_) response.mutable_list_services_response()->add_service()->set_name(name);
+      for (const std::string& name : services_)
+        response.mutable_list_services_response()->add_service()->set_name(name);
       break;
     case ServerReflectionRequest::MESSAGE_REQUEST_NOT_SET:
       set_error(response, grpc::StatusCode::INVALID_ARGUMENT, "the request asks for nothing");
