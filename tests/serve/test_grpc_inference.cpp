@@ -65,9 +65,7 @@ TEST(GrpcInference, GenerateAndGenerateStreamGiveTheSameTextForTheSameSeed) {
   auto stream = server.inference()->GenerateStream(&context, request);
   std::string text;
   v1::GenerateChunk chunk, last;
-  int chunks = 0;
   while (stream->Read(&chunk)) {
-    ++chunks;
     text += chunk.text();
     EXPECT_EQ(chunk.model(), "tiny");
     if (!chunk.finish_reason().empty()) {
@@ -78,7 +76,6 @@ TEST(GrpcInference, GenerateAndGenerateStreamGiveTheSameTextForTheSameSeed) {
   }
   const grpc::Status status = stream->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_GE(chunks, 2) << "the text should arrive as it is made, not in one piece";
   EXPECT_EQ(text, unary.text());
   EXPECT_EQ(last.finish_reason(), unary.finish_reason());
   EXPECT_EQ(last.usage().completion_tokens(), unary.usage().completion_tokens());
@@ -211,6 +208,8 @@ TEST(GrpcInference, AClientCancellingMidStreamFreesItsSequence) {
     auto stream = server.inference()->GenerateStream(&context, request);
     v1::GenerateChunk chunk;
     ASSERT_TRUE(stream->Read(&chunk));
+    // The first text came while the sequence still runs: the stream carries text as it is made.
+    EXPECT_TRUE(chunk.finish_reason().empty());
     EXPECT_EQ(server.metric("sieve_active_sequences"), 1.0);
     context.TryCancel();
     while (stream->Read(&chunk)) {
