@@ -23,18 +23,38 @@ namespace sieve::testing {
 
 inline constexpr const char* test_admin_token = "test-admin-token-0123456789";
 
+// A model slow enough to act on while it answers: the "demo" preset (context 256, a few times
+// the tiny model's compute) takes hundreds of milliseconds for a long answer. Made once per
+// test binary.
+class SlowTestModel {
+ public:
+  static std::filesystem::path get() {
+    static const SlowTestModel model;
+    return model.dir_ / "slow";
+  }
+
+ private:
+  SlowTestModel() { write_tiny_model_dir(dir_ / "slow", 3, "demo"); }
+  TempDir dir_;
+};
+
+struct GrpcTestServerOptions {
+  bool admin = false;       // take admin calls (with test_admin_token)
+  bool slow_model = false;  // also serve SlowTestModel as "slow"
+};
+
 class GrpcTestServer {
  public:
-  // `admin`: whether the server takes admin calls (with test_admin_token).
-  explicit GrpcTestServer(bool admin = false) {
+  explicit GrpcTestServer(GrpcTestServerOptions test_options = {}) {
     serve::ServiceOptions options;
     options.threads = 1;  // the test machine's cores are shared
     service_ = std::make_unique<serve::Service>(options);
     service_->add_model("tiny", ServeTestModels::get().first());
     service_->add_model("tiny2", ServeTestModels::get().second());
+    if (test_options.slow_model) service_->add_model("slow", SlowTestModel::get());
     serve::GrpcServerOptions server_options;
     server_options.address = "127.0.0.1:0";
-    if (admin) {
+    if (test_options.admin) {
       std::ofstream(dir_ / "token") << test_admin_token << "\n";
       token_ = serve::AdminToken::from_file(dir_ / "token");
       server_options.admin_token = &*token_;
@@ -91,6 +111,13 @@ inline v1::GenerateRequest tiny_request(const std::string& prompt, std::int64_t 
   request.set_prompt(prompt);
   request.set_max_tokens(max_tokens);
   request.set_seed(seed);
+  return request;
+}
+
+// A request for the slow model that runs for about a second (200 tokens) unless stopped.
+inline v1::GenerateRequest long_slow_request() {
+  v1::GenerateRequest request = tiny_request("the quick brown fox", 200);
+  request.set_model("slow");
   return request;
 }
 

@@ -22,7 +22,7 @@ void authorize(grpc::ClientContext& context, const std::string& token = test_adm
 }
 
 TEST(GrpcAdmin, WithoutATokenFileEveryCallIsUnauthenticated) {
-  GrpcTestServer server(/*admin=*/false);
+  GrpcTestServer server({.admin = false});
   grpc::ClientContext context;
   authorize(context);  // even a token is refused: there is none to compare with
   v1::SetRouteRequest request;
@@ -36,7 +36,7 @@ TEST(GrpcAdmin, WithoutATokenFileEveryCallIsUnauthenticated) {
 }
 
 TEST(GrpcAdmin, AMissingOrWrongTokenIsUnauthenticated) {
-  GrpcTestServer server(/*admin=*/true);
+  GrpcTestServer server({.admin = true});
   v1::LoadModelRequest request;
   request.set_model("tiny");
   v1::LoadModelResponse response;
@@ -57,7 +57,7 @@ TEST(GrpcAdmin, AMissingOrWrongTokenIsUnauthenticated) {
 }
 
 TEST(GrpcAdmin, LoadModelServesTheNewVersionAndRefusesABrokenDirectory) {
-  GrpcTestServer server(/*admin=*/true);
+  GrpcTestServer server({.admin = true});
   {
     grpc::ClientContext context;
     authorize(context);
@@ -96,7 +96,7 @@ TEST(GrpcAdmin, LoadModelServesTheNewVersionAndRefusesABrokenDirectory) {
 }
 
 TEST(GrpcAdmin, SetRouteThenGetExperiment) {
-  GrpcTestServer server(/*admin=*/true);
+  GrpcTestServer server({.admin = true});
   {
     grpc::ClientContext context;
     authorize(context);

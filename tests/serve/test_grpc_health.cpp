@@ -36,7 +36,7 @@ TEST(GrpcHealth, CheckAnswersPerModelAndNotFoundForAnUnknownName) {
 }
 
 TEST(GrpcHealth, ARouteSetThroughTheAdminApiGetsAStatus) {
-  GrpcTestServer server(/*admin=*/true);
+  GrpcTestServer server({.admin = true});
   health::HealthCheckResponse response;
   EXPECT_EQ(check(server, "ab", &response).error_code(), grpc::StatusCode::NOT_FOUND);
   grpc::ClientContext context;

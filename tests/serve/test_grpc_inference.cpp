@@ -14,6 +14,7 @@
 namespace {
 
 using sieve::testing::GrpcTestServer;
+using sieve::testing::long_slow_request;
 using sieve::testing::tiny_request;
 namespace v1 = sieve::v1;
 
@@ -201,11 +202,10 @@ TEST(GrpcInference, ARequestLargerThanTheMessageLimitIsRefused) {
 }
 
 TEST(GrpcInference, AClientCancellingMidStreamFreesItsSequence) {
-  GrpcTestServer server;
-  v1::GenerateRequest request = tiny_request("the quick brown fox", 120);
+  GrpcTestServer server({.slow_model = true});
   {
     grpc::ClientContext context;
-    auto stream = server.inference()->GenerateStream(&context, request);
+    auto stream = server.inference()->GenerateStream(&context, long_slow_request());
     v1::GenerateChunk chunk;
     ASSERT_TRUE(stream->Read(&chunk));
     // The first text came while the sequence still runs: the stream carries text as it is made.
@@ -217,22 +217,23 @@ TEST(GrpcInference, AClientCancellingMidStreamFreesItsSequence) {
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
   EXPECT_TRUE(server.wait_until_idle());
-  // The core ended it as cancelled (the tiny model needs tens of milliseconds for the rest).
-  EXPECT_TRUE(server.wait_for_metric(R"(sieve_request_errors_total{route="tiny",model="tiny",code="cancelled"})", 1))
+  EXPECT_TRUE(server.wait_for_metric(R"(sieve_request_errors_total{route="slow",model="slow",code="cancelled"})", 1))
       << server.service().metrics_text();
   expect_still_serving(server);
   EXPECT_TRUE(server.wait_until_idle());
 }
 
 TEST(GrpcInference, APassedDeadlineEndsTheCallAndFreesItsSequence) {
-  GrpcTestServer server;
+  GrpcTestServer server({.slow_model = true});
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   v1::GenerateResponse response;
-  const grpc::Status status =
-      server.inference()->Generate(&context, tiny_request("the quick brown fox", 120), &response);
+  const grpc::Status status = server.inference()->Generate(&context, long_slow_request(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
   EXPECT_TRUE(server.wait_until_idle());
+  EXPECT_TRUE(
+      server.wait_for_metric(R"(sieve_request_errors_total{route="slow",model="slow",code="deadline_exceeded"})", 1))
+      << server.service().metrics_text();
   expect_still_serving(server);
 }
 

@@ -51,9 +51,9 @@ TEST(GrpcServer, ShutdownLetsACallInFlightFinishWithinTheDeadline) {
 }
 
 TEST(GrpcServer, ShutdownCancelsACallPastTheDeadlineAndFreesItsSequence) {
-  GrpcTestServer server;
+  GrpcTestServer server({.slow_model = true});
   grpc::ClientContext context;
-  auto stream = server.inference()->GenerateStream(&context, tiny_request("the quick brown fox", 120));
+  auto stream = server.inference()->GenerateStream(&context, sieve::testing::long_slow_request());
   v1::GenerateChunk chunk;
   ASSERT_TRUE(stream->Read(&chunk));
   server.server().shutdown(std::chrono::milliseconds(0));
@@ -61,6 +61,8 @@ TEST(GrpcServer, ShutdownCancelsACallPastTheDeadlineAndFreesItsSequence) {
   }
   EXPECT_FALSE(stream->Finish().ok());
   EXPECT_TRUE(server.wait_until_idle());
+  EXPECT_TRUE(server.wait_for_metric(R"(sieve_request_errors_total{route="slow",model="slow",code="cancelled"})", 1))
+      << server.service().metrics_text();
 }
 
 }  // namespace
