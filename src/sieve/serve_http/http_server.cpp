@@ -21,6 +21,10 @@ namespace {
 // a bound on the path keeps that far from the stack's size. No endpoint needs more.
 constexpr std::size_t kMaxPathBytes = 1024;
 
+// Past the size limit, this much more of a chunked body is read and dropped, so that the client,
+// still sending, reads the 413 instead of a connection reset; a longer one is cut off.
+constexpr std::size_t kMaxDrainBytes = 16 << 20;
+
 // The body, read through `reader` up to `limit` bytes; `error_status` 413 when it is larger, 400
 // when it could not be read. A request that declares no body (neither a Content-Length nor
 // chunked encoding) has none: httplib would otherwise read until the client closes.
@@ -33,13 +37,16 @@ Body read_body(const httplib::Request& request, const httplib::ContentReader& re
   Body body;
   const bool chunked = request.get_header_value("Transfer-Encoding") == "chunked";
   if (!request.has_header("Content-Length") && !chunked) return body;
-  bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
+  std::size_t received = 0;
   const bool read = reader([&](const char* data, std::size_t size) {
-    too_large = too_large || body.text.size() + size > limit;
-    if (!too_large) body.text.append(data, size);
-    return !too_large;
+    received += size;
+    if (received <= limit) body.text.append(data, size);
+    return received <= limit || received - limit <= kMaxDrainBytes;
   });
-  if (!read) body.error_status = too_large ? 413 : 400;
+  if (received > limit || request.get_header_value<std::uint64_t>("Content-Length") > limit)
+    body.error_status = 413;
+  else if (!read)
+    body.error_status = 400;
   return body;
 }
 
