@@ -1,6 +1,7 @@
 #include "sieve/serve_http/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
@@ -50,6 +51,16 @@ Body read_body(const httplib::Request& request, const httplib::ContentReader& re
   return body;
 }
 
+// httplib's server with a listen backlog fit for a server. The library listens with a backlog of
+// 5 (compiled into Debian's libcpp-httplib), so a burst of clients connecting at once overflows
+// it and the kernel drops their handshakes: a second's retransmission each, or a failed request.
+class Listener : public httplib::Server {
+ public:
+  // After a bind; listen() again on a listening socket only changes its backlog (should it fail,
+  // the old one stays, which serves, only worse).
+  void widen_backlog() { ::listen(svr_sock_.load(), SOMAXCONN); }
+};
+
 // What the statuses httplib answers by itself mean, for the JSON body it does not give them.
 std::string httplib_error_message(int status) {
   switch (status) {
@@ -80,7 +91,7 @@ struct HttpServer::Impl {
 
   HttpServerOptions options;
   RouteTable routes;
-  httplib::Server server;
+  Listener server;
   std::thread listener;
   std::atomic<bool> listener_ended{false};
   int port = 0;
@@ -151,6 +162,7 @@ void HttpServer::start() {
     core::throw_user_error("cannot serve HTTP on {}:{}{}", options.host, options.port,
                            error != 0 ? fmt::format(" ({})", std::strerror(error)) : "");
   }
+  impl_->server.widen_backlog();
   impl_->listener = std::thread([impl = impl_.get()] {
     impl->server.listen_after_bind();
     impl->listener_ended = true;
