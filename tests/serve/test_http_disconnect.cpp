@@ -42,19 +42,21 @@ TEST(HttpDisconnect, AClientThatHangsUpMidStreamIsCancelled) {
 TEST(HttpDisconnect, ConcurrentStreamsAllFinish) {
   HttpTestServer server;
   constexpr int kClients = 16;
-  std::vector<std::future<std::string>> streams;
+  std::vector<std::future<httplib::Result>> streams;
   for (int client = 0; client < kClients; ++client) {
     streams.push_back(std::async(std::launch::async, [&server, client] {
       const nlohmann::json request = {
           {"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 16}, {"seed", client}, {"stream", true}};
-      const auto result = server.post_json("/v1/completions", request);
-      return result && result->status == 200 ? result->body : std::string();
+      return server.post_json("/v1/completions", request);
     }));
   }
   for (auto& stream : streams) {
-    const std::vector<nlohmann::json> events = sse_events(stream.get());
+    const httplib::Result result = stream.get();
+    ASSERT_TRUE(result) << httplib::to_string(result.error());
+    ASSERT_EQ(result->status, 200) << result->body;
+    const std::vector<nlohmann::json> events = sse_events(result->body);
     ASSERT_FALSE(events.empty());
-    EXPECT_EQ(events.back(), "[DONE]");
+    EXPECT_EQ(events.back(), "[DONE]") << result->body;
   }
   EXPECT_TRUE(eventually([&] { return active_sequences(server) == 0; }));
 }

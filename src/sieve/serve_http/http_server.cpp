@@ -1,6 +1,7 @@
 #include "sieve/serve_http/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
@@ -21,6 +22,10 @@ namespace {
 // a bound on the path keeps that far from the stack's size. No endpoint needs more.
 constexpr std::size_t kMaxPathBytes = 1024;
 
+// Past the size limit, this much more of a chunked body is read and dropped, so that the client,
+// still sending, reads the 413 instead of a connection reset; a longer one is cut off.
+constexpr std::size_t kMaxDrainBytes = 16 << 20;
+
 // The body, read through `reader` up to `limit` bytes; `error_status` 413 when it is larger, 400
 // when it could not be read. A request that declares no body (neither a Content-Length nor
 // chunked encoding) has none: httplib would otherwise read until the client closes.
@@ -33,15 +38,28 @@ Body read_body(const httplib::Request& request, const httplib::ContentReader& re
   Body body;
   const bool chunked = request.get_header_value("Transfer-Encoding") == "chunked";
   if (!request.has_header("Content-Length") && !chunked) return body;
-  bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
+  std::size_t received = 0;
   const bool read = reader([&](const char* data, std::size_t size) {
-    too_large = too_large || body.text.size() + size > limit;
-    if (!too_large) body.text.append(data, size);
-    return !too_large;
+    received += size;
+    if (received <= limit) body.text.append(data, size);
+    return received <= limit || received - limit <= kMaxDrainBytes;
   });
-  if (!read) body.error_status = too_large ? 413 : 400;
+  if (received > limit || request.get_header_value<std::uint64_t>("Content-Length") > limit)
+    body.error_status = 413;
+  else if (!read)
+    body.error_status = 400;
   return body;
 }
+
+// httplib's server with a listen backlog fit for a server. The library listens with a backlog of
+// 5 (compiled into Debian's libcpp-httplib), so a burst of clients connecting at once overflows
+// it and the kernel drops their handshakes: a second's retransmission each, or a failed request.
+class Listener : public httplib::Server {
+ public:
+  // After a bind; listen() again on a listening socket only changes its backlog (should it fail,
+  // the old one stays, which serves, only worse).
+  void widen_backlog() { ::listen(svr_sock_.load(), SOMAXCONN); }
+};
 
 // What the statuses httplib answers by itself mean, for the JSON body it does not give them.
 std::string httplib_error_message(int status) {
@@ -73,7 +91,7 @@ struct HttpServer::Impl {
 
   HttpServerOptions options;
   RouteTable routes;
-  httplib::Server server;
+  Listener server;
   std::thread listener;
   std::atomic<bool> listener_ended{false};
   int port = 0;
@@ -144,6 +162,7 @@ void HttpServer::start() {
     core::throw_user_error("cannot serve HTTP on {}:{}{}", options.host, options.port,
                            error != 0 ? fmt::format(" ({})", std::strerror(error)) : "");
   }
+  impl_->server.widen_backlog();
   impl_->listener = std::thread([impl = impl_.get()] {
     impl->server.listen_after_bind();
     impl->listener_ended = true;
