@@ -41,7 +41,8 @@ class GrpcServer {
   GrpcServer& operator=(const GrpcServer&) = delete;
 
   // Binds and starts serving, then publishes health. Throws core::UserError naming the address
-  // when it cannot bind (taken, not loopback-resolvable, malformed) or an option is out of range.
+  // when it cannot bind (in use, not an address of this machine, malformed) or an option is out of
+  // range.
   void start();
   // The bound port (the one picked, for port 0); 0 before start().
   int port() const { return port_; }
