@@ -12,6 +12,7 @@ build_and_run=(
   ocl-icd-opencl-dev                            # dnnl's CMake config requires OpenCL (only a Recommends)
   libsentencepiece-dev                          # tokenizer
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto  # `sieve serve` gRPC
   libcpp-httplib-dev                            # `sieve serve` HTTP
   dict-gcide                                    # the demo's bundled English text
 )

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "made_up_corpus.h"
 #include "sieve/data/tokenizer.h"
@@ -15,7 +16,9 @@ namespace sieve::testing {
 
 // Writes config.json, model.safetensors and tokenizer.model into `dir` (created). Different
 // `seed`s give different weights (so two directories answer differently) with the same tokenizer.
-inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t seed = 1) {
+// Another `preset` ("demo": a longer context, a few times the compute) gives a slower model.
+inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t seed = 1,
+                                 const std::string& preset = "tiny") {
   std::filesystem::create_directories(dir);
   const std::filesystem::path corpus = dir / "corpus.txt";
   write_made_up_corpus(corpus, 7);
@@ -27,7 +30,7 @@ inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t
   data::train_tokenizer(options);
   std::filesystem::remove(corpus);
   std::filesystem::remove(dir / "tokenizer.vocab");
-  nn::LlamaConfig config = nn::preset_config("tiny");
+  nn::LlamaConfig config = nn::preset_config(preset);
   config.vocab_size = 512;
   const nn::LlamaForCausalLM model(config, seed);
   io::save_model(model, dir);
