@@ -64,11 +64,11 @@ def log(message):
 
 
 class Server:
-    """A server process started on a free loopback port, ready once GET /health answers 200."""
+    """A server process started on free loopback ports, ready once GET /health answers 200."""
 
-    def __init__(self, name, cmd_for_port, env, log_path, timeout):
-        self.name, self.http = name, free_port()
-        self.cmd = cmd_for_port(self.http)
+    def __init__(self, name, cmd_for_ports, env, log_path, timeout):
+        self.name, self.http, self.grpc = name, free_port(), free_port()
+        self.cmd = cmd_for_ports(self.http, self.grpc)
         self.log_path = log_path
         log(f"$ {shlex.join(self.cmd)}")
         self.log_file = open(log_path, "w")
@@ -113,9 +113,9 @@ class Server:
 
 
 def sieve_serve(args, directory, max_batch=None, token_file=None):
-    def cmd(http):
+    def cmd(http, grpc):
         c = [args.sieve, "serve", "--model", f"{MODEL_NAME}={directory}",
-             "--http", f"127.0.0.1:{http}"]
+             "--http", f"127.0.0.1:{http}", "--grpc", f"127.0.0.1:{grpc}"]
         if max_batch is not None:
             c += ["--max-batch", str(max_batch)]
         if token_file:
@@ -125,7 +125,7 @@ def sieve_serve(args, directory, max_batch=None, token_file=None):
 
 
 def peer_serve(args, directory):
-    return lambda http: [args.python, os.path.join(REPO, "bench", "peer_serve.py"), "--model-dir", directory,
+    return lambda http, grpc: [args.python, os.path.join(REPO, "bench", "peer_serve.py"), "--model-dir", directory,
                                "--name", MODEL_NAME, "--port", str(http), "--threads", str(args.threads)]
 
 

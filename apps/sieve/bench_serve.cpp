@@ -26,7 +26,7 @@ namespace {
 constexpr int kMaxClients = 1024;
 
 struct ServeBenchArgs {
-  std::string http;  // HOST:PORT
+  std::string http, grpc;  // exactly one: HOST:PORT
   CompletionSettings settings;
   LoadPlan plan;
   int clients = 32;
@@ -104,16 +104,18 @@ std::optional<ReloadPlan> reload_plan(const ServeBenchArgs& args) {
 }
 
 void run_serve_bench(ServeBenchArgs args) {
-  const ServeTarget target = parse_loopback_target("--http", args.http);
+  SIEVE_USER_CHECK(args.http.empty() != args.grpc.empty(), "give exactly one of --http HOST:PORT or --grpc HOST:PORT");
+  const ServeTarget target = args.http.empty() ? parse_loopback_target(ServeProtocol::grpc, "--grpc", args.grpc)
+                                               : parse_loopback_target(ServeProtocol::http, "--http", args.http);
   check_load_flags(args);
   args.plan.prompts = args.prompts_file.empty() ? std::vector<std::string>{args.prompt} : read_prompts(args.prompts_file);
   const std::optional<ReloadPlan> reloads = reload_plan(args);
 
   std::vector<std::unique_ptr<ServeClient>> clients;
-  for (int c = 0; c < args.clients; ++c) clients.push_back(make_http_client(target, args.settings));
+  for (int c = 0; c < args.clients; ++c) clients.push_back(make_serve_client(target, args.settings));
   const BenchClock::time_point start = BenchClock::now();
   std::optional<Reloader> reloader;
-  if (reloads) reloader.emplace(*reloads, make_http_client(target, args.settings), start);
+  if (reloads) reloader.emplace(*reloads, make_serve_client(target, args.settings), start);
   const LoadRun run = run_load(args.plan, clients, start);
   const std::vector<ReloadEvent> reload_events = reloader ? reloader->finish() : std::vector<ReloadEvent>{};
 
@@ -130,9 +132,9 @@ void run_serve_bench(ServeBenchArgs args) {
 void add_serve_bench(CLI::App* bench) {
   auto args = std::make_shared<ServeBenchArgs>();
   CLI::App* cmd = bench->add_subcommand(
-      "serve", "Load-test a running `sieve serve` (HTTP, loopback only): QPS, tokens/s, latency, TTFT");
-  cmd->add_option("--http", args->http, "Drive the OpenAI-style HTTP API at HOST:PORT (127.0.0.1, [::1] or localhost)")
-      ->required();
+      "serve", "Load-test a running `sieve serve` (HTTP or gRPC, loopback only): QPS, tokens/s, latency, TTFT");
+  cmd->add_option("--http", args->http, "Drive the OpenAI-style HTTP API at HOST:PORT (127.0.0.1, [::1] or localhost)");
+  cmd->add_option("--grpc", args->grpc, "Drive the sieve.v1.Inference gRPC API at HOST:PORT (loopback only)");
   cmd->add_option("--model", args->settings.model, "The model or route each request names")->required();
   cmd->add_option("--clients", args->clients,
                   "Concurrent clients: closed loop, each sends its next request when answered; open loop, the most "

@@ -1,4 +1,4 @@
-// One simulated client of `sieve serve` (or of any server speaking its HTTP API): sends
+// One simulated client of `sieve serve` (or of any server speaking its HTTP or gRPC API): sends
 // a completion and reports what the load generator measures. Each client holds its own
 // connection and is used by one thread at a time.
 #pragma once
@@ -31,7 +31,7 @@ struct CompletionCall {
 
 struct CompletionOutcome {
   bool ok = false;
-  std::string error_code;     // when !ok: "http_429", "connection", "bad_response", ...
+  std::string error_code;     // when !ok: "http_429", "grpc_RESOURCE_EXHAUSTED", "connection", "bad_response", ...
   std::string error_message;  // when !ok: what the server or the transport said
   std::optional<BenchClock::time_point> first_text;  // streaming: when the first chunk with text arrived
   BenchClock::time_point end;                         // when the answer was complete
@@ -51,5 +51,12 @@ class ServeClient {
 // bench_serve_http.cpp: OpenAI's POST /v1/completions (server-sent events when streaming) and
 // POST /admin/models/NAME.
 std::unique_ptr<ServeClient> make_http_client(const ServeTarget& target, const CompletionSettings& settings);
+// bench_serve_grpc.cpp: sieve.v1.Inference Generate / GenerateStream and Admin.LoadModel.
+std::unique_ptr<ServeClient> make_grpc_client(const ServeTarget& target, const CompletionSettings& settings);
+
+inline std::unique_ptr<ServeClient> make_serve_client(const ServeTarget& target, const CompletionSettings& settings) {
+  return target.protocol == ServeProtocol::http ? make_http_client(target, settings)
+                                                : make_grpc_client(target, settings);
+}
 
 }  // namespace sieve::apps

@@ -84,7 +84,7 @@ nlohmann::json summarize_serve_run(const ServeBenchSetup& setup, const LoadRun& 
   const nlohmann::json p50 = percentile(latency_ms, 50), p99 = percentile(latency_ms, 99);
   nlohmann::json report{
       {"bench", "serve"},
-      {"protocol", "http"},
+      {"protocol", setup.target.protocol_name()},
       {"address", setup.target.address()},
       {"model", setup.settings.model},
       {"loop", setup.plan.rate > 0.0 ? "open" : "closed"},

@@ -11,7 +11,9 @@ std::string ServeTarget::address() const {
   return shown + ":" + std::to_string(port);
 }
 
-ServeTarget parse_loopback_target(const std::string& flag, const std::string& value) {
+const char* ServeTarget::protocol_name() const { return protocol == ServeProtocol::http ? "http" : "grpc"; }
+
+ServeTarget parse_loopback_target(ServeProtocol protocol, const std::string& flag, const std::string& value) {
   const std::size_t colon = value.rfind(':');
   SIEVE_USER_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < value.size(),
                    "{} {}: expected HOST:PORT, e.g. 127.0.0.1:8080", flag, value);
@@ -26,7 +28,7 @@ ServeTarget parse_loopback_target(const std::string& flag, const std::string& va
   const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   SIEVE_USER_CHECK(error == std::errc() && end == port_text.data() + port_text.size() && port >= 1 && port <= 65535,
                    "{} {}: the port must be a number in 1..65535", flag, value);
-  return {host, port};
+  return {protocol, host, port};
 }
 
 }  // namespace sieve::apps

@@ -41,7 +41,7 @@ void expect_clear_error(const std::string& flags, const std::string& message) {
 }
 
 TEST(BenchServeCli, RefusesHostsOffThisMachine) {
-  for (const std::string flag : {"--http"})
+  for (const std::string flag : {"--http", "--grpc"})
     for (const std::string host : {"10.0.0.1:8080", "192.168.1.1:80", "example.com:50051", "0.0.0.0:8080",
                                    "[2001:db8::1]:8080", "127.0.0.2:8080"})
       expect_clear_error(flag + " " + host + " --model m", "the host must be 127.0.0.1, [::1] or localhost");
@@ -49,7 +49,8 @@ TEST(BenchServeCli, RefusesHostsOffThisMachine) {
 
 TEST(BenchServeCli, BadFlagsAreClearErrors) {
   expect_clear_error("--http 127.0.0.1:8080", "--model is required");
-  expect_clear_error("--model m", "--http is required");
+  expect_clear_error("--model m", "exactly one of --http HOST:PORT or --grpc HOST:PORT");
+  expect_clear_error("--model m --http 127.0.0.1:1 --grpc 127.0.0.1:2", "exactly one of");
   expect_clear_error("--model m --http 127.0.0.1", "expected HOST:PORT");
   expect_clear_error("--model m --http 127.0.0.1:99999", "the port must be a number in 1..65535");
   expect_clear_error("--model m --http 127.0.0.1:80x", "the port must be a number in 1..65535");
@@ -87,7 +88,7 @@ TEST(BenchServeCli, ReloadFlagsAreChecked) {
 
 // Every request fails to connect: the report names the errors by code, then the run fails.
 TEST(BenchServeCli, NoServerIsReportedAndFails) {
-  for (const std::string flag : {"--http"}) {
+  for (const std::string flag : {"--http", "--grpc"}) {
     const CommandResult result = run_sieve("bench serve " + flag + " 127.0.0.1:" + std::to_string(sieve::testing::unused_loopback_port()) +
                                            " --model m --clients 2 --requests 3 --request-timeout-s 5 --json");
     EXPECT_EQ(result.exit_code, 2) << result.output;
@@ -98,7 +99,7 @@ TEST(BenchServeCli, NoServerIsReportedAndFails) {
     EXPECT_EQ(report["errors"], 3);
     EXPECT_TRUE(report["p50_ms"].is_null());
     EXPECT_EQ(report["error_codes"].size(), 1u) << report.dump();
-    EXPECT_TRUE(report["error_codes"].contains("connect_failed"))
+    EXPECT_TRUE(report["error_codes"].contains(flag == "--http" ? "connect_failed" : "grpc_UNAVAILABLE"))
         << report.dump();
   }
 }
@@ -121,7 +122,7 @@ nlohmann::json bench_report(const std::string& flags) {
   return report;
 }
 
-TEST(BenchServeCli, DrivesSieveServeThroughAHotReload) {
+TEST(BenchServeCli, DrivesSieveServeOverHttpAndGrpcThroughAHotReload) {
   sieve::testing::TempDir dir;
   sieve::testing::write_made_up_corpus(dir / "corpus.txt", 5);
   const CommandResult trained = run_sieve("train --data " + (dir / "corpus.txt").string() + " --out " +
@@ -130,10 +131,10 @@ TEST(BenchServeCli, DrivesSieveServeThroughAHotReload) {
                                           "--val-fraction 0.05 --eval-windows 2");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   std::ofstream(dir / "token") << "bench-serve-test-token\n";
-  const int http = sieve::testing::unused_loopback_port();
+  const int http = sieve::testing::unused_loopback_port(), grpc = sieve::testing::unused_loopback_port();
   const sieve::testing::ServeProcess server(
-      {"--model", "tiny=" + (dir / "model").string(), "--http", "127.0.0.1:" + std::to_string(http),
-       "--admin-token-file", (dir / "token").string()},
+      {"--model", "tiny=" + (dir / "model").string(), "--http", "127.0.0.1:" + std::to_string(http), "--grpc",
+       "127.0.0.1:" + std::to_string(grpc), "--admin-token-file", (dir / "token").string()},
       http, dir / "serve.log");
   ASSERT_TRUE(server.ready()) << server.log_text();
 
@@ -144,7 +145,7 @@ TEST(BenchServeCli, DrivesSieveServeThroughAHotReload) {
   EXPECT_GT(over_http.at("tokens_per_s").get<double>(), 0.0) << over_http.dump();
 
   const nlohmann::json streamed =
-      bench_report("--http 127.0.0.1:" + std::to_string(http) + load + " --requests 8 --stream --client-keys 3");
+      bench_report("--grpc 127.0.0.1:" + std::to_string(grpc) + load + " --requests 8 --stream --client-keys 3");
   ASSERT_EQ(streamed.at("errors"), 0) << streamed.dump();
   EXPECT_LE(streamed.at("ttft_p50_ms").get<double>(), streamed.at("p99_ms").get<double>()) << streamed.dump();
 
