@@ -11,7 +11,9 @@ unbatched baseline and a PyTorch peer, in one run.
   3. hot reload: f32 under load for --reload-duration-s with a reload every --reload-every-s
      (the same directory again): failed requests and p99 before / during / after the reloads;
   4. bench/peer_serve.py (PyTorch, one request at a time behind http.server) on the f32
-     directory under the same load: tokens/s against Sieve's.
+     directory under the same load: tokens/s against Sieve's;
+  5. f32 with continuous batching once more over gRPC (GenerateStream): the same load, with
+     time to first token.
 
 Prints Markdown tables for docs/benchmarks.md and the issue's targets (batched QPS >= 4x
 --max-batch 1; p99 <= 2.5x p50; no failed request during reloads); --out appends one JSON line.
@@ -129,8 +131,9 @@ def peer_serve(args, directory):
                                "--name", MODEL_NAME, "--port", str(http), "--threads", str(args.threads)]
 
 
-def bench_cmd(args, server, limits):
-    return [args.sieve, "bench", "serve", "--http", f"127.0.0.1:{server.http}", "--model", MODEL_NAME,
+def bench_cmd(args, server, limits, protocol="http"):
+    address = f"127.0.0.1:{server.http if protocol == 'http' else server.grpc}"
+    return [args.sieve, "bench", "serve", f"--{protocol}", address, "--model", MODEL_NAME,
             "--clients", str(args.clients), "--max-tokens", str(args.max_tokens), "--json", *limits]
 
 
@@ -140,12 +143,14 @@ def warm_up(args, server, env):
               "--clients", "2", "--requests", "4", "--max-tokens", str(args.max_tokens), "--json"], env, args.timeout)
 
 
-def measure(args, name, cmd_for_ports, env, server_env, limits=None):
+def measure(args, name, cmd_for_ports, env, server_env, limits=None, protocol="http"):
     """`sieve bench serve` against a fresh server; limits: the flags that bound the run (default
-    --requests N)."""
+    --requests N); protocol: "http" (non-streaming) or "grpc" (GenerateStream, so TTFT is measured)."""
     with Server(name, cmd_for_ports, server_env, os.path.join(args.work, f"{name}.log"), args.timeout) as server:
         warm_up(args, server, env)
-        cmd = bench_cmd(args, server, limits or ["--requests", str(args.requests)])
+        cmd = bench_cmd(args, server, limits or ["--requests", str(args.requests)], protocol)
+        if protocol == "grpc":
+            cmd.append("--stream")
         log(f"$ {shlex.join(cmd)}")
         result = run_json(cmd, env, args.timeout)
     result["server"] = shlex.join(server.cmd)
@@ -188,14 +193,16 @@ def row(label, server, r):
             f"{r['errors']} |")
 
 
-def print_tables(args, runs, reload_run, peer):
+def print_tables(args, runs, grpc_run, reload_run, peer):
     print(f"\nServing {MODEL_NAME} ({args.preset if not args.model_dir else args.model_dir}), {args.clients} clients, "
-          f"{args.requests} requests, {args.max_tokens} new tokens, HTTP, {args.threads} threads; CPU: {cpu_name()}\n")
+          f"{args.requests} requests, {args.max_tokens} new tokens, HTTP unless named, {args.threads} threads; CPU: {cpu_name()}\n")
     print("| model | server | QPS | tokens/s | p50 ms | p99 ms | p99/p50 | TTFT p50 ms | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for scheme, (batched, single) in runs.items():
         print(row(scheme, "sieve serve (continuous batching)", batched))
         print(row(scheme, "sieve serve --max-batch 1", single))
+    if grpc_run:
+        print(row("f32", "sieve serve (continuous batching), gRPC GenerateStream", grpc_run))
     if peer:
         print(row("f32", "PyTorch peer (one request at a time)", peer))
     print("\n| model | QPS batched / --max-batch 1 | target | p99/p50 batched | target |")
@@ -237,6 +244,7 @@ def parse_args():
     ap.add_argument("--reload-duration-s", type=float, default=60.0, help="0: skip the hot-reload run")
     ap.add_argument("--reload-every-s", type=float, default=15.0)
     ap.add_argument("--no-peer", action="store_true", help="skip the PyTorch peer")
+    ap.add_argument("--no-grpc", action="store_true", help="skip the f32 run over gRPC")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=1800, help="seconds for any one command")
     ap.add_argument("--work", default=os.path.join(REPO, "build", "serve-compare"))
@@ -264,7 +272,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), SIEVE_NUM_THREADS=str(args.threads))
     peer_env = blas_env.apply(dict(env))
-    runs, reload_run, peer = {}, None, None
+    runs, grpc_run, reload_run, peer = {}, None, None, None
     try:
         f32_dir = model_dir(args, env)
         dirs = {"f32": f32_dir}
@@ -273,6 +281,8 @@ def main():
         for scheme in args.schemes:
             runs[scheme] = (measure(args, f"sieve-{scheme}", sieve_serve(args, dirs[scheme]), env, env),
                             measure(args, f"sieve-{scheme}-max-batch-1", sieve_serve(args, dirs[scheme], 1), env, env))
+        if not args.no_grpc:
+            grpc_run = measure(args, "sieve-f32-grpc", sieve_serve(args, f32_dir), env, env, protocol="grpc")
         if args.reload_duration_s > 0:
             token_file = os.path.join(args.work, "admin-token")
             with open(token_file, "w") as f:
@@ -286,15 +296,15 @@ def main():
             peer = measure(args, "pytorch-peer", peer_serve(args, f32_dir), env, peer_env)
     except (BenchError, subprocess.CalledProcessError, OSError) as e:
         sys.exit(f"serve_compare: {e}")
-    print_tables(args, runs, reload_run, peer)
+    print_tables(args, runs, grpc_run, reload_run, peer)
     if args.out:
         with open(args.out, "a") as f:
             f.write(json.dumps({"bench": "serve_compare", "model_dir": f32_dir, "clients": args.clients,
                                 "requests": args.requests, "max_tokens": args.max_tokens, "threads": args.threads,
                                 "runs": {s: {"batched": b, "max_batch_1": m} for s, (b, m) in runs.items()},
-                                "reload": reload_run, "pytorch_peer": peer, "cpu": cpu_name(),
+                                "grpc_stream": grpc_run, "reload": reload_run, "pytorch_peer": peer, "cpu": cpu_name(),
                                 "when": datetime.datetime.now().isoformat(timespec="seconds")}) + "\n")
-    failed = sum(r["errors"] for pair in runs.values() for r in pair) + (peer["errors"] if peer else 0)
+    failed = sum(r["errors"] for pair in runs.values() for r in pair) + sum(r["errors"] for r in (peer, grpc_run) if r)
     if reload_run:
         failed += reload_run["errors"] + reload_run.get("reload_failures", 0)
     if failed:
