@@ -196,9 +196,8 @@ Submission Service::submit(CompletionRequest request) {
                                                                              ? "the server is shutting down"
                                                                              : "the server is still loading models"));
     if (const auto route = impl_->routes.find(request.model); route != impl_->routes.end()) {
-      core::Rng* rng = &impl_->rng;
       std::lock_guard rng_lock(impl_->rng_mutex);
-      version = impl_->models.at(route->second.pick(request.client_key, *rng).model);
+      version = impl_->models.at(route->second.pick(request.client_key, impl_->rng).model);
       if (!route->second.shadow.empty()) shadow = impl_->models.at(route->second.shadow);
     } else if (const auto model = impl_->models.find(request.model); model != impl_->models.end()) {
       version = model->second;
