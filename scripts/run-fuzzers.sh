@@ -7,8 +7,8 @@
 # and `build-san/tests/fuzz/fuzz_<target> <file>` replays it.
 #
 # Environment: FUZZ_SECONDS (per target), FUZZ_TARGETS (default: all), FUZZ_BUILD_DIR (default
-# <repo>/build-san), FUZZ_JOBS (build parallelism, default 2), CC / CXX (default clang /
-# clang++).
+# <repo>/build-san), FUZZ_JOBS (build parallelism and targets fuzzed at once, default 2), CC /
+# CXX (default clang / clang++).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,19 +21,43 @@ targets=${FUZZ_TARGETS:-"safetensors config model_dir dictd checkpoint_state ada
 # shellcheck disable=SC2046 # one ninja target per word
 ninja -C "$build" -j "$jobs" $(printf 'fuzz_%s ' $targets)
 
-mkdir -p "$build/artifacts"
-for target in $targets; do
+mkdir -p "$build/artifacts" "$build/fuzz-logs"
+# One target: its output to fuzz-logs/<target>.log, its exit status beside it.
+fuzz_target() {
+  local target=$1 log="$build/fuzz-logs/$1.log"
   # New inputs go to a working corpus in the build dir; the seeds in the tree stay as they are.
-  work="$build/corpus/$target"
+  local work="$build/corpus/$target"
   mkdir -p "$work"
-  dict=()
+  local dict=()
   if [ -f "$root/tests/fuzz/$target.dict" ]; then dict=(-dict="$root/tests/fuzz/$target.dict"); fi
-  echo "== fuzz_$target for ${seconds}s"
+  local status=0
   "$build/tests/fuzz/fuzz_$target" \
     -max_total_time="$seconds" \
     "${dict[@]}" \
     -artifact_prefix="$build/artifacts/$target-" \
     -print_final_stats=1 \
-    "$work" "$root/tests/fuzz/corpus/$target"
+    "$work" "$root/tests/fuzz/corpus/$target" > "$log" 2>&1 || status=$?
+  echo "$status" > "$log.status"
+}
+
+# FUZZ_JOBS targets at a time: each fuzzer is one process on one core.
+for target in $targets; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  echo "== fuzz_$target for ${seconds}s"
+  fuzz_target "$target" &
 done
+wait
+
+failed=0
+for target in $targets; do
+  log="$build/fuzz-logs/$target.log"
+  if [ "$(cat "$log.status")" != 0 ]; then
+    echo "== fuzz_$target FAILED; its output:"
+    cat "$log"
+    failed=1
+  else
+    echo "== fuzz_$target: $(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$log" || echo 'ran')"
+  fi
+done
+[ "$failed" = 0 ] || exit 1
 echo "== fuzzers found nothing in ${seconds}s each"
