@@ -91,7 +91,11 @@ class HttpTestServer {
 // request) or do (hang up mid-response). Closed when it dies.
 class RawConnection {
  public:
-  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  // receive_buffer_bytes > 0: a small receive window (set before connecting), so a client that
+  // does not read soon makes the server's writes wait.
+  explicit RawConnection(int port, int receive_buffer_bytes = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (fd_ >= 0 && receive_buffer_bytes > 0)
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<std::uint16_t>(port));

@@ -1,8 +1,10 @@
 // Streaming clients that go away mid-stream are cleaned up (the sequence is cancelled and its
-// cache freed), and many concurrent streams are served side by side.
+// cache freed), a slow reader holds up nobody, and many concurrent streams are served side by side.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "http_test_server.h"
 
@@ -37,6 +39,36 @@ TEST(HttpDisconnect, AClientThatHangsUpMidStreamIsCancelled) {
   const auto after = server.post_json("/v1/completions", {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 4}});
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200) << after->body;
+}
+
+double kv_cache_bytes(const HttpTestServer& server) {
+  const auto metrics = server.get("/metrics");
+  return metrics ? metric_value(metrics->body, "sieve_kv_cache_bytes") : -1;
+}
+
+// A streaming client that does not read for a while, behind a small receive window: other
+// requests are answered meanwhile, and once it reads, its whole stream arrives and its sequence
+// and cache are freed.
+TEST(HttpDisconnect, ASlowReaderHoldsUpNoOtherRequest) {
+  HttpTestServer server;
+  const RawConnection slow(server.port(), 1024);
+  const std::string body = nlohmann::json{{"model", "tiny"},    {"prompt", "abc"}, {"max_tokens", 120},
+                                          {"temperature", 1.0}, {"seed", 9},       {"stream", true}}
+                               .dump();
+  slow.send("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  for (int request = 0; request < 3; ++request) {
+    const auto other = server.post_json("/v1/completions", {{"model", "tiny"}, {"prompt", "xyz"}, {"max_tokens", 4}});
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->status, 200) << other->body;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::string received = slow.read_until("data: [DONE]");
+  EXPECT_NE(received.find("200 OK"), std::string::npos) << received.substr(0, 200);
+  EXPECT_NE(received.find("data: [DONE]"), std::string::npos) << received.size() << " bytes";
+  EXPECT_TRUE(eventually([&] { return active_sequences(server) == 0 && kv_cache_bytes(server) == 0; }))
+      << active_sequences(server) << " sequences, " << kv_cache_bytes(server) << " cache bytes";
 }
 
 TEST(HttpDisconnect, ConcurrentStreamsAllFinish) {
