@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "apps/sieve/bench_common.h"
 #include "apps/sieve/bench_serve_target.h"
@@ -37,6 +38,15 @@ struct CompletionOutcome {
   BenchClock::time_point end;                         // when the answer was complete
   std::int64_t completion_tokens = 0;
   std::int64_t version = -1;  // the model version that answered, when the server says (-1: unknown)
+
+  // A request that failed now, with the code and message to report.
+  static CompletionOutcome failed(std::string code, std::string message) {
+    CompletionOutcome outcome;
+    outcome.error_code = std::move(code);
+    outcome.error_message = std::move(message);
+    outcome.end = BenchClock::now();
+    return outcome;
+  }
 };
 
 class ServeClient {

@@ -34,16 +34,8 @@ const char* status_code_name(grpc::StatusCode code) {
   }
 }
 
-CompletionOutcome failure(std::string code, std::string message) {
-  CompletionOutcome outcome;
-  outcome.error_code = std::move(code);
-  outcome.error_message = std::move(message);
-  outcome.end = BenchClock::now();
-  return outcome;
-}
-
 CompletionOutcome status_failure(const grpc::Status& status) {
-  return failure(std::string("grpc_") + status_code_name(status.error_code()), status.error_message());
+  return CompletionOutcome::failed(std::string("grpc_") + status_code_name(status.error_code()), status.error_message());
 }
 
 class GrpcServeClient final : public ServeClient {
@@ -117,7 +109,7 @@ class GrpcServeClient final : public ServeClient {
     }
     const grpc::Status status = reader->Finish();
     if (!status.ok()) return status_failure(status);
-    if (!has_usage) return failure("bad_response", "the stream ended without a chunk carrying usage");
+    if (!has_usage) return CompletionOutcome::failed("bad_response", "the stream ended without a chunk carrying usage");
     outcome.ok = true;
     outcome.end = BenchClock::now();
     return outcome;

@@ -28,20 +28,12 @@ nlohmann::json request_body(const CompletionSettings& settings, const Completion
   return body;
 }
 
-CompletionOutcome failure(std::string code, std::string message) {
-  CompletionOutcome outcome;
-  outcome.error_code = std::move(code);
-  outcome.error_message = std::move(message);
-  outcome.end = BenchClock::now();
-  return outcome;
-}
-
 CompletionOutcome transport_failure(httplib::Error error) {
   const char* code = error == httplib::Error::Connection ? "connect_failed"
                      : error == httplib::Error::Read     ? "read_failed"
                      : error == httplib::Error::Write    ? "write_failed"
                                                          : "transport";
-  return failure(code, httplib::to_string(error));
+  return CompletionOutcome::failed(code, httplib::to_string(error));
 }
 
 // The completion tokens an answer's `usage` object reports, or -1 when it has none.
@@ -135,10 +127,10 @@ class HttpServeClient final : public ServeClient {
     const auto result = client_.Post("/v1/completions", headers, body, "application/json");
     if (!result) return transport_failure(result.error());
     const BenchClock::time_point end = BenchClock::now();
-    if (result->status != 200) return failure(fmt::format("http_{}", result->status), result->body);
+    if (result->status != 200) return CompletionOutcome::failed(fmt::format("http_{}", result->status), result->body);
     const nlohmann::json answer = nlohmann::json::parse(result->body, nullptr, false);
     const std::int64_t tokens = answer.is_discarded() ? -1 : completion_tokens_of(answer);
-    if (tokens < 0) return failure("bad_response", "a 200 answer without usage.completion_tokens: " + result->body);
+    if (tokens < 0) return CompletionOutcome::failed("bad_response", "a 200 answer without usage.completion_tokens: " + result->body);
     CompletionOutcome outcome;
     outcome.ok = true;
     outcome.end = end;
@@ -189,10 +181,10 @@ class HttpServeClient final : public ServeClient {
     const auto result = client_.send(request);
     if (!result) return transport_failure(result.error());
     outcome.end = BenchClock::now();
-    if (status != 200) return failure(fmt::format("http_{}", status), error_body);
-    if (!stream_error.empty()) return failure("stream_error", stream_error);
-    if (!done) return failure("bad_response", "the event stream ended without data: [DONE]");
-    if (tokens < 0) return failure("bad_response", "no chunk of the event stream carried usage.completion_tokens");
+    if (status != 200) return CompletionOutcome::failed(fmt::format("http_{}", status), error_body);
+    if (!stream_error.empty()) return CompletionOutcome::failed("stream_error", stream_error);
+    if (!done) return CompletionOutcome::failed("bad_response", "the event stream ended without data: [DONE]");
+    if (tokens < 0) return CompletionOutcome::failed("bad_response", "no chunk of the event stream carried usage.completion_tokens");
     outcome.ok = true;
     outcome.completion_tokens = tokens;
     return outcome;
