@@ -22,21 +22,29 @@ namespace fs = std::filesystem;
 using sieve::testing::run_torch_script;
 using sieve::testing::TempDir;
 
-class ExportPyTorch : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(ExportPyTorch, TorchLoadsItWithTheSameLogits) {
-  const fs::path fixture = fs::path(SIEVE_FIXTURE_DIR) / GetParam();
+// Both fixtures (GQA and untied; tied), loaded by one run of the script.
+TEST(ExportPyTorchToTorch, TorchLoadsItWithTheSameLogits) {
   TempDir dir;
-  auto model = io::load_model(fixture);
-  model->set_training(false);
-  save_torch_checkpoint(dir / "model.bin", llama_state_dict(*model));
-  // The script also checks that every storage record's data starts on a multiple of 64 bytes.
-  run_torch_script("logits " + (dir / "model.bin").string() + " " + (fixture / "config.json").string() + " " +
-                   (dir / "torch.safetensors").string());
-  const auto torch = io::load_safetensors(dir / "torch.safetensors");
-  sieve::testing::expect_close(model->forward(torch.at("input_ids")), torch.at("logits"), 1e-4, 1e-5,
-                               "Sieve's logits against PyTorch's on the exported weights");
+  std::string commands;
+  for (const std::string fixture : {"golden_llama", "golden_llama_tied"}) {
+    const fs::path source = fs::path(SIEVE_FIXTURE_DIR) / fixture;
+    save_torch_checkpoint(dir / (fixture + ".bin"), llama_state_dict(*io::load_model(source)));
+    // The script also checks that every storage record's data starts on a multiple of 64 bytes.
+    commands += (commands.empty() ? "" : " + ") + std::string("logits ") + (dir / (fixture + ".bin")).string() + " " +
+                (source / "config.json").string() + " " + (dir / (fixture + ".safetensors")).string();
+  }
+  run_torch_script(commands);
+  for (const std::string fixture : {"golden_llama", "golden_llama_tied"}) {
+    SCOPED_TRACE(fixture);
+    auto model = io::load_model(fs::path(SIEVE_FIXTURE_DIR) / fixture);
+    model->set_training(false);
+    const auto torch = io::load_safetensors(dir / (fixture + ".safetensors"));
+    sieve::testing::expect_close(model->forward(torch.at("input_ids")), torch.at("logits"), 1e-4, 1e-5,
+                                 "Sieve's logits against PyTorch's on the exported weights");
+  }
 }
+
+class ExportPyTorch : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ExportPyTorch, ImportsBackToTheSameWeights) {
   const fs::path fixture = fs::path(SIEVE_FIXTURE_DIR) / GetParam();

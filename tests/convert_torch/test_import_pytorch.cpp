@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <tuple>
 
 #include "close_tensors.h"
 #include "sieve/convert_torch/llama_state_dict.h"
@@ -39,25 +38,31 @@ ImportSummary import_and_compare(const fs::path& checkpoint, const fs::path& con
   return summary;
 }
 
-class ImportPyTorch : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
-
-TEST_P(ImportPyTorch, GivesTheReferenceLogits) {
-  const auto [fixture, dtype] = GetParam();
+// Every fixture (GQA and untied; tied) in every dtype, saved by one run of the script.
+TEST(ImportPyTorch, GivesTheReferenceLogitsInEveryDtype) {
   TempDir dir;
-  run_torch_script("state-dict " + fixture_config(fixture).string() + " " + (dir / "model.bin").string() + " " +
-                   (dir / "expected.safetensors").string() + " --dtype " + dtype + " --seed 3");
-  const ImportSummary summary = import_and_compare(dir / "model.bin", fixture_config(fixture),
-                                                   dir / "expected.safetensors", dir / "imported");
-  EXPECT_EQ(summary.dtypes, std::vector<std::string>{dtype});
-  const bool tied = std::string(fixture) == "golden_llama_tied";
-  // HF's state_dict() saves a tied lm_head as a second name for the embeddings.
-  EXPECT_EQ(summary.skipped.size(), tied ? 1u : 0u);
-  EXPECT_EQ(io::SafetensorsFile(dir / "imported" / "model.safetensors").contains("lm_head.weight"), !tied);
+  std::string commands;
+  const auto name = [](const std::string& fixture, const std::string& dtype) { return fixture + "-" + dtype; };
+  for (const std::string fixture : {"golden_llama", "golden_llama_tied"})
+    for (const std::string dtype : {"float32", "float16", "bfloat16"})
+      commands += (commands.empty() ? "" : " + ") + std::string("state-dict ") + fixture_config(fixture).string() + " " +
+                  (dir / (name(fixture, dtype) + ".bin")).string() + " " +
+                  (dir / (name(fixture, dtype) + ".safetensors")).string() + " --dtype " + dtype + " --seed 3";
+  run_torch_script(commands);
+  for (const std::string fixture : {"golden_llama", "golden_llama_tied"}) {
+    for (const std::string dtype : {"float32", "float16", "bfloat16"}) {
+      SCOPED_TRACE(name(fixture, dtype));
+      const fs::path out = dir / name(fixture, dtype);
+      const ImportSummary summary = import_and_compare(dir / (name(fixture, dtype) + ".bin"), fixture_config(fixture),
+                                                       dir / (name(fixture, dtype) + ".safetensors"), out);
+      EXPECT_EQ(summary.dtypes, std::vector<std::string>{dtype});
+      const bool tied = fixture == "golden_llama_tied";
+      // HF's state_dict() saves a tied lm_head as a second name for the embeddings.
+      EXPECT_EQ(summary.skipped.size(), tied ? 1u : 0u);
+      EXPECT_EQ(io::SafetensorsFile(out / "model.safetensors").contains("lm_head.weight"), !tied);
+    }
+  }
 }
-
-INSTANTIATE_TEST_SUITE_P(Dtypes, ImportPyTorch,
-                         ::testing::Combine(::testing::Values("golden_llama", "golden_llama_tied"),
-                                            ::testing::Values("float32", "float16", "bfloat16")));
 
 // Transposed (column-major) weights and the inv_freq buffers older transformers saved.
 TEST(ImportPyTorchLayout, StridedTensorsAndRotaryBuffers) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch's side of the PyTorch conversion tests (tests/convert_torch/, tests/cli/).
 
-Run with Debian's torch (/usr/bin/python3). Subcommands:
+Run with Debian's torch (/usr/bin/python3). Several commands may be given at once, separated by
+"+" (importing torch takes seconds; one process does them all). Commands:
 
   state-dict CONFIG OUT EXPECTED [--dtype D] [--seed S] [--noncontiguous] [--inv-freq]
       Draws weights for the model CONFIG (an HF LLaMA config.json) and torch.save()s the
@@ -220,9 +221,17 @@ def main():
     p.add_argument("kind")
     p.add_argument("out")
     p.add_argument("marker")
-    args = parser.parse_args()
     torch.set_num_threads(1)
-    {"state-dict": state_dict, "logits": logits, "malicious": malicious}[args.command](args)
+    commands, current = [], []
+    for word in sys.argv[1:] + ["+"]:
+        if word == "+":
+            commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    for words in commands:
+        args = parser.parse_args(words)
+        {"state-dict": state_dict, "logits": logits, "malicious": malicious}[args.command](args)
 
 
 if __name__ == "__main__":
