@@ -14,6 +14,7 @@ build_and_run=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto  # `sieve serve` gRPC
   libcpp-httplib-dev                            # `sieve serve` HTTP
+  libzip-dev                                    # PyTorch checkpoints (zip archives): import / export
   dict-gcide                                    # the demo's bundled English text
 )
 test_and_bench=(
