@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "close_tensors.h"
 #include "sieve/autograd/engine.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/io/safetensors.h"
@@ -17,24 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using core::Tensor;
-
-// max |a - b| / (atol + rtol·|b|) must stay ≤ 1.
-void expect_close(const Tensor& actual, const Tensor& expected, double rtol, double atol, const std::string& what) {
-  ASSERT_EQ(actual.shape(), expected.shape()) << what;
-  const auto a = actual.to_vector();
-  const auto e = expected.to_vector();
-  double worst = 0.0;
-  std::size_t worst_at = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double ratio = std::abs(double(a[i]) - e[i]) / (atol + rtol * std::abs(double(e[i])));
-    if (!(ratio <= worst)) {
-      worst = ratio;
-      worst_at = i;
-    }
-  }
-  EXPECT_LE(worst, 1.0) << what << ": element " << worst_at << " is " << a[worst_at] << ", expected "
-                        << e[worst_at];
-}
+using testing::expect_close;
 
 class LlamaGolden : public ::testing::TestWithParam<const char*> {};
 
