@@ -4,7 +4,11 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <utility>
+
+#include "sieve/core/error.h"
 
 namespace sieve::apps {
 
@@ -18,6 +22,30 @@ struct ImportRequest {
   std::filesystem::path out_dir;  // --out: the Sieve model directory to write
   std::string config;             // --config: the model's config (empty: the format's default)
   std::string tokenizer;          // --tokenizer: a SentencePiece tokenizer.model (empty: the format's default)
+};
+
+// A verb's formats by name, each with the function that converts it.
+template <typename Request>
+class FormatTable {
+ public:
+  using Converter = void (*)(const Request&);
+  explicit FormatTable(std::map<std::string, Converter> formats) : formats_(std::move(formats)) {}
+
+  // "a, b, c": for help texts and errors.
+  std::string names() const {
+    std::string names;
+    for (const auto& [name, converter] : formats_) names += (names.empty() ? "" : ", ") + name;
+    return names;
+  }
+  // The converter of `format`; a UserError naming `flag` and the known formats otherwise.
+  Converter find(const char* flag, const std::string& format) const {
+    const auto found = formats_.find(format);
+    SIEVE_USER_CHECK(found != formats_.end(), "{} must be one of {}, got '{}'", flag, names(), format);
+    return found->second;
+  }
+
+ private:
+  std::map<std::string, Converter> formats_;
 };
 
 // PyTorch state dicts (pytorch_model.bin / .pt; docs/conversion.md).

@@ -1,28 +1,16 @@
 // `sieve import --from F PATH --out DIR`: reads another tool's model into a Sieve model directory
-// (docs/conversion.md). One entry per format in kImporters; the work is in import_<F>.cpp.
-#include <map>
+// (docs/conversion.md). One entry per format in formats(); the work is in import_<F>.cpp.
 #include <memory>
 
 #include "apps/sieve/conversion_formats.h"
 #include "apps/sieve/verbs.h"
-#include "sieve/core/error.h"
 
 namespace sieve::apps {
 namespace {
 
-using Importer = void (*)(const ImportRequest&);
-
-const std::map<std::string, Importer>& importers() {
-  static const std::map<std::string, Importer> kImporters{
-      {"pytorch", import_pytorch},
-  };
-  return kImporters;
-}
-
-std::string format_names() {
-  std::string names;
-  for (const auto& [name, importer] : importers()) names += (names.empty() ? "" : ", ") + name;
-  return names;
+const FormatTable<ImportRequest>& formats() {
+  static const FormatTable<ImportRequest> kFormats({{"pytorch", import_pytorch}});
+  return kFormats;
 }
 
 struct ImportArgs {
@@ -33,8 +21,8 @@ struct ImportArgs {
 
 void add_import_verb(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
-  CLI::App* cmd = app.add_subcommand("import", "Read another tool's model into a model directory (" + format_names() + ")");
-  cmd->add_option("--from", args->format, "The format of PATH: " + format_names())->required();
+  CLI::App* cmd = app.add_subcommand("import", "Read another tool's model into a model directory (" + formats().names() + ")");
+  cmd->add_option("--from", args->format, "The format of PATH: " + formats().names())->required();
   cmd->add_option("path", args->source, "The model file to read")->required();
   cmd->add_option("--out", args->out_dir, "The model directory to write")->required();
   cmd->add_option("--config", args->config,
@@ -42,10 +30,7 @@ void add_import_verb(CLI::App& app) {
   cmd->add_option("--tokenizer", args->tokenizer,
                   "pytorch: the model's SentencePiece tokenizer.model (default: tokenizer.model beside PATH)");
   cmd->callback([args] {
-    const auto importer = importers().find(args->format);
-    SIEVE_USER_CHECK(importer != importers().end(), "--from must be one of {}, got '{}'", format_names(),
-                     args->format);
-    importer->second(
+    formats().find("--from", args->format)(
         {.source = args->source, .out_dir = args->out_dir, .config = args->config, .tokenizer = args->tokenizer});
   });
 }
