@@ -112,7 +112,7 @@ TEST(QuantizedFootprint, AnInt4ModelIsCheckedAtItsQuantizedSize) {
     FAIL() << "expected a UserError";
   } catch (const core::UserError& e) {
     const std::string message = e.what();
-    for (const std::string fragment : {std::string("config.json"), io::human_bytes(int4_bytes),
+    for (const std::string& fragment : {std::string("config.json"), io::human_bytes(int4_bytes),
                                        std::string("15 quantized layers"), std::string("limit (set for this run)"),
                                        std::string("--max-model-bytes")})
       EXPECT_NE(message.find(fragment), std::string::npos) << message << "\nmissing: " << fragment;

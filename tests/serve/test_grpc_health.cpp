@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc_test_server.h"
 
@@ -40,7 +42,7 @@ TEST(GrpcHealth, ARouteSetThroughTheAdminApiGetsAStatus) {
   health::HealthCheckResponse response;
   EXPECT_EQ(check(server, "ab", &response).error_code(), grpc::StatusCode::NOT_FOUND);
   grpc::ClientContext context;
-  context.AddMetadata("authorization", std::string("Bearer ") + test_admin_token);
+  context.AddMetadata("authorization", fmt::format("Bearer {}", test_admin_token));
   sieve::v1::SetRouteRequest request;
   request.set_name("ab");
   request.set_spec("tiny:50,tiny2:50");

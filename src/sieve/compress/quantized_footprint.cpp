@@ -23,8 +23,6 @@ std::int64_t add_product(std::int64_t a, std::int64_t b, std::int64_t n) {
   return sum.value_or(kSaturated);
 }
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
-
 // The Linears of a decoder layer, relative to it: their weights are the parameters
 // "<name>.weight" of io::llama_layer_parameters (the scorer's convolutions are not Linears).
 constexpr std::string_view kLayerLinears[] = {
@@ -58,7 +56,7 @@ std::optional<core::Shape> linear_weight_shape(const nn::LlamaConfig& config, st
 std::int64_t quantized_tensor_bytes(std::int64_t M, std::int64_t K, Precision precision, const QuantizationPlan& plan) {
   if (precision == Precision::int8) return add_product(add_product(0, M, K), M, 4);  // q, scales
   // packed [M, ceil(K/2)], scales f32 [M, ceil(K/G)] whatever the file stores
-  return add_product(add_product(0, M, ceil_div(K, 2)), M, 4 * ceil_div(K, plan.group_size));
+  return add_product(add_product(0, M, core::ceil_div(K, 2)), M, 4 * core::ceil_div(K, plan.group_size));
 }
 
 QuantizedFootprint quantized_footprint(const nn::LlamaConfig& config, const QuantizationPlan& plan,

@@ -5,14 +5,13 @@
 #include <fmt/format.h>
 
 #include "sieve/autograd/grad_mode.h"
+#include "sieve/core/checked_math.h"
 #include "sieve/core/error.h"
 
 namespace sieve::compress {
 namespace {
 
 namespace cpu = kernels::cpu;
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // x [..., K] as a contiguous f32 array of N rows, and the [..., M] shape of the product.
 struct Rows {
@@ -91,11 +90,11 @@ Int4LinearFormat::Int4LinearFormat(Tensor packed, Tensor scales, std::int64_t K,
               cpu::kInt4MinGroup, cpu::kInt4MaxGroup);
   SIEVE_CHECK(file_scale_dtype_ == core::DType::f32 || file_scale_dtype_ == core::DType::f16,
               "Int4LinearFormat: scales are stored as f32 or f16");
-  SIEVE_CHECK(packed_.dtype() == core::DType::u8 && packed_.dim() == 2 && packed_.size(1) == ceil_div(K_, 2) &&
+  SIEVE_CHECK(packed_.dtype() == core::DType::u8 && packed_.dim() == 2 && packed_.size(1) == core::ceil_div(K_, 2) &&
                   packed_.is_contiguous(),
-              "Int4LinearFormat: packed must be contiguous u8 [M, ceil(K/2) = {}], got {} {}", ceil_div(K_, 2),
+              "Int4LinearFormat: packed must be contiguous u8 [M, ceil(K/2) = {}], got {} {}", core::ceil_div(K_, 2),
               core::dtype_name(packed_.dtype()), core::shape_string(packed_.shape()));
-  check_scales_shape(scales_, {packed_.size(0), ceil_div(K_, G_)}, "Int4LinearFormat");
+  check_scales_shape(scales_, {packed_.size(0), core::ceil_div(K_, G_)}, "Int4LinearFormat");
 }
 
 std::shared_ptr<Int4LinearFormat> Int4LinearFormat::from_weight(const Tensor& weight, std::int64_t G,
@@ -103,8 +102,8 @@ std::shared_ptr<Int4LinearFormat> Int4LinearFormat::from_weight(const Tensor& we
   SIEVE_CHECK(weight.dtype() == core::DType::f32 && weight.dim() == 2, "INT4 quantization needs an f32 [M, K] weight");
   const Tensor w = weight.contiguous();
   const std::int64_t M = w.size(0), K = w.size(1);
-  Tensor packed = Tensor::empty({M, ceil_div(K, 2)}, core::DType::u8);
-  Tensor scales = Tensor::empty({M, ceil_div(K, G)});
+  Tensor packed = Tensor::empty({M, core::ceil_div(K, 2)}, core::DType::u8);
+  Tensor scales = Tensor::empty({M, core::ceil_div(K, G)});
   cpu::quantize_int4(M, K, G, w.data<float>(), packed.data<std::uint8_t>(), scales.data<float>());
   if (file_scale_dtype == core::DType::f16) {
     float* s = scales.data<float>();

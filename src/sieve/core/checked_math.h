@@ -25,6 +25,9 @@ constexpr std::optional<T> checked_add(T a, T b) {
   return out;
 }
 
+// ⌈a / b⌉ for a >= 0, b > 0, without the overflow of (a + b - 1) / b near the type's maximum.
+constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
+
 // The element count of `shape`, or nullopt if an extent is negative or the product of the
 // extents other than zero overflows int64. Ignoring zeros in the overflow test keeps the
 // contiguous strides of an empty tensor ([0, 2^40, 2^40] has a stride of 2^80) from overflowing.

@@ -11,6 +11,7 @@
 
 #include "sieve/core/error.h"
 #include "sieve/core/atomic_file.h"
+#include "sieve/io/brief_text.h"
 #include "sieve/io/model_limits.h"
 
 namespace sieve::io {
@@ -31,12 +32,6 @@ constexpr std::string_view kAttentionKeys[] = {"type", "layers", "window", "glob
                                                "lsh_buckets", "threshold", "keep_ratio", "scorer_channels",
                                                "scorer_kernel", "dense_below"};
 
-// Values from the file are cut short in messages.
-std::string brief_text(std::string_view text) {
-  if (text.size() > 60) return std::string(text.substr(0, 57)) + "...";
-  return std::string(text);
-}
-std::string brief(const json& value) { return brief_text(value.dump()); }
 
 // Reads fields of one JSON object, naming the file and the field in every error.
 class FieldReader {

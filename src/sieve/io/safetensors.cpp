@@ -18,6 +18,7 @@
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/checked_math.h"
 #include "sieve/core/error.h"
+#include "sieve/io/brief_text.h"
 
 namespace sieve::io {
 
@@ -56,16 +57,6 @@ std::string json_error_text(const json::exception& e) {
   return std::string(text);
 }
 
-// Untrusted strings (names, keys, values) are cut short in messages: a hostile header could
-// otherwise put megabytes into one error.
-std::string brief_text(std::string_view text) {
-  constexpr std::size_t kLimit = 80;
-  if (text.size() <= kLimit) return std::string(text);
-  return fmt::format("{}... ({} bytes)", text.substr(0, kLimit), text.size());
-}
-std::string brief(const json& value) {
-  return brief_text(value.is_string() ? value.get_ref<const std::string&>() : value.dump());
-}
 
 json parse_header_json(const char* begin, const char* end, const std::string& source) {
   // One set of keys per open object: duplicate keys are rejected (nlohmann would keep the last

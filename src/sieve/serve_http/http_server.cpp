@@ -51,16 +51,6 @@ Body read_body(const httplib::Request& request, const httplib::ContentReader& re
   return body;
 }
 
-// httplib's server with a listen backlog fit for a server. The library listens with a backlog of
-// 5 (compiled into Debian's libcpp-httplib), so a burst of clients connecting at once overflows
-// it and the kernel drops their handshakes: a second's retransmission each, or a failed request.
-class Listener : public httplib::Server {
- public:
-  // After a bind; listen() again on a listening socket only changes its backlog (should it fail,
-  // the old one stays, which serves, only worse).
-  void widen_backlog() { ::listen(svr_sock_.load(), SOMAXCONN); }
-};
-
 // What the statuses httplib answers by itself mean, for the JSON body it does not give them.
 std::string httplib_error_message(int status) {
   switch (status) {
@@ -73,6 +63,16 @@ std::string httplib_error_message(int status) {
 }
 
 }  // namespace
+
+// httplib's server with a listen backlog fit for a server. The library listens with a backlog of
+// 5 (compiled into Debian's libcpp-httplib), so a burst of clients connecting at once overflows
+// it and the kernel drops their handshakes: a second's retransmission each, or a failed request.
+class BacklogListener : public httplib::Server {
+ public:
+  // After a bind; listen() again on a listening socket only changes its backlog (should it fail,
+  // the old one stays, which serves, only worse).
+  void widen_backlog() { ::listen(svr_sock_.load(), SOMAXCONN); }
+};
 
 struct HttpServer::Impl {
   Impl(serve::Service& service, HttpServerOptions options_in) : options(std::move(options_in)) {
@@ -91,7 +91,7 @@ struct HttpServer::Impl {
 
   HttpServerOptions options;
   RouteTable routes;
-  Listener server;
+  BacklogListener server;
   std::thread listener;
   std::atomic<bool> listener_ended{false};
   int port = 0;
