@@ -24,7 +24,7 @@ void export_pytorch(const ExportRequest& request) {
   SIEVE_USER_CHECK(!fs::is_directory(request.out), "--out {} is a directory; give the checkpoint's file name (model.bin)",
                    request.out.string());
   const auto model = io::load_model(request.model_dir);
-  if (convert_torch::has_sieve_attention_layers(model->config()))
+  if (model->config().first_non_dense_layer())
     std::fprintf(stderr,
                  "note: %s has local or sparse attention layers: their parameters are exported under Sieve's names, "
                  "and Hugging Face's LlamaForCausalLM does not run them\n",

@@ -90,10 +90,4 @@ std::vector<std::pair<std::string, core::Tensor>> llama_state_dict(const nn::Lla
   return model.named_parameters();
 }
 
-bool has_sieve_attention_layers(const nn::LlamaConfig& config) {
-  for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer)
-    if (config.attention.kind(layer) != "dense") return true;
-  return false;
-}
-
 }  // namespace sieve::convert_torch

@@ -41,7 +41,4 @@ ImportSummary import_llama_checkpoint(const TorchCheckpoint& checkpoint, const n
 // The state dict of `model`: its parameters under their (HF) names, in the model's order.
 std::vector<std::pair<std::string, core::Tensor>> llama_state_dict(const nn::LlamaForCausalLM& model);
 
-// True if `config` has local or sparse attention layers (parameters and behaviour HF's LLaMA lacks).
-bool has_sieve_attention_layers(const nn::LlamaConfig& config);
-
 }  // namespace sieve::convert_torch

@@ -93,7 +93,11 @@ std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& di
   }
   const SafetensorsFile weights(dir / kWeightsFile);
   check_weights_fit_config(config, weights, described_by);
-  auto model = std::make_unique<nn::LlamaForCausalLM>(config, 0);
+  std::unique_ptr<nn::LlamaForCausalLM> model;
+  {
+    nn::SkipParameterInitGuard skip_init;  // every parameter is read from the file just below
+    model = std::make_unique<nn::LlamaForCausalLM>(config, 0);
+  }
   copy_parameters(*model, weights);
   return model;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,12 @@ struct LlamaConfig {
   AttentionConfig attention;
 
   std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  // The first layer with local or sparse attention, which other tools' formats cannot carry.
+  std::optional<std::int64_t> first_non_dense_layer() const {
+    for (std::int64_t layer = 0; layer < num_hidden_layers; ++layer)
+      if (attention.kind(layer) != "dense") return layer;
+    return std::nullopt;
+  }
 };
 
 }  // namespace sieve::nn
