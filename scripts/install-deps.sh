@@ -3,7 +3,10 @@
 # apt-get (as root, or through sudo).
 #   scripts/install-deps.sh          what building and running Sieve needs (`make demo`)
 #   scripts/install-deps.sh --test   that plus what the tests and benchmarks use (`make test`,
-#                                    `make bench`): GoogleTest, the fuzzers' clang, PyTorch
+#                                    `make bench`): GoogleTest, the fuzzers' clang, PyTorch,
+#                                    Node.js and npm, then the npm verifiers
+#                                    (scripts/install-verifiers.sh: llama.cpp's libraries,
+#                                    ONNX Runtime)
 set -euo pipefail
 
 build_and_run=(
@@ -15,6 +18,7 @@ build_and_run=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto  # `sieve serve` gRPC
   libcpp-httplib-dev                            # `sieve serve` HTTP
   libzip-dev                                    # PyTorch checkpoints (zip archives): import / export
+  libonnx-dev                                   # onnx.proto for `sieve export --format onnx`
   dict-gcide                                    # the demo's bundled English text
 )
 test_and_bench=(
@@ -24,6 +28,8 @@ test_and_bench=(
   python3-sentencepiece                         # the serving peer tokenizes like Sieve
   libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
   dict-foldoc                                   # computing text for the corpus tests
+  nodejs git                                    # npm verifiers (scripts/install-verifiers.sh)
+  python3-onnx                                  # onnx.checker on the ONNX exports
 )
 
 packages=("${build_and_run[@]}")
@@ -37,11 +43,17 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Debian's npm, unless the installed Node.js brings its own (NodeSource's does, and conflicts with it).
+if [ "${1:-}" = "--test" ] && ! command -v npm > /dev/null; then
+  missing+=(npm)
 fi
-echo "install-deps: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-"${sudo_cmd[@]}" apt-get update -q
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ "${1:-}" = "--test" ]; then
+  "$(dirname "$0")/install-verifiers.sh"
+fi

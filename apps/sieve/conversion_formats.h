@@ -15,6 +15,7 @@ namespace sieve::apps {
 struct ExportRequest {
   std::filesystem::path model_dir;  // --model: a Sieve model directory
   std::filesystem::path out;        // --out: the file (or directory) to write
+  std::string type;                 // --type: the weights' type (empty: the format's default)
 };
 
 struct ImportRequest {
@@ -51,5 +52,12 @@ class FormatTable {
 // PyTorch state dicts (pytorch_model.bin / .pt; docs/conversion.md).
 void export_pytorch(const ExportRequest& request);
 void import_pytorch(const ImportRequest& request);
+
+// GGUF files for llama.cpp (--type f32 (default), f16, q8_0 or q4_0; docs/conversion.md).
+void export_gguf(const ExportRequest& request);
+void import_gguf(const ImportRequest& request);
+
+// ONNX opset-17 graphs for ONNX Runtime / TensorRT: prefill and KV-cached decoding (docs/conversion.md).
+void export_onnx(const ExportRequest& request);
 
 }  // namespace sieve::apps

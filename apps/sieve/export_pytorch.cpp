@@ -15,6 +15,7 @@ namespace sieve::apps {
 namespace fs = std::filesystem;
 
 void export_pytorch(const ExportRequest& request) {
+  SIEVE_USER_CHECK(request.type.empty(), "--type is for --format gguf; --format pytorch writes float32");
   const fs::path config = request.model_dir / io::kConfigFile;
   if (fs::is_regular_file(config))
     SIEVE_USER_CHECK(!io::read_config_json(config).contains(io::kQuantizationSection),

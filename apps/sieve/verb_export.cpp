@@ -9,12 +9,12 @@ namespace sieve::apps {
 namespace {
 
 const FormatTable<ExportRequest>& formats() {
-  static const FormatTable<ExportRequest> kFormats({{"pytorch", export_pytorch}});
+  static const FormatTable<ExportRequest> kFormats({{"gguf", export_gguf}, {"onnx", export_onnx}, {"pytorch", export_pytorch}});
   return kFormats;
 }
 
 struct ExportArgs {
-  std::string model_dir, format, out;
+  std::string model_dir, format, out, type;
 };
 
 }  // namespace
@@ -24,9 +24,10 @@ void add_export_verb(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("export", "Write a model directory in another tool's format (" + formats().names() + ")");
   cmd->add_option("--model", args->model_dir, "The model directory")->required();
   cmd->add_option("--format", args->format, "The format to write: " + formats().names())->required();
-  cmd->add_option("--out", args->out, "The file to write")->required();
+  cmd->add_option("--out", args->out, "The file to write (onnx: m.onnx, and m_with_past.onnx beside it)")->required();
+  cmd->add_option("--type", args->type, "gguf: the weights' type, f32 (default), f16, q8_0 or q4_0");
   cmd->callback([args] {
-    formats().find("--format", args->format)({.model_dir = args->model_dir, .out = args->out});
+    formats().find("--format", args->format)({.model_dir = args->model_dir, .out = args->out, .type = args->type});
   });
 }
 

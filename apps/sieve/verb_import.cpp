@@ -9,7 +9,7 @@ namespace sieve::apps {
 namespace {
 
 const FormatTable<ImportRequest>& formats() {
-  static const FormatTable<ImportRequest> kFormats({{"pytorch", import_pytorch}});
+  static const FormatTable<ImportRequest> kFormats({{"gguf", import_gguf}, {"pytorch", import_pytorch}});
   return kFormats;
 }
 

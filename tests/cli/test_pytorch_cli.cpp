@@ -10,9 +10,8 @@
 #include <iterator>
 #include <regex>
 
-#include "made_up_corpus.h"
 #include "run_sieve.h"
-#include "temp_dir.h"
+#include "trained_model_suite.h"
 #include "torch_python.h"
 
 namespace {
@@ -21,20 +20,9 @@ namespace fs = std::filesystem;
 using sieve::testing::CommandResult;
 using sieve::testing::run_sieve;
 
-class PyTorchCli : public ::testing::Test {
+class PyTorchCli : public sieve::testing::TrainedModelSuite {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new sieve::testing::TempDir();
-    sieve::testing::write_made_up_corpus(corpus(), 5);
-    const CommandResult trained = run_sieve("train --data " + corpus().string() + " --out " + model().string() +
-                                            " --preset tiny --batch 4 --context 32 --steps 4 --warmup 1 "
-                                            "--val-fraction 0.05 --eval-windows 2");
-    ASSERT_EQ(trained.exit_code, 0) << trained.output;
-  }
-  static void TearDownTestSuite() { delete dir_; }
-  static fs::path corpus() { return *dir_ / "corpus.txt"; }
-  static fs::path model() { return *dir_ / "model"; }
-  static fs::path path(const std::string& name) { return *dir_ / name; }
+  static void SetUpTestSuite() { train_model(5, 4); }
   static std::string with_companions() {
     return " --config " + (model() / "config.json").string() + " --tokenizer " + (model() / "tokenizer.model").string();
   }
@@ -44,21 +32,17 @@ class PyTorchCli : public ::testing::Test {
     EXPECT_EQ(result.exit_code, 2) << args << "\n" << result.output;
     EXPECT_NE(result.output.find(message), std::string::npos) << args << "\n" << result.output;
   }
-
-  static sieve::testing::TempDir* dir_;
 };
 
-sieve::testing::TempDir* PyTorchCli::dir_ = nullptr;
-
 TEST_F(PyTorchCli, ExportedModelImportsBackAndRunsTheSame) {
-  const fs::path checkpoint = path("exported.bin"), back = path("back");
+  const fs::path checkpoint = out("exported.bin"), back = out("back");
   const CommandResult exported =
       run_sieve("export --model " + model().string() + " --format pytorch --out " + checkpoint.string());
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   EXPECT_NE(exported.output.find("weights_only=True"), std::string::npos) << exported.output;
   // PyTorch reads it with its own restricted loader (the logits are compared in test_convert_torch).
   sieve::testing::run_torch_script("logits " + checkpoint.string() + " " + (model() / "config.json").string() + " " +
-                                   path("torch.safetensors").string());
+                                   out("torch.safetensors").string());
 
   const CommandResult imported =
       run_sieve("import --from pytorch " + checkpoint.string() + " --out " + back.string() + with_companions());
@@ -87,61 +71,61 @@ TEST_F(PyTorchCli, ExportedModelImportsBackAndRunsTheSame) {
 }
 
 TEST_F(PyTorchCli, ConfigAndTokenizerBesideTheCheckpoint) {
-  const fs::path folder = path("hf");
+  const fs::path folder = out("hf");
   fs::create_directories(folder);
   ASSERT_EQ(run_sieve("export --model " + model().string() + " --format pytorch --out " +
                       (folder / "pytorch_model.bin").string())
                 .exit_code,
             0);
   expect_user_error("import --from pytorch " + (folder / "pytorch_model.bin").string() + " --out " +
-                        path("none").string(),
+                        out("none").string(),
                     "no config.json beside");
   fs::copy_file(model() / "config.json", folder / "config.json");
   expect_user_error("import --from pytorch " + (folder / "pytorch_model.bin").string() + " --out " +
-                        path("none").string(),
+                        out("none").string(),
                     "no tokenizer.model beside");
   fs::copy_file(model() / "tokenizer.model", folder / "tokenizer.model");
   const CommandResult imported =
-      run_sieve("import --from pytorch " + (folder / "pytorch_model.bin").string() + " --out " + path("beside").string());
+      run_sieve("import --from pytorch " + (folder / "pytorch_model.bin").string() + " --out " + out("beside").string());
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
   for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"})
-    EXPECT_TRUE(fs::exists(path("beside") / file)) << file;
+    EXPECT_TRUE(fs::exists(out("beside") / file)) << file;
   expect_user_error("import --from pytorch " + (folder / "pytorch_model.bin").string() + " --out " + folder.string(),
                     "holds the checkpoint's config or tokenizer");
 }
 
 TEST_F(PyTorchCli, HostileAndDamagedCheckpointsAreRefused) {
-  const fs::path evil = path("evil.bin"), marker = path("marker");
+  const fs::path evil = out("evil.bin"), marker = out("marker");
   sieve::testing::run_torch_script("malicious forbidden-in-state-dict " + evil.string() + " " + marker.string());
-  expect_user_error("import --from pytorch " + evil.string() + " --out " + path("evil-out").string() + with_companions(),
+  expect_user_error("import --from pytorch " + evil.string() + " --out " + out("evil-out").string() + with_companions(),
                     "forbidden global 'posix.system'");
   EXPECT_FALSE(fs::exists(marker));
-  EXPECT_FALSE(fs::exists(path("evil-out") / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(out("evil-out") / "model.safetensors"));
 
-  const fs::path good = path("good.bin");
+  const fs::path good = out("good.bin");
   ASSERT_EQ(run_sieve("export --model " + model().string() + " --format pytorch --out " + good.string()).exit_code, 0);
   std::ifstream in(good, std::ios::binary);
   const std::string bytes(std::istreambuf_iterator<char>(in), {});
-  std::ofstream(path("cut.bin"), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
-  expect_user_error("import --from pytorch " + path("cut.bin").string() + " --out " + path("cut-out").string() +
+  std::ofstream(out("cut.bin"), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  expect_user_error("import --from pytorch " + out("cut.bin").string() + " --out " + out("cut-out").string() +
                         with_companions(),
                     "cannot open as a zip archive");
-  expect_user_error("import --from pytorch " + path("absent.bin").string() + " --out " + path("x").string(),
+  expect_user_error("import --from pytorch " + out("absent.bin").string() + " --out " + out("x").string(),
                     "no such checkpoint file");
 }
 
 TEST_F(PyTorchCli, UnsupportedRequests) {
-  expect_user_error("export --model " + model().string() + " --format tensorflow --out " + path("m.pb").string(),
+  expect_user_error("export --model " + model().string() + " --format tensorflow --out " + out("m.pb").string(),
                     "--format must be one of");
-  expect_user_error("import --from tensorflow " + path("m.pb").string() + " --out " + path("x").string(),
+  expect_user_error("import --from tensorflow " + out("m.pb").string() + " --out " + out("x").string(),
                     "--from must be one of");
-  expect_user_error("export --model " + path("nonexistent").string() + " --format pytorch --out " +
-                        path("m.bin").string(),
+  expect_user_error("export --model " + out("nonexistent").string() + " --format pytorch --out " +
+                        out("m.bin").string(),
                     "does not exist");
   const CommandResult quantized =
-      run_sieve("quantize --model " + model().string() + " --out " + path("int8").string() + " --scheme int8");
+      run_sieve("quantize --model " + model().string() + " --out " + out("int8").string() + " --scheme int8");
   ASSERT_EQ(quantized.exit_code, 0) << quantized.output;
-  expect_user_error("export --model " + path("int8").string() + " --format pytorch --out " + path("q.bin").string(),
+  expect_user_error("export --model " + out("int8").string() + " --format pytorch --out " + out("q.bin").string(),
                     "is a quantized model directory");
   for (const char* verb : {"export", "import"}) {
     const CommandResult help = run_sieve(std::string(verb) + " --help");

@@ -7,45 +7,21 @@
 #include <fstream>
 #include <regex>
 
-#include "made_up_corpus.h"
 #include "run_sieve.h"
-#include "temp_dir.h"
+#include "trained_model_suite.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using sieve::testing::CommandResult;
+using sieve::testing::perplexity_of;
 using sieve::testing::run_sieve;
 
-// The perplexity an eval line reports.
-double perplexity_of(const std::string& output) {
-  std::smatch match;
-  EXPECT_TRUE(std::regex_search(output, match, std::regex("perplexity ([0-9.]+)"))) << output;
-  return match.empty() ? 0.0 : std::stod(match[1]);
-}
-
-class QuantizeCli : public ::testing::Test {
+class QuantizeCli : public sieve::testing::TrainedModelSuite {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new sieve::testing::TempDir();
-    sieve::testing::write_made_up_corpus(corpus(), 21);
-    const CommandResult trained = run_sieve("train --data " + corpus().string() + " --out " + model().string() +
-                                            " --preset tiny --batch 4 --context 32 --steps 30 --warmup 2 "
-                                            "--val-fraction 0.05 --eval-windows 4");
-    ASSERT_EQ(trained.exit_code, 0) << trained.output;
-  }
-  static void TearDownTestSuite() { delete dir_; }
-  static fs::path corpus() { return *dir_ / "corpus.txt"; }
-  static fs::path model() { return *dir_ / "f32"; }
-  static fs::path out(const std::string& name) { return *dir_ / name; }
-  static std::string eval(const fs::path& dir) {
-    return "eval --model " + dir.string() + " --data " + corpus().string() + " --split all --context 32 --max-windows 16";
-  }
-
-  static sieve::testing::TempDir* dir_;
+  static void SetUpTestSuite() { train_model(21, 30); }
+  static std::string eval(const fs::path& dir) { return eval_command(dir, 16); }
 };
-
-sieve::testing::TempDir* QuantizeCli::dir_ = nullptr;
 
 TEST_F(QuantizeCli, QuantizedDirectoriesRunLikeAnyModel) {
   const CommandResult f32_eval = run_sieve(eval(model()));

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of the fuzz targets that take whole files: tests/fuzz/corpus/
-{model_dir,quantized_model_dir,dictd,checkpoint_state,adapter}/. Deterministic: rerunning rewrites the same bytes.
+{model_dir,quantized_model_dir,dictd,checkpoint_state,adapter,gguf}/. Deterministic: rerunning rewrites the same bytes.
 
 A seed's name says whether the target should accept it (valid_*) or answer with a UserError
 (invalid_*); tests/io/test_fuzz_corpus.cpp and its siblings check that on every test run.
@@ -347,9 +347,134 @@ def adapter_seeds():
     write("adapter", "invalid_not_lora", adapter("q_proj,v_proj", 2, {"sieve.adapter": "prefix"}))
 
 
+# --- gguf ----------------------------------------------------------------------------------
+# A minimal llama-architecture GGUF (hidden 32, one layer, 2 heads sharing 1 KV head, FFN 32,
+# 8 tokens) in f32, q8_0 and q4_0, and broken variants.
+
+GGUF_U32, GGUF_F32, GGUF_BOOL, GGUF_STRING, GGUF_ARRAY, GGUF_I32 = 4, 6, 7, 8, 9, 5
+
+
+def gguf_string(text):
+    raw = text.encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def gguf_value(kind, value):
+    if kind == GGUF_U32:
+        return struct.pack("<I", GGUF_U32) + struct.pack("<I", value)
+    if kind == GGUF_F32:
+        return struct.pack("<I", GGUF_F32) + struct.pack("<f", value)
+    if kind == GGUF_BOOL:
+        return struct.pack("<I", GGUF_BOOL) + struct.pack("<B", value)
+    if kind == GGUF_STRING:
+        return struct.pack("<I", GGUF_STRING) + gguf_string(value)
+    element, items = value
+    packed = {GGUF_STRING: gguf_string, GGUF_F32: lambda v: struct.pack("<f", v),
+              GGUF_I32: lambda v: struct.pack("<i", v)}[element]
+    return struct.pack("<IIQ", GGUF_ARRAY, element, len(items)) + b"".join(packed(v) for v in items)
+
+
+def q8_0_blocks(values):
+    out = b""
+    for b in range(0, len(values), 32):
+        block = values[b:b + 32]
+        d = max(abs(v) for v in block) / 127
+        out += struct.pack("<e", d) + bytes((round(v / d) if d else 0) & 0xFF for v in block)
+    return out
+
+
+def q4_0_blocks(values):
+    out = b""
+    for b in range(0, len(values), 32):
+        block = values[b:b + 32]
+        top = max(block, key=abs)
+        d = top / -8
+        q = [min(15, int(v / d + 8.5)) if d else 8 for v in block]
+        out += struct.pack("<e", d) + bytes(q[j] | (q[j + 16] << 4) for j in range(16))
+    return out
+
+
+def gguf_file(tensor_type=0, metadata_edit=None, tensor_edit=None, truncate=None):
+    C, F, V, kv = 32, 32, 8, 16
+    tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab"]
+    metadata = {
+        "general.architecture": (GGUF_STRING, "llama"),
+        "llama.context_length": (GGUF_U32, 64),
+        "llama.embedding_length": (GGUF_U32, C),
+        "llama.block_count": (GGUF_U32, 1),
+        "llama.feed_forward_length": (GGUF_U32, F),
+        "llama.attention.head_count": (GGUF_U32, 2),
+        "llama.attention.head_count_kv": (GGUF_U32, 1),
+        "llama.attention.layer_norm_rms_epsilon": (GGUF_F32, 1e-5),
+        "llama.rope.freq_base": (GGUF_F32, 10000.0),
+        "llama.rope.dimension_count": (GGUF_U32, 16),
+        "tokenizer.ggml.model": (GGUF_STRING, "llama"),
+        "tokenizer.ggml.tokens": (GGUF_ARRAY, (GGUF_STRING, tokens)),
+        "tokenizer.ggml.scores": (GGUF_ARRAY, (GGUF_F32, [0, 0, 0, -1, -2, -3, -4, -5])),
+        "tokenizer.ggml.token_type": (GGUF_ARRAY, (GGUF_I32, [2, 3, 3, 1, 1, 1, 1, 1])),
+        "tokenizer.ggml.bos_token_id": (GGUF_U32, 1),
+        "tokenizer.ggml.eos_token_id": (GGUF_U32, 2),
+        "tokenizer.ggml.add_space_prefix": (GGUF_BOOL, 1),
+    }
+    if metadata_edit:
+        metadata_edit(metadata)
+    tensors = [("token_embd.weight", [C, V]), ("blk.0.attn_norm.weight", [C]), ("blk.0.attn_q.weight", [C, C]),
+               ("blk.0.attn_k.weight", [C, kv]), ("blk.0.attn_v.weight", [C, kv]),
+               ("blk.0.attn_output.weight", [C, C]), ("blk.0.ffn_norm.weight", [C]),
+               ("blk.0.ffn_gate.weight", [C, F]), ("blk.0.ffn_up.weight", [C, F]), ("blk.0.ffn_down.weight", [F, C]),
+               ("output_norm.weight", [C]), ("output.weight", [C, V])]
+    infos, data = [], b""
+    for i, (name, dims) in enumerate(tensors):
+        count = math.prod(dims)
+        vals = [math.sin(0.37 * (k + 11 * i)) * 0.2 + (1.0 if len(dims) == 1 else 0.0) for k in range(count)]
+        kind = 0 if len(dims) == 1 else tensor_type
+        blob = {0: lambda v: struct.pack(f"<{len(v)}f", *v), 8: q8_0_blocks, 2: q4_0_blocks}[kind](vals)
+        info = [name, dims, kind, len(data)]
+        if tensor_edit:
+            info = tensor_edit(info)
+        infos.append(info)
+        data += blob + b"\0" * (-len(blob) % 32)
+    out = struct.pack("<IIQQ", 0x46554747, 3, len(infos), len(metadata))
+    for key, (kind, value) in metadata.items():
+        out += gguf_string(key) + gguf_value(kind, value)
+    for name, dims, kind, offset in infos:
+        out += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", kind, offset)
+    out += b"\0" * (-len(out) % 32) + data
+    return out[:truncate] if truncate else out
+
+
+def gguf_seeds():
+    write("gguf", "valid_f32.gguf", gguf_file(0))
+    write("gguf", "valid_q8_0.gguf", gguf_file(8))
+    write("gguf", "valid_q4_0.gguf", gguf_file(2))
+    write("gguf", "invalid_truncated.gguf", gguf_file(0, truncate=-7))
+    write("gguf", "invalid_header_only.gguf", gguf_file(0, truncate=200))
+
+    def set_type(t):
+        return lambda info: info[:2] + [t] + info[3:] if info[0] == "blk.0.ffn_up.weight" else info
+    write("gguf", "invalid_unknown_type.gguf", gguf_file(0, tensor_edit=set_type(99)))
+    write("gguf", "invalid_q4_k_type.gguf", gguf_file(0, tensor_edit=set_type(12)))
+    write("gguf", "invalid_overlap.gguf",
+          gguf_file(0, tensor_edit=lambda info: info[:3] + [0] if info[0] == "output.weight" else info))
+    write("gguf", "invalid_shape.gguf",
+          gguf_file(0, tensor_edit=lambda info: [info[0], [16, 32], *info[2:]] if info[0] == "blk.0.attn_q.weight"
+                    else info))
+
+    def drop(key):
+        return lambda m: m.pop(key)
+    write("gguf", "invalid_missing_key.gguf", gguf_file(0, metadata_edit=drop("llama.block_count")))
+    write("gguf", "invalid_no_vocabulary.gguf", gguf_file(0, metadata_edit=drop("tokenizer.ggml.tokens")))
+    write("gguf", "invalid_heads.gguf",
+          gguf_file(0, metadata_edit=lambda m: m.update({"llama.attention.head_count_kv": (GGUF_U32, 3)})))
+    write("gguf", "invalid_scores_length.gguf",
+          gguf_file(0, metadata_edit=lambda m: m.update({"tokenizer.ggml.scores": (GGUF_ARRAY, (GGUF_F32, [0]))})))
+
+
 if __name__ == "__main__":
     model_dir_seeds()
     quantized_model_dir_seeds()
     dictd_seeds()
     checkpoint_state_seeds()
     adapter_seeds()
+    gguf_seeds()

@@ -14,11 +14,9 @@
 
 namespace sieve::testing {
 
-// Writes config.json, model.safetensors and tokenizer.model into `dir` (created). Different
-// `seed`s give different weights (so two directories answer differently) with the same tokenizer.
-// Another `preset` ("demo": a longer context, a few times the compute) gives a slower model.
-inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t seed = 1,
-                                 const std::string& preset = "tiny") {
+// Writes tokenizer.model into `dir` (created): 512 pieces trained on the made-up corpus, the same
+// every time.
+inline void write_tiny_tokenizer(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   const std::filesystem::path corpus = dir / "corpus.txt";
   write_made_up_corpus(corpus, 7);
@@ -30,6 +28,14 @@ inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t
   data::train_tokenizer(options);
   std::filesystem::remove(corpus);
   std::filesystem::remove(dir / "tokenizer.vocab");
+}
+
+// Writes config.json, model.safetensors and tokenizer.model into `dir` (created). Different
+// `seed`s give different weights (so two directories answer differently) with the same tokenizer.
+// Another `preset` ("demo": a longer context, a few times the compute) gives a slower model.
+inline void write_tiny_model_dir(const std::filesystem::path& dir, std::uint64_t seed = 1,
+                                 const std::string& preset = "tiny") {
+  write_tiny_tokenizer(dir);
   nn::LlamaConfig config = nn::preset_config(preset);
   config.vocab_size = 512;
   const nn::LlamaForCausalLM model(config, seed);

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the test-only verifiers that come from npm into a project-local, git-ignored folder
+# (default <repo>/.cache/verifiers; tests/llama_cpp/CMakeLists.txt looks there, or wherever the
+# CMake cache variable SIEVE_VERIFIERS_DIR points):
+#   npm/node_modules/node-llama-cpp, @node-llama-cpp/linux-x64   llama.cpp's libllama and ggml CPU
+#                                                                libraries, and its source as a git bundle
+#   llama.cpp/                                                   that bundle cloned: llama.h, the ggml
+#                                                                headers, the vocabulary test files
+#   npm/node_modules/onnxruntime-node                            ONNX Runtime's CPU library and its Node
+#                                                                binding (tests/onnx runs the ONNX exports)
+# Does nothing when the pinned versions are already there. Needs node and npm
+# (scripts/install-deps.sh --test installs them) and the npm registry. The sieve binary never
+# uses any of this.
+#   SIEVE_VERIFIERS_DIR   where to install (default <repo>/.cache/verifiers)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+dir=${SIEVE_VERIFIERS_DIR:-$root/.cache/verifiers}
+llama_version=3.22.1
+onnxruntime_version=1.22.0
+
+npm_dir="$dir/npm"
+package_json="$npm_dir/node_modules/node-llama-cpp/package.json"
+installed=""
+[ -f "$package_json" ] && installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$package_json" | head -1)
+if [ "$installed" != "$llama_version" ] || [ ! -d "$npm_dir/node_modules/@node-llama-cpp/linux-x64/bins" ]; then
+  echo "install-verifiers: node-llama-cpp $llama_version (llama.cpp's libraries) into $npm_dir"
+  mkdir -p "$npm_dir"
+  [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
+  # --ignore-scripts: the install script would download or build other variants;
+  # --omit=optional: skips the CUDA and Vulkan builds.
+  (cd "$npm_dir" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
+    "node-llama-cpp@$llama_version" "@node-llama-cpp/linux-x64@$llama_version")
+  rm -rf "$dir/llama.cpp"
+fi
+
+if [ ! -f "$dir/llama.cpp/include/llama.h" ]; then
+  echo "install-verifiers: llama.cpp source (headers, vocabulary tests) from the package's git bundle"
+  rm -rf "$dir/llama.cpp"
+  git -c advice.detachedHead=false clone -q "$npm_dir/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$dir/llama.cpp"
+fi
+
+ort_package_json="$npm_dir/node_modules/onnxruntime-node/package.json"
+ort_installed=""
+[ -f "$ort_package_json" ] && ort_installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$ort_package_json" | head -1)
+if [ "$ort_installed" != "$onnxruntime_version" ]; then
+  echo "install-verifiers: onnxruntime-node $onnxruntime_version (ONNX Runtime's CPU library) into $npm_dir"
+  mkdir -p "$npm_dir"
+  [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
+  # --ignore-scripts: the install script would download the GPU libraries (and fails offline);
+  # the CPU library ships in the package.
+  (cd "$npm_dir" && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$onnxruntime_version")
+fi
