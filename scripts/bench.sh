@@ -56,3 +56,17 @@ build/sieve bench sparse-sweep --model build/sparse-quality/sparse --shard build
 echo "== long-context retrieval: dense vs sparse vs local attention at 1,024 tokens (passkey, mqar)"
 /usr/bin/python3 bench/retrieval_compare.py --task passkey --short-steps 3000 --steps 300 --eval-size 20 --out "$out"
 /usr/bin/python3 bench/retrieval_compare.py --task mqar --short-steps 3000 --steps 300 --eval-size 10 --out "$out"
+
+echo "== Sieve vs llama.cpp on the same weights (GGUF exports): f32/F32, int8/Q8_0, int4/Q4_0, lm-17m, context 256"
+if [ -x build/llama_cpp_bench ] && [ -f runs/lm17m-c/model.safetensors ]; then
+  /usr/bin/python3 bench/gguf_compare.py --model runs/lm17m-c --context 256 --tokens 64 --out "$out"
+else
+  echo "skipped: needs build/llama_cpp_bench (scripts/install-verifiers.sh) and a trained runs/lm17m-c" >&2
+fi
+
+echo "== Sieve vs ONNX Runtime on Sieve's ONNX exports: f32, int8 (QDQ weights), int8 static (QDQ both), lm-17m"
+if [ -f .cache/verifiers/npm/node_modules/onnxruntime-node/package.json ] && [ -f runs/lm17m-c/model.safetensors ]; then
+  /usr/bin/python3 bench/onnx_compare.py --model runs/lm17m-c --context 192 --tokens 64 --calibration gcide --out "$out"
+else
+  echo "skipped: needs npm onnxruntime-node (scripts/install-verifiers.sh) and a trained runs/lm17m-c" >&2
+fi
