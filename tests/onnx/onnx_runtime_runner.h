@@ -82,6 +82,24 @@ inline void check_onnx_model(const std::filesystem::path& path) {
               shell_quote(path.string()));
 }
 
+// The graph's inputs and outputs in order, one "name:type[dims]" each (symbolic dims by name),
+// read by python3-onnx, e.g. "input_ids:int64[batch_size,sequence_length]".
+inline std::vector<std::string> graph_interface(const std::filesystem::path& path) {
+  static const char* kScript = R"(
+import sys, onnx
+graph = onnx.load(sys.argv[1], load_external_data=False).graph
+for value in list(graph.input) + list(graph.output):
+    t = value.type.tensor_type
+    dims = ",".join(d.dim_param or str(d.dim_value) for d in t.shape.dim)
+    print(f"{value.name}:{onnx.TensorProto.DataType.Name(t.elem_type).lower()}[{dims}]")
+)";
+  std::istringstream lines(
+      run_command("/usr/bin/python3 -c " + shell_quote(kScript) + " " + shell_quote(path.string())));
+  std::vector<std::string> interface;
+  for (std::string line; std::getline(lines, line);) interface.push_back(line);
+  return interface;
+}
+
 // The number of DequantizeLinear nodes of `path` in the symmetric form TensorRT reads: an int8
 // initializer, float scales, an int8 zero-point of all zeros, and (per channel) axis 1; throws
 // when one is not.

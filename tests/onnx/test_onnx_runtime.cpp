@@ -108,6 +108,28 @@ TEST_F(OnnxRuntime, F32PrefillLogitsMatchSieve) {
   }
 }
 
+// The names, types and axes Hugging Face's exports use, in their order: input_ids then
+// attention_mask (then past_key_values.N.key/value), logits then present.N.key/value.
+TEST_F(OnnxRuntime, GraphsNameTheirInputsAndOutputsAsHuggingFaceExportsDo) {
+  const fs::path onnx = out("interface.onnx");
+  export_onnx(model_dir(false), onnx);  // 2 layers, 2 KV heads of 16
+  const std::vector<std::string> prefill = testing::graph_interface(onnx);
+  const std::vector<std::string> expected_prefill = {
+      "input_ids:int64[batch_size,sequence_length]",
+      "attention_mask:int64[batch_size,total_sequence_length]",
+      "logits:float[batch_size,sequence_length,512]",
+      "present.0.key:float[batch_size,2,total_sequence_length,16]",
+      "present.0.value:float[batch_size,2,total_sequence_length,16]",
+      "present.1.key:float[batch_size,2,total_sequence_length,16]",
+      "present.1.value:float[batch_size,2,total_sequence_length,16]"};
+  EXPECT_EQ(prefill, expected_prefill);
+  const std::vector<std::string> with_past = testing::graph_interface(with_past_path(onnx));
+  ASSERT_EQ(with_past.size(), expected_prefill.size() + 4);
+  EXPECT_EQ(with_past[2], "past_key_values.0.key:float[batch_size,2,past_sequence_length,16]");
+  EXPECT_EQ(with_past[5], "past_key_values.1.value:float[batch_size,2,past_sequence_length,16]");
+  EXPECT_EQ(with_past[6], "logits:float[batch_size,sequence_length,512]");
+}
+
 TEST_F(OnnxRuntime, GreedyDecodingThroughTheKvCacheGraphMatchesSieve) {
   const auto model = io::load_model(model_dir(false));
   const fs::path onnx = out("greedy.onnx");

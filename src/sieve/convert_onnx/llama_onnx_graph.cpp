@@ -41,13 +41,14 @@ class LlamaGraphWriter {
   void write() {
     const std::int64_t V = config_.vocab_size;
     declare_inputs();
+    // logits first, then present.* in layer order, as Hugging Face Optimum orders the outputs.
+    g_.output("logits", TensorProto::FLOAT, {"batch_size", "sequence_length", V});
     positions_and_mask();
     const std::string embed = parameter("model.embed_tokens.weight");
     std::string h = g_.node("Gather", {embed, "input_ids"});  // [B, T, C]
     for (std::int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) h = block(h, layer);
     h = rms_norm(h, "model.norm.weight");
     g_.alias(head(h, embed), "logits");
-    g_.output("logits", TensorProto::FLOAT, {"batch_size", "sequence_length", V});
   }
 
  private:
