@@ -136,7 +136,8 @@ StepResult Trainer::step() {
   StepResult result;
   {
     const ops::PrecisionScope precision(options_.precision);
-    result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
+    result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook,
+                            loss_function);
   }
   // The step's loss is the LM loss: what distillation added is taken back out (optimizer_step
   // reports the mean over the micro-batches of what each loss() returned).
@@ -194,6 +195,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
   double distill_sum = 0.0;  // over the interval's warm-up steps
   std::int64_t distill_count = 0;
   std::int64_t interval_skipped = 0;
+  LossTerms term_sums;  // over the interval's steps
   double last_grad_norm = 0.0;
   while (step_ < options_.steps) {
     const StepResult step_result = step();
@@ -202,6 +204,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
     ++loss_count;
     if (step_result.skipped) ++interval_skipped;
     else last_grad_norm = step_result.grad_norm;
+    for (const auto& [name, value] : step_result.terms) term_sums[name] += value;
     if (std::isfinite(last_distill_loss_)) {
       distill_sum += last_distill_loss_;
       ++distill_count;
@@ -225,6 +228,8 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
       const double mean_distill = distill_count > 0 ? distill_sum / static_cast<double>(distill_count)
                                                     : std::numeric_limits<double>::quiet_NaN();
       if (distill_count > 0) message += fmt::format(" | scorer distill {:.4f}", mean_distill);
+      for (const auto& [name, sum] : term_sums)
+        message += fmt::format(" | {} {:.4f}", name, sum / static_cast<double>(loss_count));
       progress.report(done, message);
       nlohmann::json record{{"event", "train"},
                       {"step", step_},
@@ -242,11 +247,13 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                       {"time_s", std::chrono::duration<double>(now - created_).count()},
                       {"unix_time", unix_time_seconds()}};
       if (distill_count > 0) record["scorer_distill_loss"] = mean_distill;
+      for (const auto& [name, sum] : term_sums) record[name] = sum / static_cast<double>(loss_count);
       metrics_.write(record);
       loss_sum = 0.0;
       loss_count = 0;
       distill_sum = 0.0;
       distill_count = 0;
+      term_sums.clear();
       interval_skipped = 0;
       interval_start = Clock::now();
     }

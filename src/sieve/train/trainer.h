@@ -115,6 +115,10 @@ class Trainer {
   std::function<void(std::int64_t step, const StepResult& result)> on_step_result;
   // Called on the accumulated (still scaled) gradients of every step; tests use it.
   GradientHook gradient_hook;
+  // When set, each micro-batch's training loss (e.g. distillation, compress/distill/); its terms
+  // are averaged over each log interval into the progress line and the metrics stream's "train"
+  // records. Validation stays the model's own next-token loss.
+  LossFunction loss_function;
 
  private:
   void save();
