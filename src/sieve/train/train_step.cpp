@@ -10,13 +10,17 @@ namespace sieve::train {
 
 StepResult optimizer_step(nn::LlamaForCausalLM& model, AdamW& optimizer, LossScaler& scaler,
                           std::span<const data::Batch> micro_batches, float lr, double clip_grad_norm,
-                          const GradientHook& hook, const LossFunction& loss_function) {
+                          const GradientHook& hook, const LossFunction& loss_function, nn::Module* auxiliary) {
   SIEVE_CHECK(!micro_batches.empty(), "an optimizer step needs at least one micro-batch");
   StepResult result;
   result.lr = lr;
   result.loss_scale = scaler.scale();
   const float seed = scaler.seed_factor(1.0f / static_cast<float>(micro_batches.size()));
-  const std::vector<core::Tensor> parameters = model.parameters();
+  std::vector<core::Tensor> parameters = model.parameters();
+  if (auxiliary != nullptr) {
+    for (const core::Tensor& p : auxiliary->parameters()) parameters.push_back(p);
+    auxiliary->zero_grad();
+  }
 
   model.zero_grad();
   double loss_sum = 0.0;

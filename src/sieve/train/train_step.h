@@ -49,10 +49,13 @@ using GradientHook = std::function<void(const std::vector<core::Tensor>& paramet
 // `loss_function` when set — (seed gradient
 // scaler.scale() / micro_batches.size()), unscales and checks the gradients, clips them to
 // `clip_grad_norm` (<= 0: no clipping) and, unless something was non-finite, applies
-// optimizer.step(lr). Then scaler.update(skipped). Micro-batches should all have the same shape
+// optimizer.step(lr). Then scaler.update(skipped). An `auxiliary` module's parameters (trained
+// beside the model by the loss function, e.g. a projection) are zeroed, unscaled, checked and
+// clipped with the model's; the optimizer must hold them too. Micro-batches should all have the same shape
 // (see the note: otherwise the result is the mean of per-micro-batch means).
 StepResult optimizer_step(nn::LlamaForCausalLM& model, AdamW& optimizer, LossScaler& scaler,
                           std::span<const data::Batch> micro_batches, float lr, double clip_grad_norm,
-                          const GradientHook& hook = {}, const LossFunction& loss_function = {});
+                          const GradientHook& hook = {}, const LossFunction& loss_function = {},
+                          nn::Module* auxiliary = nullptr);
 
 }  // namespace sieve::train

@@ -76,12 +76,13 @@ void check_dense_blend(const nn::LlamaForCausalLM& model, std::int64_t steps) {
 }
 
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
-                 TrainerOptions options)
+                 TrainerOptions options, nn::Module* auxiliary)
     : model_(model),
+      auxiliary_(auxiliary),
       loader_(std::move(train), options.seed),
       validation_(std::move(validation)),
       options_(std::move(options)),
-      optimizer_(model.named_parameters(), options_.adamw),
+      optimizer_(trained_parameters(), options_.adamw),
       scaler_(scaler_options(options_)),
       metrics_(metrics_path(options_)) {
   SIEVE_USER_CHECK(options_.steps > 0, "--steps must be > 0, got {}", options_.steps);
@@ -100,6 +101,13 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
   model_.set_scorer_distill_emphasis(options_.scorer_distill_emphasis);
   options_.schedule.total_steps = options_.steps;
   if (options_.resume) try_resume();
+}
+
+nn::NamedTensors Trainer::trained_parameters() const {
+  nn::NamedTensors named = model_.named_parameters();
+  if (auxiliary_ != nullptr)
+    for (auto& [name, parameter] : auxiliary_->named_parameters()) named.emplace_back("auxiliary." + name, parameter);
+  return named;
 }
 
 double Trainer::evaluate() {
@@ -137,7 +145,7 @@ StepResult Trainer::step() {
   {
     const ops::PrecisionScope precision(options_.precision);
     result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook,
-                            loss_function);
+                            loss_function, auxiliary_);
   }
   // The step's loss is the LM loss: what distillation added is taken back out (optimizer_step
   // reports the mean over the micro-batches of what each loss() returned).
@@ -289,7 +297,7 @@ void Trainer::save() {
   contents.state = {{"loader", loader_state_json(loader_.state())},
                     {"optimizer_steps", optimizer_.steps_taken()},
                     {"loss_scaler", scaler_.state()}};
-  contents.model = model_.named_parameters();
+  contents.model = trained_parameters();
   contents.optimizer = optimizer_.state();
   save_checkpoint(options_.run_dir / "checkpoints", contents, options_.keep_checkpoints);
 }
@@ -302,7 +310,7 @@ void Trainer::try_resume() {
   }
   const CheckpointContents contents = load_checkpoint(*latest);
   std::map<std::string, core::Tensor> weights(contents.model.begin(), contents.model.end());
-  for (auto& [name, parameter] : model_.named_parameters()) {
+  for (auto& [name, parameter] : trained_parameters()) {
     auto it = weights.find(name);
     SIEVE_USER_CHECK(it != weights.end() && it->second.shape() == parameter.shape(),
                      "checkpoint {} does not match the model at '{}'", latest->string(), name);
