@@ -151,6 +151,10 @@ void add_distill_verb(CLI::App& app) {
   cmd->add_option("--temperature", args->distill.temperature,
                   "Softmax temperature T of both distributions in the teacher term (> 0)")
       ->capture_default_str();
+  cmd->add_option("--hidden-weight", args->distill.hidden_weight,
+                  "Weight of hidden-state matching: the MSE between the student's last hidden state, through a "
+                  "learned projection to the teacher's width, and the teacher's (0: off)")
+      ->capture_default_str();
   add_training_run_flags(cmd, args->run);
   cmd->callback([args] { run_distill(*args); });
 }

@@ -1,6 +1,7 @@
 // `sieve distill` end to end on a tiny teacher: a new student from a preset or a config (a model
 // directory with the teacher's tokenizer, evaluated by `eval`), a student directory, an INT8
-// teacher, resume that continues bit for bit, and the errors for bad input.
+// teacher, resume that continues bit for bit (with hidden-state matching), and the errors for
+// bad input.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -83,12 +84,14 @@ TEST_F(DistillCli, StudentDirectoryAndInt8Teacher) {
 }
 
 // A run resumed from its middle checkpoint ends with the weights of the run that went straight
-// through.
+// through — with hidden-state matching, whose projection the checkpoint must restore too.
 TEST_F(DistillCli, ResumeContinuesBitForBit) {
   const fs::path straight = out("straight"), resumed = out("resumed");
-  const std::string student = "--student-config " + small_config().string() + " --checkpoint-interval 2";
+  const std::string student =
+      "--student-config " + small_config().string() + " --checkpoint-interval 2 --hidden-weight 0.5";
   const CommandResult a = run_sieve(distill(straight, student, 4));
   ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("| hidden "), std::string::npos) << a.output;
   fs::copy(straight, resumed, fs::copy_options::recursive);
   fs::remove_all(resumed / "checkpoints" / "step-00000004");
   fs::remove(resumed / "model.safetensors");
@@ -120,6 +123,7 @@ TEST_F(DistillCli, BadInputGivesAClearError) {
       {distill(out("e3"), student + " --alpha -0.1"), "--alpha must be in [0, 1]"},
       {distill(out("e4"), student + " --temperature 0"), "--temperature must be a number > 0"},
       {distill(out("e5"), student + " --temperature -2"), "--temperature must be a number > 0"},
+      {distill(out("e11"), student + " --hidden-weight -1"), "--hidden-weight must be a number >= 0"},
       {distill(out("e6"), ""), "give one student"},
       {distill(out("e7"), student + " --student-config " + small_config().string()), "excludes"},
       {"distill --teacher " + empty.string() + " " + student + " --data " + corpus().string() + " --out " +

@@ -1,6 +1,7 @@
 // The distillation trainer: at α = 0 it is the ordinary trainer bit for bit (same losses, same
-// weights), with a teacher it lowers the KL to the teacher over the steps, and it rejects
-// options, vocabularies and contexts that cannot work.
+// weights), with a teacher it lowers the KL to the teacher over the steps, hidden-state matching
+// trains its projection and lowers its term, and it rejects options, vocabularies and contexts
+// that cannot work.
 #include "sieve/compress/distill/distill_trainer.h"
 
 #include <gtest/gtest.h>
@@ -87,6 +88,37 @@ TEST(DistillTrainer, LowersTheKlToTheTeacher) {
   EXPECT_GT(distill.teacher_seconds(), 0.0);
 }
 
+TEST(DistillTrainer, HiddenStateMatchingTrainsTheProjection) {
+  testing::TempDir dir;
+  const auto shards = write_shards(dir.path());
+  nn::LlamaForCausalLM teacher = tiny(99);  // 64 wide; the student is 32
+  nn::LlamaForCausalLM student(small_student_config(), 7);
+  train::TrainerOptions options = small_options(30);
+  options.schedule.peak_lr = 1e-2f;
+  options.schedule.min_lr = 5e-3f;
+  DistillTrainer distill(teacher, student, data::TokenShard::open(shards.train), data::TokenShard::open(shards.val),
+                         options, {.alpha = 0.0f, .temperature = 1.0f, .hidden_weight = 1.0f});
+  ASSERT_NE(distill.projection(), nullptr);
+  EXPECT_EQ(distill.projection()->weight().shape(), (core::Shape{64, 32}));
+  const std::vector<float> initial = distill.projection()->weight().to_vector();
+  std::vector<double> hidden;
+  distill.trainer().on_step_result = [&](std::int64_t, const train::StepResult& result) {
+    hidden.push_back(result.terms.at("hidden"));
+    EXPECT_TRUE(result.terms.contains("ce"));
+    EXPECT_FALSE(result.terms.contains("kl"));  // α = 0
+  };
+  distill.run();
+  ASSERT_EQ(hidden.size(), 30u);
+  double first = 0.0, last = 0.0;
+  for (int i = 0; i < 5; ++i) {
+    first += hidden[i];
+    last += hidden[25 + i];
+  }
+  EXPECT_LT(last, 0.7 * first);
+  EXPECT_NE(distill.projection()->weight().to_vector(), initial);
+  EXPECT_GT(distill.teacher_seconds(), 0.0);  // the teacher runs for its hidden states even at α = 0
+}
+
 TEST(DistillTrainer, RejectsWhatCannotWork) {
   testing::TempDir dir;
   const auto shards = write_shards(dir.path());
@@ -100,6 +132,7 @@ TEST(DistillTrainer, RejectsWhatCannotWork) {
   EXPECT_THROW(make(student, small_options(2), {.alpha = -0.1f}), core::UserError);
   EXPECT_THROW(make(student, small_options(2), {.temperature = 0.0f}), core::UserError);
   EXPECT_THROW(make(student, small_options(2), {.temperature = NAN}), core::UserError);
+  EXPECT_THROW(make(student, small_options(2), {.hidden_weight = -1.0f}), core::UserError);
   nn::LlamaConfig other_vocab = small_student_config();
   other_vocab.vocab_size = 600;
   nn::LlamaForCausalLM wrong(other_vocab, 7);
