@@ -117,6 +117,12 @@ TEST(DistillTrainer, HiddenStateMatchingTrainsTheProjection) {
   EXPECT_LT(last, 0.7 * first);
   EXPECT_NE(distill.projection()->weight().to_vector(), initial);
   EXPECT_GT(distill.teacher_seconds(), 0.0);  // the teacher runs for its hidden states even at α = 0
+  // The term reaches the student too: it ends elsewhere than plain training from the same start.
+  nn::LlamaForCausalLM plain_student(small_student_config(), 7);
+  DistillTrainer plain(teacher, plain_student, data::TokenShard::open(shards.train), data::TokenShard::open(shards.val),
+                       options, {.alpha = 0.0f});
+  plain.run();
+  EXPECT_NE(snapshot(plain_student), snapshot(student));
 }
 
 TEST(DistillTrainer, RejectsWhatCannotWork) {
