@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 #include "gradcheck.h"
@@ -59,6 +60,9 @@ struct Case {
   std::int64_t N, V;
   float T;
 };
+
+// gtest would otherwise print the struct's bytes, padding included.
+void PrintTo(const Case& c, std::ostream* os) { *os << "N=" << c.N << " V=" << c.V << " T=" << c.T; }
 
 class DistillationLossCases : public ::testing::TestWithParam<Case> {};
 
