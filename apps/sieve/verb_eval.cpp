@@ -1,5 +1,6 @@
-// `sieve eval`: perplexity of a model directory (optionally with LoRA adapters) on a corpus (its
-// validation split, or all of it).
+// `sieve eval`: perplexity and next-token top-1 accuracy of a model directory (optionally with
+// LoRA adapters) on a corpus (its validation split, or all of it); a line, or JSON with --json.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,8 @@
 #include "sieve/data/token_shard.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/io/model_dir.h"
+#include "sieve/ops/loss.h"
+#include "sieve/ops/shape_ops.h"
 
 namespace sieve::apps {
 namespace {
@@ -32,8 +35,22 @@ struct EvalArgs {
   std::int64_t batch = 8;
   std::int64_t max_windows = 0;
   std::int64_t max_documents = 0;
+  bool json = false;
   InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
+
+// Rows of logits [N, V] whose largest logit (the first, on a tie) is at the target's index.
+std::int64_t count_top1_hits(const core::Tensor& logits, const core::Tensor& targets) {
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  const float* x = logits.data<float>();
+  const std::int64_t* t = targets.data<std::int64_t>();
+  std::int64_t hits = 0;
+  for (std::int64_t r = 0; r < N; ++r) {
+    const float* row = x + r * V;
+    hits += std::max_element(row, row + V) - row == t[r];
+  }
+  return hits;
+}
 
 void run_eval(const EvalArgs& args) {
   SIEVE_USER_CHECK(args.split == "val" || args.split == "all", "--split must be 'val' or 'all', got '{}'", args.split);
@@ -65,16 +82,29 @@ void run_eval(const EvalArgs& args) {
   data::EvalWindows windows(std::move(shard), context, args.max_windows);
   autograd::NoGradGuard no_grad;
   double total = 0.0;
-  std::int64_t rows = 0;
+  std::int64_t rows = 0, tokens = 0, hits = 0;
+  const std::int64_t V = model->config().vocab_size;
   while (auto batch = windows.next_batch(args.batch)) {
-    const std::int64_t n = batch->inputs.size(0);
-    total += model->loss(batch->inputs, batch->targets).item() * static_cast<double>(n);
+    const std::int64_t n = batch->inputs.size(0), count = batch->inputs.numel();
+    const core::Tensor logits = ops::reshape(model->forward(batch->inputs), {count, V});  // [N, V]
+    const core::Tensor targets = batch->targets.view({count});                             // [N]
+    total += ops::cross_entropy(logits, targets).item() * static_cast<double>(n);
+    hits += count_top1_hits(logits, targets);
     rows += n;
+    tokens += count;
   }
   const double loss = total / static_cast<double>(rows);
-  std::printf("%s on %s (%s split, %lld windows of %lld tokens): loss %.4f, perplexity %.2f\n", args.model_dir.c_str(),
-              args.corpus.c_str(), args.split.c_str(), static_cast<long long>(rows), static_cast<long long>(context),
-              loss, std::exp(loss));
+  const double accuracy = static_cast<double>(hits) / static_cast<double>(tokens);
+  if (args.json) {
+    const nlohmann::json report{{"model", args.model_dir}, {"corpus", args.corpus},   {"split", args.split},
+                                {"windows", rows},         {"context", context},      {"tokens", tokens},
+                                {"loss", loss},            {"perplexity", std::exp(loss)}, {"top1_accuracy", accuracy}};
+    std::printf("%s\n", report.dump(2).c_str());
+    return;
+  }
+  std::printf("%s on %s (%s split, %lld windows of %lld tokens): loss %.4f, perplexity %.2f, top-1 accuracy %.2f%%\n",
+              args.model_dir.c_str(), args.corpus.c_str(), args.split.c_str(), static_cast<long long>(rows),
+              static_cast<long long>(context), loss, std::exp(loss), 100.0 * accuracy);
 }
 
 }  // namespace
@@ -92,6 +122,8 @@ void add_eval_verb(CLI::App& app) {
   cmd->add_option("--batch", args->batch, "Windows per forward pass")->capture_default_str();
   cmd->add_option("--max-windows", args->max_windows, "Evaluate at most N windows (0: all)");
   cmd->add_option("--max-documents", args->max_documents, "Read at most N documents of the corpus (0: all)");
+  cmd->add_flag("--json", args->json,
+                "Print a JSON object (loss, perplexity, top1_accuracy, windows, tokens) instead of a line");
   cmd->callback([args] { run_eval(*args); });
 }
 

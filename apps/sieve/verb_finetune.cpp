@@ -10,13 +10,12 @@
 #include <filesystem>
 
 #include "apps/sieve/attention_flags.h"
+#include "apps/sieve/training_run_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/qat.h"
-#include "sieve/data/dataset_cache.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/train/precision_choice.h"
-#include "sieve/train/trainer.h"
 
 namespace sieve::apps {
 namespace {
@@ -26,18 +25,12 @@ namespace fs = std::filesystem;
 struct FinetuneArgs {
   std::string model_dir;
   std::string out_dir;
-  data::DatasetRecipe dataset;
   bool lora = false;
   nn::LoraOptions lora_options;
   bool merge = false;
   std::string qat;  // empty: off
   compress::QatOptions qat_options;
-  float lr = 1e-3f;
-  float min_lr = 1e-4f;
-  std::int64_t warmup = 10;
-  std::string precision = "fp32";
-  bool activation_checkpointing = false;
-  train::TrainerOptions trainer;
+  TrainingRunFlags run;
 };
 
 std::atomic<bool> g_stop{false};
@@ -52,7 +45,7 @@ void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
 
 void run_finetune(FinetuneArgs args) {
   const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
-  train::check_precision_mode(args.precision);
+  train::check_precision_mode(args.run.precision);
   SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
   SIEVE_USER_CHECK(args.qat.empty() || !args.lora,
                    "--qat trains every weight through fake quantization; it does not combine with --lora");
@@ -65,20 +58,13 @@ void run_finetune(FinetuneArgs args) {
   if (const std::string note = sparse_mode_note(model->config(), (model_dir / io::kConfigFile).string());
       !note.empty())
     std::fprintf(stderr, "%s\n", note.c_str());
-  if (args.trainer.context == 0) args.trainer.context = model->config().max_position_embeddings;
-  const train::PrecisionChoice precision =
-      train::choose_precision(args.precision, model->config(), args.trainer.batch * args.trainer.context);
-  std::fprintf(stderr, "%s", precision.report.c_str());
-  args.trainer.precision = precision.policy;
-  args.trainer.loss_scaling = args.trainer.loss_scaling || precision.loss_scaling;
-  model->set_activation_checkpointing(args.activation_checkpointing);
+  const train::TrainerOptions trainer_options = settle_training_run(args.run, *model, out_dir);
   const data::Tokenizer tokenizer = data::Tokenizer::load(model_dir / io::kTokenizerFile);
   SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
                    "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
                    model->config().vocab_size);
   fs::create_directories(out_dir);
-  args.dataset.seed = args.trainer.seed;
-  const data::PrepareResult dataset = data::prepare_cached_dataset(out_dir / "data", args.dataset, tokenizer).shards;
+  const data::PrepareResult dataset = prepare_training_data(args.run, tokenizer, out_dir);
 
   if (args.lora) {
     const auto paths = nn::apply_lora(*model, args.lora_options);
@@ -94,12 +80,8 @@ void run_finetune(FinetuneArgs args) {
   std::printf("%s\n", nn::trainable_share_line(*model).c_str());
   std::fflush(stdout);
 
-  args.trainer.schedule.peak_lr = args.lr;
-  args.trainer.schedule.min_lr = args.min_lr;
-  args.trainer.schedule.warmup_steps = args.warmup;
-  args.trainer.run_dir = out_dir;
   train::Trainer trainer(*model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
-                         args.trainer);
+                         trainer_options);
   std::signal(SIGINT, on_finetune_interrupt);
   std::signal(SIGTERM, on_finetune_interrupt);
   const train::TrainResult result = trainer.run(&g_stop);
@@ -134,17 +116,13 @@ void run_finetune(FinetuneArgs args) {
 
 void add_finetune_verb(CLI::App& app) {
   auto args = std::make_shared<FinetuneArgs>();
-  args->trainer.context = 0;
-  args->trainer.steps = 200;
-  args->trainer.adamw.weight_decay = 0.0f;
-  args->trainer.eval_windows = 32;
+  args->run.trainer.context = 0;
+  args->run.trainer.steps = 200;
+  args->run.trainer.adamw.weight_decay = 0.0f;
+  args->run.trainer.eval_windows = 32;
   CLI::App* cmd = app.add_subcommand("finetune", "Fine-tune a saved model on a corpus, fully or with LoRA adapters");
   cmd->add_option("--model", args->model_dir, "Base model directory (config.json, model.safetensors, tokenizer.model)")
       ->required();
-  cmd->add_option("--data,--dataset", args->dataset.datasets,
-                  "Dataset: gcide, foldoc, wikitext-103, wikitext-2, or a text / wikitext .raw / .dict.dz file")
-      ->required();
-  cmd->add_option("--data-dir", args->dataset.data_dir, "Where wikitext-103 / wikitext-2 are (default: $SIEVE_DATA)");
   cmd->add_option("--out", args->out_dir, "Run directory (created): adapter.safetensors or the model, checkpoints")
       ->required();
   cmd->add_flag("--lora", args->lora, "Train LoRA adapters on a frozen base instead of every weight");
@@ -164,30 +142,7 @@ void add_finetune_verb(CLI::App& app) {
       ->check(CLI::IsMember({"int8", "int4"}));
   cmd->add_option("--qat-group-size", args->qat_options.group_size, "int4 group size (a multiple of 32 from 32 to 128)")
       ->capture_default_str();
-  cmd->add_option("--steps", args->trainer.steps, "Optimizer steps")->capture_default_str();
-  cmd->add_option("--batch", args->trainer.batch, "Sequences per micro-batch")->capture_default_str();
-  cmd->add_option("--grad-accum", args->trainer.gradient_accumulation_steps,
-                  "Micro-batches of --batch sequences per optimizer step")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--context", args->trainer.context, "Tokens per sequence (default: the model's context)");
-  cmd->add_option("--lr", args->lr, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--min-lr", args->min_lr, "Final learning rate of the cosine decay")->capture_default_str();
-  cmd->add_option("--warmup", args->warmup, "Linear warmup steps")->capture_default_str();
-  cmd->add_option("--weight-decay", args->trainer.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  cmd->add_option("--clip", args->trainer.clip_grad_norm, "Gradient norm clip (0: off)")->capture_default_str();
-  cmd->add_option("--seed", args->trainer.seed, "Data order and split seed")->capture_default_str();
-  cmd->add_option("--eval-windows", args->trainer.eval_windows, "Validation windows (0: all)")->capture_default_str();
-  cmd->add_option("--log-interval", args->trainer.log_interval, "Progress line every N steps")->capture_default_str();
-  cmd->add_flag("--resume", args->trainer.resume, "Continue from the newest checkpoint in --out");
-  cmd->add_option("--precision", args->precision, "Compute precision: fp32, bf16, fp16, tf32, or auto")
-      ->capture_default_str();
-  cmd->add_flag("--activation-checkpointing", args->activation_checkpointing,
-                "Recompute each decoder block in backward instead of keeping its activations (less memory)");
-  cmd->add_option("--max-documents", args->dataset.max_documents, "Use only the first N documents (0: all)");
-  cmd->add_option("--max-bytes", args->dataset.max_bytes, "Use only the first N bytes of text (0: all)");
-  cmd->add_option("--val-fraction", args->dataset.val_fraction, "Share of documents held out for validation")
-      ->capture_default_str();
+  add_training_run_flags(cmd, args->run);
   cmd->callback([args] { run_finetune(*args); });
 }
 

@@ -1,6 +1,8 @@
 // Cross-entropy fused with log-softmax. Letters: N rows (e.g. B·T), V vocabulary.
 // The forward saves each row's logsumexp and the count of scored rows, so backward rebuilds
 // softmax from the logits without a second reduction.
+// The distillation divergence saves both rows' logsumexp at the temperature; backward rebuilds
+// both softmaxes from the logits (kernels/cpu/distillation_kl.h).
 // Binary cross-entropy with logits against soft targets: N elements, a plain loop here (it
 // scores one logit per token, far too little work for a kernel of its own).
 #include "sieve/ops/loss.h"
@@ -11,6 +13,8 @@
 
 #include "sieve/autograd/node.h"
 #include "sieve/kernels/cpu/cross_entropy.h"
+#include "sieve/kernels/cpu/distillation_kl.h"
+#include "sieve/ops/arithmetic.h"
 #include "sieve/ops/op_support.h"
 
 namespace sieve::ops {
@@ -44,6 +48,51 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
     });
   }
   return out;
+}
+
+Tensor distillation_kl(const Tensor& student_logits, const Tensor& teacher_logits, float temperature) {
+  SIEVE_CHECK(student_logits.dim() == 2 && teacher_logits.shape() == student_logits.shape(),
+              "distillation_kl: student and teacher logits must both be [N, V], got {} and {}",
+              core::shape_string(student_logits.shape()), core::shape_string(teacher_logits.shape()));
+  SIEVE_CHECK(student_logits.dtype() == core::DType::f32 && teacher_logits.dtype() == core::DType::f32,
+              "distillation_kl: logits must be f32, got {} and {}", core::dtype_name(student_logits.dtype()),
+              core::dtype_name(teacher_logits.dtype()));
+  SIEVE_CHECK(!teacher_logits.requires_grad(),
+              "distillation_kl: the teacher's logits must not require grad (they get no gradient)");
+  SIEVE_CHECK(std::isfinite(temperature) && temperature > 0.0f, "distillation_kl: temperature must be > 0, got {}",
+              temperature);
+  const std::int64_t N = student_logits.size(0), V = student_logits.size(1);
+  const Tensor sc = detail::dense(student_logits);  // [N, V]
+  const Tensor tc = detail::dense(teacher_logits);  // [N, V]
+  Tensor student_lse = Tensor::empty({N}), teacher_lse = Tensor::empty({N});  // [N]
+  const float kl = kernels::cpu::distillation_kl_forward(N, V, sc.data<float>(), tc.data<float>(), temperature,
+                                                         student_lse.data<float>(), teacher_lse.data<float>());
+  Tensor out = Tensor::full({}, kl);
+  if (autograd::needs_grad({&student_logits})) {
+    const Tensor ss = sc.detach(), ts = tc.detach();
+    autograd::record(out, "distillation_kl", {&student_logits}, [=](const Tensor& dy) -> std::vector<Tensor> {
+      Tensor dstudent = Tensor::empty(ss.shape());  // [N, V]
+      kernels::cpu::distillation_kl_backward(N, V, ss.data<float>(), ts.data<float>(), temperature,
+                                             student_lse.data<float>(), teacher_lse.data<float>(),
+                                             static_cast<float>(dy.item()), dstudent.data<float>());
+      return {dstudent};
+    });
+  }
+  return out;
+}
+
+Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits, const Tensor& targets,
+                         float alpha, float temperature, DistillationParts* parts) {
+  SIEVE_CHECK(alpha >= 0.0f && alpha <= 1.0f, "distillation_loss: alpha must be in [0, 1], got {}", alpha);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor soft, hard;
+  if (alpha > 0.0f) soft = distillation_kl(student_logits, teacher_logits, temperature);
+  if (alpha < 1.0f) hard = cross_entropy(student_logits, targets);
+  if (parts != nullptr) *parts = {soft.defined() ? soft.item() : nan, hard.defined() ? hard.item() : nan};
+  if (!soft.defined()) return hard;
+  soft = scale(soft, alpha * temperature * temperature);
+  if (!hard.defined()) return soft;
+  return add(soft, scale(hard, 1.0f - alpha));
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets) {

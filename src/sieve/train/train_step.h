@@ -10,7 +10,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sieve/data/batch_loader.h"
@@ -27,19 +29,33 @@ struct StepResult {
   float loss_scale = 1.0f;   // the scale the gradients were computed with
   bool skipped = false;      // inf/NaN gradient or loss: no update was made
   std::int64_t tokens = 0;   // tokens in the micro-batches
+  std::map<std::string, double> terms;  // a LossFunction's named parts, mean over the micro-batches
 };
+
+// Named parts of a training loss (e.g. distillation's "kl" and "ce") that a LossFunction reports
+// beside it; the trainer averages them into the progress line and the metrics stream.
+using LossTerms = std::map<std::string, double>;
+
+// The loss of one micro-batch in place of model.loss(inputs, targets): a one-element tensor whose
+// graph reaches the model's parameters (distillation computes it from a teacher's logits too).
+// Runs with the step's grad mode and precision policy; may add named parts to `terms`.
+using LossFunction = std::function<core::Tensor(const data::Batch& batch, LossTerms& terms)>;
 
 // Called after every micro-batch's backward, before unscaling, with the model's parameters
 // (tests use it to inject an overflow).
 using GradientHook = std::function<void(const std::vector<core::Tensor>& parameters)>;
 
-// Zeroes the gradients, runs forward and backward on each micro-batch (seed gradient
+// Zeroes the gradients, runs forward and backward on each micro-batch — model.loss, or
+// `loss_function` when set — (seed gradient
 // scaler.scale() / micro_batches.size()), unscales and checks the gradients, clips them to
 // `clip_grad_norm` (<= 0: no clipping) and, unless something was non-finite, applies
-// optimizer.step(lr). Then scaler.update(skipped). Micro-batches should all have the same shape
+// optimizer.step(lr). Then scaler.update(skipped). An `auxiliary` module's parameters (trained
+// beside the model by the loss function, e.g. a projection) are zeroed, unscaled, checked and
+// clipped with the model's; the optimizer must hold them too. Micro-batches should all have the same shape
 // (see the note: otherwise the result is the mean of per-micro-batch means).
 StepResult optimizer_step(nn::LlamaForCausalLM& model, AdamW& optimizer, LossScaler& scaler,
                           std::span<const data::Batch> micro_batches, float lr, double clip_grad_norm,
-                          const GradientHook& hook = {});
+                          const GradientHook& hook = {}, const LossFunction& loss_function = {},
+                          nn::Module* auxiliary = nullptr);
 
 }  // namespace sieve::train

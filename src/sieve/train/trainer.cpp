@@ -76,12 +76,13 @@ void check_dense_blend(const nn::LlamaForCausalLM& model, std::int64_t steps) {
 }
 
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
-                 TrainerOptions options)
+                 TrainerOptions options, nn::Module* auxiliary)
     : model_(model),
+      auxiliary_(auxiliary),
       loader_(std::move(train), options.seed),
       validation_(std::move(validation)),
       options_(std::move(options)),
-      optimizer_(model.named_parameters(), options_.adamw),
+      optimizer_(trained_parameters(), options_.adamw),
       scaler_(scaler_options(options_)),
       metrics_(metrics_path(options_)) {
   SIEVE_USER_CHECK(options_.steps > 0, "--steps must be > 0, got {}", options_.steps);
@@ -100,6 +101,13 @@ Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::Toke
   model_.set_scorer_distill_emphasis(options_.scorer_distill_emphasis);
   options_.schedule.total_steps = options_.steps;
   if (options_.resume) try_resume();
+}
+
+nn::NamedTensors Trainer::trained_parameters() const {
+  nn::NamedTensors named = model_.named_parameters();
+  if (auxiliary_ != nullptr)
+    for (auto& [name, parameter] : auxiliary_->named_parameters()) named.emplace_back("auxiliary." + name, parameter);
+  return named;
 }
 
 double Trainer::evaluate() {
@@ -136,7 +144,8 @@ StepResult Trainer::step() {
   StepResult result;
   {
     const ops::PrecisionScope precision(options_.precision);
-    result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook);
+    result = optimizer_step(model_, optimizer_, scaler_, micro_batches, lr, options_.clip_grad_norm, gradient_hook,
+                            loss_function, auxiliary_);
   }
   // The step's loss is the LM loss: what distillation added is taken back out (optimizer_step
   // reports the mean over the micro-batches of what each loss() returned).
@@ -194,6 +203,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
   double distill_sum = 0.0;  // over the interval's warm-up steps
   std::int64_t distill_count = 0;
   std::int64_t interval_skipped = 0;
+  LossTerms term_sums;  // over the interval's steps
   double last_grad_norm = 0.0;
   while (step_ < options_.steps) {
     const StepResult step_result = step();
@@ -202,6 +212,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
     ++loss_count;
     if (step_result.skipped) ++interval_skipped;
     else last_grad_norm = step_result.grad_norm;
+    for (const auto& [name, value] : step_result.terms) term_sums[name] += value;
     if (std::isfinite(last_distill_loss_)) {
       distill_sum += last_distill_loss_;
       ++distill_count;
@@ -225,6 +236,8 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
       const double mean_distill = distill_count > 0 ? distill_sum / static_cast<double>(distill_count)
                                                     : std::numeric_limits<double>::quiet_NaN();
       if (distill_count > 0) message += fmt::format(" | scorer distill {:.4f}", mean_distill);
+      for (const auto& [name, sum] : term_sums)
+        message += fmt::format(" | {} {:.4f}", name, sum / static_cast<double>(loss_count));
       progress.report(done, message);
       nlohmann::json record{{"event", "train"},
                       {"step", step_},
@@ -242,11 +255,13 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
                       {"time_s", std::chrono::duration<double>(now - created_).count()},
                       {"unix_time", unix_time_seconds()}};
       if (distill_count > 0) record["scorer_distill_loss"] = mean_distill;
+      for (const auto& [name, sum] : term_sums) record[name] = sum / static_cast<double>(loss_count);
       metrics_.write(record);
       loss_sum = 0.0;
       loss_count = 0;
       distill_sum = 0.0;
       distill_count = 0;
+      term_sums.clear();
       interval_skipped = 0;
       interval_start = Clock::now();
     }
@@ -282,7 +297,7 @@ void Trainer::save() {
   contents.state = {{"loader", loader_state_json(loader_.state())},
                     {"optimizer_steps", optimizer_.steps_taken()},
                     {"loss_scaler", scaler_.state()}};
-  contents.model = model_.named_parameters();
+  contents.model = trained_parameters();
   contents.optimizer = optimizer_.state();
   save_checkpoint(options_.run_dir / "checkpoints", contents, options_.keep_checkpoints);
 }
@@ -295,7 +310,7 @@ void Trainer::try_resume() {
   }
   const CheckpointContents contents = load_checkpoint(*latest);
   std::map<std::string, core::Tensor> weights(contents.model.begin(), contents.model.end());
-  for (auto& [name, parameter] : model_.named_parameters()) {
+  for (auto& [name, parameter] : trained_parameters()) {
     auto it = weights.find(name);
     SIEVE_USER_CHECK(it != weights.end() && it->second.shape() == parameter.shape(),
                      "checkpoint {} does not match the model at '{}'", latest->string(), name);

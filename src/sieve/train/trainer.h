@@ -91,7 +91,11 @@ struct TrainResult {
 
 class Trainer {
  public:
-  Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation, TrainerOptions options);
+  // `auxiliary` (may be null; must outlive the trainer): a module trained beside the model by the
+  // loss function (e.g. distillation's hidden-state projection). Its parameters join the
+  // optimizer and the checkpoints under the prefix "auxiliary." — they are not part of the model.
+  Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation, TrainerOptions options,
+          nn::Module* auxiliary = nullptr);
 
   // Mean next-token loss over the validation windows (perplexity = exp of it).
   double evaluate();
@@ -115,13 +119,21 @@ class Trainer {
   std::function<void(std::int64_t step, const StepResult& result)> on_step_result;
   // Called on the accumulated (still scaled) gradients of every step; tests use it.
   GradientHook gradient_hook;
+  // When set, each micro-batch's training loss (e.g. distillation, compress/distill/); its terms
+  // are averaged over each log interval into the progress line and the metrics stream's "train"
+  // records. Validation stays the model's own next-token loss.
+  LossFunction loss_function;
 
  private:
   void save();
   void try_resume();
   void log_eval(double val_loss);
 
+  // The model's parameters, then the auxiliary module's with their prefix.
+  nn::NamedTensors trained_parameters() const;
+
   nn::LlamaForCausalLM& model_;
+  nn::Module* auxiliary_;
   data::BatchLoader loader_;
   data::TokenShard validation_;
   TrainerOptions options_;

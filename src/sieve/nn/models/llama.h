@@ -70,6 +70,11 @@ class LlamaForCausalLM : public Module {
   // Mean next-token cross-entropy of logits(ids) against targets [B, T] — plus, while scorer
   // distillation is on and grad mode is on, the sparse layers' distillation losses (below).
   Tensor loss(const Tensor& ids, const Tensor& targets) const;
+  // forward(ids) in two halves, for losses on the last hidden state (distillation's hidden-state
+  // matching): the final-norm hidden states [B, T, C] the output head reads (sequence length
+  // checked), and the head, [..., C] → [..., V]. head(hidden_states(ids)) is forward(ids).
+  Tensor hidden_states(const Tensor& ids, KvCache* cache = nullptr) const;
+  Tensor head(const Tensor& h) const;
   // An empty cache for `batch` sequences of up to `capacity` tokens.
   KvCache make_cache(std::int64_t batch, std::int64_t capacity) const;
 
@@ -111,8 +116,6 @@ class LlamaForCausalLM : public Module {
   ScorerDistillationTotals take_scorer_distillation_totals() const;
 
  private:
-  Tensor hidden_states(const Tensor& ids, KvCache* cache) const;  // [B, T, C], length checked
-  Tensor head(const Tensor& h) const;                              // [..., C] → [..., V]
   Tensor lm_loss(const Tensor& ids, const Tensor& targets) const;
   LlamaConfig config_;
   std::shared_ptr<LlamaBackbone> model_;
