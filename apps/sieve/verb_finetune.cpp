@@ -10,9 +10,8 @@
 #include <filesystem>
 
 #include "apps/sieve/attention_flags.h"
+#include "apps/sieve/finetune.h"
 #include "apps/sieve/verbs.h"
-#include "sieve/compress/qat.h"
-#include "sieve/data/dataset_cache.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/train/precision_choice.h"
@@ -23,26 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FinetuneArgs {
-  std::string model_dir;
-  std::string out_dir;
-  data::DatasetRecipe dataset;
-  bool lora = false;
-  nn::LoraOptions lora_options;
-  bool merge = false;
-  std::string qat;  // empty: off
-  compress::QatOptions qat_options;
-  float lr = 1e-3f;
-  float min_lr = 1e-4f;
-  std::int64_t warmup = 10;
-  std::string precision = "fp32";
-  bool activation_checkpointing = false;
-  train::TrainerOptions trainer;
-};
+std::atomic<bool> g_finetune_stop{false};
 
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_finetune_interrupt(int) { g_stop.store(true); }
+extern "C" void on_finetune_interrupt(int) { g_finetune_stop.store(true); }
 
 void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
   const fs::path target = to_dir / io::kTokenizerFile;
@@ -50,7 +32,9 @@ void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
   fs::copy_file(from_dir / io::kTokenizerFile, target, fs::copy_options::overwrite_existing);
 }
 
-void run_finetune(FinetuneArgs args) {
+}  // namespace
+
+void run_finetune(FinetuneRequest args, const std::atomic<bool>* stop) {
   const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
   train::check_precision_mode(args.precision);
   SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
@@ -100,11 +84,7 @@ void run_finetune(FinetuneArgs args) {
   args.trainer.run_dir = out_dir;
   train::Trainer trainer(*model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
                          args.trainer);
-  std::signal(SIGINT, on_finetune_interrupt);
-  std::signal(SIGTERM, on_finetune_interrupt);
-  const train::TrainResult result = trainer.run(&g_stop);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  const train::TrainResult result = trainer.run(stop);
   std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
               std::exp(result.initial_val_loss), std::exp(result.final_val_loss),
               static_cast<long long>(result.steps_done), result.tokens_per_second);
@@ -130,14 +110,8 @@ void run_finetune(FinetuneArgs args) {
   }
 }
 
-}  // namespace
-
 void add_finetune_verb(CLI::App& app) {
-  auto args = std::make_shared<FinetuneArgs>();
-  args->trainer.context = 0;
-  args->trainer.steps = 200;
-  args->trainer.adamw.weight_decay = 0.0f;
-  args->trainer.eval_windows = 32;
+  auto args = std::make_shared<FinetuneRequest>();
   CLI::App* cmd = app.add_subcommand("finetune", "Fine-tune a saved model on a corpus, fully or with LoRA adapters");
   cmd->add_option("--model", args->model_dir, "Base model directory (config.json, model.safetensors, tokenizer.model)")
       ->required();
@@ -188,7 +162,13 @@ void add_finetune_verb(CLI::App& app) {
   cmd->add_option("--max-bytes", args->dataset.max_bytes, "Use only the first N bytes of text (0: all)");
   cmd->add_option("--val-fraction", args->dataset.val_fraction, "Share of documents held out for validation")
       ->capture_default_str();
-  cmd->callback([args] { run_finetune(*args); });
+  cmd->callback([args] {
+    std::signal(SIGINT, on_finetune_interrupt);
+    std::signal(SIGTERM, on_finetune_interrupt);
+    run_finetune(*args, &g_finetune_stop);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  });
 }
 
 }  // namespace sieve::apps
