@@ -2,6 +2,8 @@
 the CLI's, perplexity, the tokenizer."""
 
 import math
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +85,24 @@ def test_num_parameters_and_config(model: sieve.Model):
     config = model.config
     assert config["hidden_size"] == 64
     assert model.num_parameters > config["vocab_size"] * config["hidden_size"]
+
+
+def test_the_gil_is_released_while_the_engine_computes(model: sieve.Model):
+    text = "abc defgh ij klm nop. qrs tu vwx yz ab cd. " * 200  # many windows of the context
+    span = {}
+
+    def compute():
+        span["start"] = time.monotonic()
+        model.perplexity(text)
+        span["end"] = time.monotonic()
+
+    worker = threading.Thread(target=compute)
+    ticks = []
+    worker.start()
+    while worker.is_alive():
+        ticks.append(time.monotonic())
+    worker.join()
+    start, end = span["start"], span["end"]
+    # Held through the computation, the GIL would leave this thread no tick in its middle half.
+    middle = [t for t in ticks if start + (end - start) / 4 < t < end - (end - start) / 4]
+    assert end - start > 0.05 and middle
