@@ -38,7 +38,8 @@ def test_logits_keep_dtype_and_shape_without_a_copy(model: sieve.Model):
     batch = np.array([IDS, IDS[::-1]], dtype=np.int32)
     two = model.logits(batch)
     assert two.dtype == np.float32 and two.shape == (2, len(IDS), vocab)
-    assert np.array_equal(two[0], one)  # rows of a batch are independent
+    # Rows of a batch are independent (equal up to the GEMM blocking a batch size picks).
+    assert np.allclose(two[0], one, rtol=1e-5, atol=1e-5)
     assert batch.dtype == np.int32  # the caller's array is untouched
 
 
