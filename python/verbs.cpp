@@ -8,14 +8,31 @@
 
 #include "apps/sieve/conversion_formats.h"
 #include "apps/sieve/finetune.h"
+#include "apps/sieve/new_model.h"
 #include "apps/sieve/quantize.h"
 #include "python/bindings.h"
 #include "python/interrupt.h"
+#include "sieve/io/model_dir.h"
 
 namespace sieve::python {
 namespace {
 
 namespace fs = std::filesystem;
+
+// `sieve train --out DIR --steps 0`: a new model directory with seeded, untrained weights.
+void create_model(const fs::path& out_dir, const std::vector<std::string>& dataset, const std::string& preset,
+                  const std::optional<fs::path>& config, const std::optional<fs::path>& tokenizer,
+                  const std::optional<fs::path>& data_dir, std::uint64_t seed) {
+  apps::NewModelRequest request{.out_dir = out_dir,
+                                .datasets = dataset,
+                                .data_dir = data_dir.value_or(fs::path()),
+                                .tokenizer = tokenizer ? tokenizer->string() : std::string(),
+                                .preset = preset,
+                                .config_file = config ? config->string() : std::string()};
+  py::gil_scoped_release release;
+  const nn::LlamaForCausalLM model(apps::write_new_model(request), seed);
+  io::save_model(model, out_dir);
+}
 
 // `sieve export`'s formats but ONNX, which needs protobuf (NOTE [No protobuf in the Python module]
 // in python/CMakeLists.txt); the conversions are the CLI's functions.
@@ -88,6 +105,12 @@ void finetune(const fs::path& model_dir, const std::vector<std::string>& dataset
 }  // namespace
 
 void bind_verbs(py::module_& m) {
+  m.def("create_model", &create_model, py::arg("out_dir"), py::arg("dataset") = std::vector<std::string>{},
+        py::kw_only(), py::arg("preset") = "demo", py::arg("config") = py::none(), py::arg("tokenizer") = py::none(),
+        py::arg("data_dir") = py::none(), py::arg("seed") = 0,
+        "`sieve train --out OUT_DIR --steps 0`: a new model directory — config.json from a preset (tiny, demo, "
+        "lm-17m, lm-100m) or a config file, tokenizer.model trained on the datasets (or copied from `tokenizer`), "
+        "and weights initialised from `seed` — for MixedPrecisionTrainer to train.");
   m.def("finetune", &finetune, py::arg("model_dir"), py::arg("dataset"), py::arg("out_dir"), py::kw_only(),
         py::arg("lora") = false, py::arg("lora_rank") = 8, py::arg("lora_alpha") = 16.0, py::arg("lora_dropout") = 0.0f,
         py::arg("lora_targets") = "attn", py::arg("merge") = false, py::arg("qat") = py::none(), py::arg("steps") = 200,

@@ -155,6 +155,19 @@ class MixedPrecisionTrainer:
     @property
     def num_parameters(self) -> int: ...
 
+def create_model(
+    out_dir: PathLike,
+    dataset: Sequence[str] = (),
+    *,
+    preset: str = "demo",
+    config: Optional[PathLike] = None,
+    tokenizer: Optional[PathLike] = None,
+    data_dir: Optional[PathLike] = None,
+    seed: int = 0,
+) -> None:
+    """`sieve train --out OUT_DIR --steps 0`: config.json from a preset or config file, tokenizer.model
+    trained on the datasets (or copied from `tokenizer`), and seeded untrained weights."""
+
 def finetune(
     model_dir: PathLike,
     dataset: Sequence[str],

@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import sieve
 from conftest import run_sieve
 
@@ -78,3 +80,14 @@ def test_ctrl_c_stops_training_with_a_loadable_model(untrained_model: Path, corp
     assert any((out / "checkpoints").iterdir())
     model = sieve.load(out)
     assert model.logits([1, 2, 3]).shape == (3, model.config["vocab_size"])
+
+
+def test_create_model_makes_what_the_cli_makes(corpus: Path, tmp_path: Path):
+    sieve.create_model(tmp_path / "py", [str(corpus)], preset="tiny", seed=3)
+    cli = run_sieve("train", "--out", str(tmp_path / "cli"), "--preset", "tiny", "--dataset", str(corpus),
+                    "--steps", "0", "--model-seed", "3")
+    assert cli.returncode == 0, cli.stderr
+    for name in ("config.json", "tokenizer.model", "model.safetensors"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    with pytest.raises(sieve.UserError, match="unknown preset"):
+        sieve.create_model(tmp_path / "bad", [str(corpus)], preset="huge")
