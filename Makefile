@@ -4,7 +4,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps deps-test configure build test demo bench clean
+# Where `make install-python` puts the package: the site-packages of Debian's python3
+# (/usr/local/lib/python3.11/dist-packages).
+PYTHON_SITE ?= $(shell /usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("platlib"))')
+
+.PHONY: all deps deps-test deps-python configure build test demo bench python install-python clean
 
 all: build
 
@@ -13,6 +17,9 @@ deps:
 
 deps-test:
 	@scripts/install-deps.sh --test
+
+deps-python:
+	@scripts/install-deps.sh --python
 
 # Configures anew each time, so that GoogleTest installed after a first `make demo` is found.
 configure:
@@ -31,6 +38,19 @@ test: deps-test configure
 demo: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target sieve
 	scripts/demo.sh
+
+# The Python package (docs/python.md): build/python/sieve, importable with PYTHONPATH=build/python.
+# `make build` builds it too when pybind11 and the Python headers are installed.
+python: deps-python configure
+	cmake --build $(BUILD) -j $(JOBS) --target python
+
+# Copies the package into Debian's python3 (not through pip: Debian's python3 refuses pip
+# installs outside a virtual environment, PEP 668).
+install-python: python
+	rm -rf $(DESTDIR)$(PYTHON_SITE)/sieve
+	mkdir -p $(DESTDIR)$(PYTHON_SITE)
+	cp -r $(BUILD)/python/sieve $(DESTDIR)$(PYTHON_SITE)/sieve
+	@echo "installed the sieve package into $(DESTDIR)$(PYTHON_SITE)/sieve"
 
 bench: deps-test configure
 	cmake --build $(BUILD) -j $(JOBS)

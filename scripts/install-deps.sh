@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages Sieve needs. Does nothing when all are present; otherwise runs
 # apt-get (as root, or through sudo).
 #   scripts/install-deps.sh          what building and running Sieve needs (`make demo`)
+#   scripts/install-deps.sh --python that plus the Python module's build needs (`make python`)
 #   scripts/install-deps.sh --test   that plus what the tests and benchmarks use (`make test`,
 #                                    `make bench`): GoogleTest, the fuzzers' clang, PyTorch,
 #                                    Node.js and npm, then the npm verifiers
@@ -21,6 +22,9 @@ build_and_run=(
   libonnx-dev                                   # onnx.proto for `sieve export --format onnx`
   dict-gcide                                    # the demo's bundled English text
 )
+python_module=(
+  pybind11-dev python3-dev                      # the Python package's extension module
+)
 test_and_bench=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev                      # libFuzzer targets
@@ -30,13 +34,15 @@ test_and_bench=(
   dict-foldoc                                   # computing text for the corpus tests
   nodejs git                                    # npm verifiers (scripts/install-verifiers.sh)
   python3-onnx                                  # onnx.checker on the ONNX exports
+  python3-pytest                                # the Python package's tests
 )
 
 packages=("${build_and_run[@]}")
 case "${1:-}" in
   "") ;;
-  --test) packages+=("${test_and_bench[@]}") ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  --python) packages+=("${python_module[@]}") ;;
+  --test) packages+=("${python_module[@]}" "${test_and_bench[@]}") ;;
+  *) echo "usage: $0 [--python|--test]" >&2; exit 2 ;;
 esac
 
 missing=()

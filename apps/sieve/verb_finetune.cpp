@@ -10,9 +10,8 @@
 #include <filesystem>
 
 #include "apps/sieve/attention_flags.h"
-#include "apps/sieve/training_run_flags.h"
+#include "apps/sieve/finetune.h"
 #include "apps/sieve/verbs.h"
-#include "sieve/compress/qat.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
 #include "sieve/train/precision_choice.h"
@@ -22,20 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FinetuneArgs {
-  std::string model_dir;
-  std::string out_dir;
-  bool lora = false;
-  nn::LoraOptions lora_options;
-  bool merge = false;
-  std::string qat;  // empty: off
-  compress::QatOptions qat_options;
-  TrainingRunFlags run;
-};
+std::atomic<bool> g_finetune_stop{false};
 
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_finetune_interrupt(int) { g_stop.store(true); }
+extern "C" void on_finetune_interrupt(int) { g_finetune_stop.store(true); }
 
 void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
   const fs::path target = to_dir / io::kTokenizerFile;
@@ -43,7 +31,9 @@ void copy_tokenizer(const fs::path& from_dir, const fs::path& to_dir) {
   fs::copy_file(from_dir / io::kTokenizerFile, target, fs::copy_options::overwrite_existing);
 }
 
-void run_finetune(FinetuneArgs args) {
+}  // namespace
+
+void run_finetune(FinetuneRequest args, const std::atomic<bool>* stop) {
   const fs::path model_dir(args.model_dir), out_dir(args.out_dir);
   train::check_precision_mode(args.run.precision);
   SIEVE_USER_CHECK(!args.merge || args.lora, "--merge needs --lora (a full fine-tune already saves a whole model)");
@@ -82,11 +72,7 @@ void run_finetune(FinetuneArgs args) {
 
   train::Trainer trainer(*model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
                          trainer_options);
-  std::signal(SIGINT, on_finetune_interrupt);
-  std::signal(SIGTERM, on_finetune_interrupt);
-  const train::TrainResult result = trainer.run(&g_stop);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  const train::TrainResult result = trainer.run(stop);
   std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
               std::exp(result.initial_val_loss), std::exp(result.final_val_loss),
               static_cast<long long>(result.steps_done), result.tokens_per_second);
@@ -112,14 +98,8 @@ void run_finetune(FinetuneArgs args) {
   }
 }
 
-}  // namespace
-
 void add_finetune_verb(CLI::App& app) {
-  auto args = std::make_shared<FinetuneArgs>();
-  args->run.trainer.context = 0;
-  args->run.trainer.steps = 200;
-  args->run.trainer.adamw.weight_decay = 0.0f;
-  args->run.trainer.eval_windows = 32;
+  auto args = std::make_shared<FinetuneRequest>();
   CLI::App* cmd = app.add_subcommand("finetune", "Fine-tune a saved model on a corpus, fully or with LoRA adapters");
   cmd->add_option("--model", args->model_dir, "Base model directory (config.json, model.safetensors, tokenizer.model)")
       ->required();
@@ -143,7 +123,13 @@ void add_finetune_verb(CLI::App& app) {
   cmd->add_option("--qat-group-size", args->qat_options.group_size, "int4 group size (a multiple of 32 from 32 to 128)")
       ->capture_default_str();
   add_training_run_flags(cmd, args->run);
-  cmd->callback([args] { run_finetune(*args); });
+  cmd->callback([args] {
+    std::signal(SIGINT, on_finetune_interrupt);
+    std::signal(SIGTERM, on_finetune_interrupt);
+    run_finetune(*args, &g_finetune_stop);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  });
 }
 
 }  // namespace sieve::apps

@@ -5,10 +5,10 @@
 #include <filesystem>
 
 #include "apps/sieve/inference_model.h"
+#include "apps/sieve/text_generation.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/io/model_dir.h"
-#include "sieve/nn/generation.h"
 
 namespace sieve::apps {
 namespace {
@@ -22,39 +22,32 @@ struct GenerateArgs {
   InferenceModelFlags model_flags;  // attention overrides, --adapter
 };
 
-void run_generate(GenerateArgs args) {
-  nn::validate(args.options.sampling);
+void run_generate(const GenerateArgs& args) {
+  nn::validate(args.options.sampling);  // before minutes of loading
   const std::filesystem::path dir(args.model_dir);
   const auto model = load_inference_model(dir, args.model_flags);
   const auto tokenizer = data::Tokenizer::load(dir / io::kTokenizerFile);
-  SIEVE_USER_CHECK(tokenizer.vocab_size() <= model->config().vocab_size,
-                   "tokenizer vocabulary ({}) is larger than the model's ({})", tokenizer.vocab_size(),
-                   model->config().vocab_size);
-  std::vector<std::int64_t> prompt;
-  if (tokenizer.bos_id() >= 0) prompt.push_back(tokenizer.bos_id());
-  for (auto id : tokenizer.encode(args.prompt)) prompt.push_back(id);
-  if (args.stop_at_eos) args.options.stop_token = tokenizer.eos_id();
-
-  // The prompt is printed as its ids decode, and the continuation decoded after it, so the text
-  // is the decode of all the ids (a first new piece keeps its leading space).
-  data::StreamingDecoder decoder(tokenizer);
-  const std::vector<std::int32_t> prompt_ids(prompt.begin(), prompt.end());
-  std::fputs(decoder.push(prompt_ids).c_str(), stdout);
-  std::fflush(stdout);
-  const auto start = std::chrono::steady_clock::now();
-  const auto produced = nn::generate(*model, prompt, args.options, [&](std::int64_t token) {
-    if (token == args.options.stop_token) return true;
-    const std::string text = decoder.push(static_cast<std::int32_t>(token));
-    std::fputs(text.c_str(), stdout);
+  const auto print = [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
-    return true;
-  });
-  std::fputs(decoder.finish().c_str(), stdout);
+  };
+  std::chrono::steady_clock::time_point start;
+  const std::int64_t produced = generate_text(*model, tokenizer, args.prompt, args.options, args.stop_at_eos,
+                                              {.on_prompt =
+                                                   [&](std::string_view text) {
+                                                     print(text);
+                                                     start = std::chrono::steady_clock::now();
+                                                   },
+                                               .on_text =
+                                                   [&](std::string_view text) {
+                                                     print(text);
+                                                     return true;
+                                                   }});
   std::fputs("\n", stdout);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (args.show_stats)
-    std::fprintf(stderr, "[%zu tokens in %.2f s: %.1f tokens/s]\n", produced.size(), seconds,
-                 static_cast<double>(produced.size()) / seconds);
+    std::fprintf(stderr, "[%lld tokens in %.2f s: %.1f tokens/s]\n", static_cast<long long>(produced), seconds,
+                 static_cast<double>(produced) / seconds);
 }
 
 }  // namespace

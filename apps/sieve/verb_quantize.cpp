@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "apps/sieve/bench_common.h"
+#include "apps/sieve/quantize.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/calibration.h"
 #include "sieve/compress/calibration_data.h"
@@ -24,23 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct QuantizeArgs {
-  std::string model_dir;
-  std::string out_dir;
-  std::string scheme;
-  std::string plan_file;  // --plan: a quantization section as JSON (scheme mixed)
-  std::int64_t group_size = compress::kDefaultInt4GroupSize;
-  std::string scale_dtype = "f16";
-  std::string activations = "dynamic";
-  std::string calibration;  // corpus for static activation scales
-  std::int64_t calibration_windows = 32;
-  std::int64_t calibration_context = 0;  // 0: the model's context
-  bool analyze = false;
-  double max_ppl_increase = 0.0;
-};
-
 // Group size, scale dtype and activations from the flags.
-compress::QuantizationPlan plan_settings(const QuantizeArgs& args) {
+compress::QuantizationPlan plan_settings(const QuantizeRequest& args) {
   compress::QuantizationPlan plan;
   plan.group_size = args.group_size;
   SIEVE_USER_CHECK(args.scale_dtype == "f16" || args.scale_dtype == "f32", "--scale-dtype must be f16 or f32, got '{}'",
@@ -53,7 +39,7 @@ compress::QuantizationPlan plan_settings(const QuantizeArgs& args) {
 }
 
 // The plan of --scheme int8|int4, or of --scheme mixed --plan FILE.
-compress::QuantizationPlan make_plan(const QuantizeArgs& args, const nn::LlamaForCausalLM& model) {
+compress::QuantizationPlan make_plan(const QuantizeRequest& args, const nn::LlamaForCausalLM& model) {
   compress::QuantizationPlan plan;
   if (args.scheme == "mixed") {
     SIEVE_USER_CHECK(!args.plan_file.empty(),
@@ -75,7 +61,7 @@ compress::QuantizationPlan make_plan(const QuantizeArgs& args, const nn::LlamaFo
   return plan;
 }
 
-std::vector<core::Tensor> read_batches(const QuantizeArgs& args, const nn::LlamaForCausalLM& model) {
+std::vector<core::Tensor> read_batches(const QuantizeRequest& args, const nn::LlamaForCausalLM& model) {
   const auto tokenizer = data::Tokenizer::load(fs::path(args.model_dir) / io::kTokenizerFile);
   compress::CalibrationDataOptions options;
   options.windows = args.calibration_windows;
@@ -86,7 +72,7 @@ std::vector<core::Tensor> read_batches(const QuantizeArgs& args, const nn::Llama
   return compress::read_calibration_batches(args.calibration, tokenizer, options);
 }
 
-std::map<std::string, float> calibrate(const QuantizeArgs& args, nn::LlamaForCausalLM& model,
+std::map<std::string, float> calibrate(const QuantizeRequest& args, nn::LlamaForCausalLM& model,
                                        const std::vector<std::string>& layers, const std::vector<core::Tensor>& batches) {
   auto ranges = compress::calibrate_input_ranges(model, layers, batches);
   std::int64_t windows = 0;
@@ -103,7 +89,7 @@ void write_text(const fs::path& path, const std::string& text) {
 
 // --analyze, and --scheme mixed --max-ppl-increase: the sensitivity table (printed, and saved
 // as OUT/sensitivity.json and OUT/sensitivity.md), then for the latter the searched plan.
-compress::QuantizationPlan analyze(const QuantizeArgs& args, nn::LlamaForCausalLM& model,
+compress::QuantizationPlan analyze(const QuantizeRequest& args, nn::LlamaForCausalLM& model,
                                    const std::vector<core::Tensor>& batches, const std::map<std::string, float>* ranges) {
   const fs::path out(args.out_dir);
   const compress::QuantizationPlan settings = plan_settings(args);
@@ -145,7 +131,9 @@ compress::QuantizationPlan analyze(const QuantizeArgs& args, nn::LlamaForCausalL
   return result.plan;
 }
 
-void run_quantize(const QuantizeArgs& args) {
+}  // namespace
+
+void run_quantize(const QuantizeRequest& args) {
   const fs::path source(args.model_dir), out(args.out_dir);
   SIEVE_USER_CHECK(fs::weakly_canonical(source) != fs::weakly_canonical(out),
                    "--out must be another directory than --model (the f32 model stays as it is)");
@@ -193,10 +181,8 @@ void run_quantize(const QuantizeArgs& args) {
               static_cast<double>(before) / static_cast<double>(after));
 }
 
-}  // namespace
-
 void add_quantize_verb(CLI::App& app) {
-  auto args = std::make_shared<QuantizeArgs>();
+  auto args = std::make_shared<QuantizeRequest>();
   CLI::App* cmd = app.add_subcommand("quantize", "Write a quantized copy (INT8 / INT4) of a model directory");
   cmd->add_option("--model", args->model_dir, "The f32 model directory")->required();
   cmd->add_option("--out", args->out_dir,

@@ -7,11 +7,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "apps/sieve/attention_flags.h"
+#include "apps/sieve/new_model.h"
+#include "apps/sieve/train_summary.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/dataset_registry.h"
 #include "sieve/io/model_config.h"
@@ -48,63 +48,16 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_interrupt(int) { g_stop.store(true); }
 
-// Reuses out/tokenizer.model, copies --tokenizer there, or trains one on the datasets' text.
-data::Tokenizer ensure_tokenizer(const TrainArgs& args, const std::vector<fs::path>& corpora,
-                                 std::int64_t vocab_size) {
-  const fs::path target = fs::path(args.out_dir) / io::kTokenizerFile;
-  if (!args.tokenizer.empty()) {
-    auto tokenizer = data::Tokenizer::load(args.tokenizer);
-    if (!fs::exists(target) || !fs::equivalent(args.tokenizer, target))
-      fs::copy_file(args.tokenizer, target, fs::copy_options::overwrite_existing);
-    return tokenizer;
-  }
-  if (fs::exists(target)) return data::Tokenizer::load(target);
-  SIEVE_USER_CHECK(!corpora.empty(), "--dataset: a new model needs a dataset to train its tokenizer on (or --tokenizer)");
-  std::fprintf(stderr, "training a %lld-piece BPE tokenizer on %zu corpus file(s)...\n",
-               static_cast<long long>(vocab_size), corpora.size());
-  data::TokenizerTrainOptions options;
-  options.inputs = corpora;
-  options.model_prefix = fs::path(args.out_dir) / "tokenizer";
-  options.vocab_size = static_cast<int>(vocab_size);
-  data::train_tokenizer(options);
-  return data::Tokenizer::load(target);
-}
-
-// Whether the --config file (if any) sets attention.dense_below itself.
-bool sets_dense_below(const std::string& config_file) {
-  if (config_file.empty()) return false;
-  std::ifstream in(config_file);
-  const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-  return json.is_object() && json.contains("attention") && json["attention"].is_object() &&
-         json["attention"].contains("dense_below");
-}
-
 // --out without --model-path: out/config.json and out/tokenizer.model for a new model. Returns
 // false when only that was asked for (--steps 0), after writing the untrained weights too.
 bool make_new_model(const TrainArgs& args) {
-  std::vector<fs::path> corpora;
-  for (const auto& name : args.datasets)
-    for (const auto& file : data::resolve_dataset(name, args.options.data_dir).train) corpora.push_back(file);
-  fs::create_directories(args.out_dir);
-  nn::LlamaConfig config =
-      args.config_file.empty() ? nn::preset_config(args.preset) : io::load_llama_config(args.config_file);
-  apply_attention_flags(args.attention, config.attention);
-  std::string dense_below_source;  // where dense_below was set; empty: it is the default
-  if (args.attention.dense_below) {
-    dense_below_source = "--sparse-dense-below";
-  } else if (sets_dense_below(args.config_file)) {
-    dense_below_source = args.config_file;
-  }
-  if (const std::string note = settle_new_sparse_model(config, dense_below_source); !note.empty())
-    std::fprintf(stderr, "%s\n", note.c_str());
-  const data::Tokenizer tokenizer = ensure_tokenizer(args, corpora, config.vocab_size);
-  SIEVE_USER_CHECK(tokenizer.vocab_size() <= config.vocab_size,
-                   "the tokenizer has {} pieces but the model's vocab_size is {}", tokenizer.vocab_size(),
-                   config.vocab_size);
-  config.vocab_size = tokenizer.vocab_size();
-  config.bos_token_id = tokenizer.bos_id();
-  config.eos_token_id = tokenizer.eos_id();
-  io::save_llama_config(fs::path(args.out_dir) / io::kConfigFile, config);
+  const nn::LlamaConfig config = write_new_model({.out_dir = args.out_dir,
+                                                  .datasets = args.datasets,
+                                                  .data_dir = args.options.data_dir,
+                                                  .tokenizer = args.tokenizer,
+                                                  .preset = args.preset,
+                                                  .config_file = args.config_file,
+                                                  .attention = args.attention});
   if (args.steps > 0 || args.epochs > 0) return true;
   const nn::LlamaForCausalLM model(config, args.model_seed);
   io::save_model(model, args.out_dir);
@@ -199,13 +152,7 @@ void run_train(TrainArgs args) {
   const train::MixedPrecisionTrainResult result = trainer.train(request);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
-              std::exp(result.run.initial_val_loss), std::exp(result.run.final_val_loss),
-              static_cast<long long>(result.run.steps_done), result.run.tokens_per_second);
-  if (result.run.skipped_steps > 0 || result.loss_scaling)
-    std::printf("loss scaling: %lld step(s) skipped for inf/NaN gradients, final scale %g\n",
-                static_cast<long long>(result.run.skipped_steps), static_cast<double>(result.run.loss_scale));
-  std::printf("model saved to %s (config.json, model.safetensors, tokenizer.model)\n", result.model_dir.c_str());
+  print_train_summary(result);
 }
 
 }  // namespace
