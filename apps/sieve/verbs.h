@@ -15,6 +15,7 @@ void add_inspect_verb(CLI::App& app);
 void add_bench_verb(CLI::App& app);
 void add_finetune_verb(CLI::App& app);
 void add_quantize_verb(CLI::App& app);
+void add_prune_verb(CLI::App& app);
 void add_serve_verb(CLI::App& app);
 // `sieve export` / `sieve import` (verb_export.cpp, verb_import.cpp; the formats in conversion_formats.h).
 void add_export_verb(CLI::App& app);
