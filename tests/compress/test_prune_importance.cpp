@@ -113,6 +113,25 @@ TEST(PrunePlan, TargetFlopsIsReachedGreedilyAndKeepsAGroupPerLayer) {
   EXPECT_EQ(two_layers.layers.size(), 2u);
 }
 
+TEST(PrunePlan, ScoresThatDoNotCompareAcrossLayersAreRankedWithinEachLayer) {
+  const auto config = prune_test_config();
+  UnitImportance importance;  // layer 0's units score 100x below the others', in the same pattern
+  for (int l = 0; l < 3; ++l) {
+    const double scale = l == 0 ? 0.01 : 1.0;
+    importance.layers.push_back(scale);
+    importance.head_groups.push_back({scale, 2 * scale});
+    std::vector<double> channels(24);
+    for (int i = 0; i < 24; ++i) channels[i] = scale * (1 + i);
+    importance.channels.push_back(channels);
+  }
+  importance.comparable_across_layers = true;
+  const nn::LlamaConfig global = pruned_config(config, plan_for_flops(config, importance, 0.8, std::nullopt));
+  EXPECT_LT(global.intermediate(0), global.intermediate(1)) << "layer 0's small scores go first";
+  importance.comparable_across_layers = false;
+  const nn::LlamaConfig per_layer = pruned_config(config, plan_for_flops(config, importance, 0.8, std::nullopt));
+  EXPECT_EQ(per_layer.intermediate(0), per_layer.intermediate(1)) << "the same pattern is cut alike in every layer";
+}
+
 TEST(PrunePlan, ImpossibleTargetsAreUserErrors) {
   const auto config = prune_test_config();
   const UnitImportance importance = measure_importance(*prune_test_model(config, 41), ImportanceCriterion::magnitude, {});

@@ -34,6 +34,11 @@ struct UnitImportance {
   std::vector<std::vector<double>> head_groups;  // [layer][kv head]
   std::vector<std::vector<double>> channels;     // [layer][MLP channel]
   std::vector<double> layers;                    // [layer]
+  // Whether scores of units in different layers compare: true for taylor (an estimate of the
+  // loss change itself); false for magnitude and activation, whose norms grow with depth as
+  // the residual stream does (measured: a global ranking of them strips the first layers'
+  // heads; docs/compression.md), so plan_for_flops ranks those within each layer.
+  bool comparable_across_layers = false;
 };
 
 // The importance of every unit of `model` (dense f32 weights, no LoRA adapters or weight

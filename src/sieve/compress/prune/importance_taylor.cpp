@@ -32,6 +32,7 @@ UnitImportance taylor_importance(nn::LlamaForCausalLM& model, const std::vector<
   const ParameterMap parameters = parameters_by_name(model);
   const std::int64_t D = c.head_dim(), L = c.num_hidden_layers;
   UnitImportance out;
+  out.comparable_across_layers = true;
   for (std::int64_t l = 0; l < L; ++l) {
     out.head_groups.emplace_back(static_cast<std::size_t>(c.kv_heads(l)), 0.0);
     out.channels.emplace_back(static_cast<std::size_t>(c.intermediate(l)), 0.0);

@@ -139,30 +139,32 @@ PrunePlan plan_for_flops(const nn::LlamaConfig& c, const UnitImportance& importa
     std::size_t layer;  // index into plan.layers
     std::int64_t index;
     bool group;
-    double priority = 0.0;
+    double priority = 0.0;  // its importance, then its importance share per FLOP share
     double flops = 0.0;
   };
   std::vector<Unit> units;
-  double group_total = 0.0, channel_total = 0.0;  // importance of each type, then its FLOPs
-  double group_flops_total = 0.0, channel_flops_total = 0.0;
+  // Importance and FLOPs of each pool: [type][layer], or [type][0] when scores compare across layers.
+  const bool global = importance.comparable_across_layers;
+  std::vector<std::vector<double>> pool_importance(2, std::vector<double>(plan.layers.size(), 0.0));
+  std::vector<std::vector<double>> pool_flops = pool_importance;
+  const auto pool = [&](const Unit& u) { return std::pair<std::size_t, std::size_t>{u.group ? 0 : 1, global ? 0 : u.layer}; };
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {
     const std::int64_t l = plan.layers[i];
-    for (std::int64_t g = 0; g < c.kv_heads(l); ++g) {
+    for (std::int64_t g = 0; g < c.kv_heads(l); ++g)
       units.push_back({i, g, true, importance.head_groups[l][g], group_flops(c, l, T)});
-      group_total += importance.head_groups[l][g];
-      group_flops_total += group_flops(c, l, T);
-    }
-    for (std::int64_t ch = 0; ch < c.intermediate(l); ++ch) {
+    for (std::int64_t ch = 0; ch < c.intermediate(l); ++ch)
       units.push_back({i, ch, false, importance.channels[l][ch], channel_flops(c, T)});
-      channel_total += importance.channels[l][ch];
-      channel_flops_total += channel_flops(c, T);
-    }
   }
-  // Importance share / FLOP share. A type with no importance at all (every unit dead) goes first.
+  for (const Unit& u : units) {
+    const auto [type, layer] = pool(u);
+    pool_importance[type][layer] += u.priority;
+    pool_flops[type][layer] += u.flops;
+  }
+  // Importance share / FLOP share. A pool with no importance at all (every unit dead) goes first.
   for (Unit& u : units) {
-    const double importance_total = u.group ? group_total : channel_total;
-    const double flops_total = u.group ? group_flops_total : channel_flops_total;
-    u.priority = importance_total > 0.0 ? (u.priority / importance_total) / (u.flops / flops_total) : 0.0;
+    const auto [type, layer] = pool(u);
+    const double total = pool_importance[type][layer];
+    u.priority = total > 0.0 ? (u.priority / total) / (u.flops / pool_flops[type][layer]) : 0.0;
   }
   std::stable_sort(units.begin(), units.end(), [](const Unit& a, const Unit& b) { return a.priority < b.priority; });
 

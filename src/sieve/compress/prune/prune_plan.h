@@ -40,10 +40,12 @@ PrunePlan plan_fixed(const nn::LlamaConfig& config, const UnitImportance& import
 // Keeps `keep_layers` layers (all when unset) as plan_fixed does, then removes head groups and
 // channels in one global greedy order until the model's forward FLOPs at its context length
 // (max_position_embeddings tokens) are at most `fraction` of the unpruned model's. The order is
-// importance share per FLOP share: a unit's importance over its type's total (groups or
-// channels, over all kept layers) divided by its FLOPs over its type's total, least first, so a
-// single threshold of relative importance cuts both types. Each kept layer keeps at least one
-// group and one channel; a fraction below what that leaves is a UserError.
+// importance share per FLOP share: a unit's importance over its pool's total divided by its
+// FLOPs over its pool's total, least first, so one threshold of relative importance cuts every
+// pool. A pool is a unit type (head groups, channels) over all kept layers when the criterion's
+// scores compare across layers (UnitImportance::comparable_across_layers), else a type within
+// one layer. Each kept layer keeps at least one group and one channel; a fraction below what
+// that leaves is a UserError.
 PrunePlan plan_for_flops(const nn::LlamaConfig& config, const UnitImportance& importance, double fraction,
                          std::optional<std::int64_t> keep_layers);
 
