@@ -104,10 +104,11 @@ UnitImportance activation_importance(nn::LlamaForCausalLM& model, const std::vec
   const nn::LlamaConfig& c = model.config();
   const std::int64_t L = c.num_hidden_layers;
   std::vector<nn::Linear*> o_proj(static_cast<std::size_t>(L)), down_proj(static_cast<std::size_t>(L));
+  constexpr std::string_view kLayers = "model.layers.";
   for (const auto& [path, module] : model.named_modules()) {
     auto* linear = dynamic_cast<nn::Linear*>(module.get());
-    if (linear == nullptr || !path.starts_with("model.layers.")) continue;
-    const std::int64_t l = std::stoll(path.substr(13));
+    if (linear == nullptr || !path.starts_with(kLayers)) continue;
+    const std::int64_t l = std::stoll(path.substr(kLayers.size()));
     if (path.ends_with(".self_attn.o_proj")) o_proj[static_cast<std::size_t>(l)] = linear;
     if (path.ends_with(".mlp.down_proj")) down_proj[static_cast<std::size_t>(l)] = linear;
   }

@@ -18,7 +18,7 @@ core::Tensor saliency(const core::Tensor& w) {
   return g.defined() ? abs_product(w, g) : core::Tensor::zeros(w.shape());
 }
 
-double total(const core::Tensor& values) {
+double sum_of(const core::Tensor& values) {
   const core::Tensor v = values.contiguous();
   double sum = 0.0;
   for (std::int64_t i = 0; i < v.numel(); ++i) sum += v.data<float>()[i];
@@ -61,7 +61,7 @@ UnitImportance taylor_importance(nn::LlamaForCausalLM& model, const std::vector<
       add_to(channels, col_block_sums(weight(l, "mlp.down_proj.weight"), 1));
       const std::string prefix = "model.layers." + std::to_string(l) + ".";
       for (auto it = parameters.lower_bound(prefix); it != parameters.end() && it->first.starts_with(prefix); ++it)
-        out.layers[static_cast<std::size_t>(l)] += total(saliency(it->second));
+        out.layers[static_cast<std::size_t>(l)] += sum_of(saliency(it->second));
     }
   }
   model.zero_grad();

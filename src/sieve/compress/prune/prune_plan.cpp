@@ -28,7 +28,7 @@ std::vector<std::int64_t> all_indices(std::int64_t n) {
 }
 
 // Query heads per key/value head in layer `l`.
-std::int64_t group_size(const nn::LlamaConfig& c, std::int64_t l) { return c.heads(l) / c.kv_heads(l); }
+std::int64_t query_group_size(const nn::LlamaConfig& c, std::int64_t l) { return c.heads(l) / c.kv_heads(l); }
 
 double head_flops(const nn::LlamaConfig& c, std::int64_t tokens) {
   return 2.0 * static_cast<double>(tokens) * static_cast<double>(c.hidden_size) * static_cast<double>(c.vocab_size);
@@ -37,7 +37,7 @@ double head_flops(const nn::LlamaConfig& c, std::int64_t tokens) {
 // One key/value head group of layer `l`: its q, k, v rows and o columns, its attention.
 double group_flops(const nn::LlamaConfig& c, std::int64_t l, std::int64_t tokens) {
   const double T = static_cast<double>(tokens), C = static_cast<double>(c.hidden_size),
-               D = static_cast<double>(c.head_dim()), G = static_cast<double>(group_size(c, l));
+               D = static_cast<double>(c.head_dim()), G = static_cast<double>(query_group_size(c, l));
   return 2.0 * T * C * D * (2.0 * G + 2.0)  // q, o; k, v
          + 2.0 * G * D * T * (T + 1.0);     // q·k and p·v over T(T+1)/2 causal pairs
 }
@@ -108,7 +108,7 @@ PrunePlan plan_fixed(const nn::LlamaConfig& c, const UnitImportance& importance,
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {
     const std::int64_t l = plan.layers[i];
     if (targets.heads) {
-      const std::int64_t G = group_size(c, l);
+      const std::int64_t G = query_group_size(c, l);
       SIEVE_USER_CHECK(*targets.heads <= c.heads(l), "--heads {}: layer {} has only {} attention heads",
                        *targets.heads, l, c.heads(l));
       SIEVE_USER_CHECK(*targets.heads % G == 0,
