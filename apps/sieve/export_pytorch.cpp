@@ -25,6 +25,12 @@ void export_pytorch(const ExportRequest& request) {
   SIEVE_USER_CHECK(!fs::is_directory(request.out), "--out {} is a directory; give the checkpoint's file name (model.bin)",
                    request.out.string());
   const auto model = io::load_model(request.model_dir);
+  SIEVE_USER_CHECK(!model->config().pruned(),
+                   "{}: a structurally pruned model (its 'pruning' section gives each layer its own head count and "
+                   "MLP width) cannot be exported to PyTorch: Hugging Face's LlamaForCausalLM builds every layer "
+                   "with the same widths. Use the model directory with sieve eval / generate / serve, or export an "
+                   "unpruned model",
+                   config.string());
   if (model->config().first_non_dense_layer())
     std::fprintf(stderr,
                  "note: %s has local or sparse attention layers: their parameters are exported under Sieve's names, "

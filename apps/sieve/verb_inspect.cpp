@@ -69,6 +69,12 @@ void run_inspect(const InspectArgs& args) {
   fmt::print("layers            {}\n", c.num_hidden_layers);
   fmt::print("heads             {} (kv heads {}, head dim {})\n", c.num_attention_heads, c.num_key_value_heads,
              c.head_dim());
+  if (c.pruned()) {  // per-layer widths (sieve prune)
+    fmt::print("pruned widths    ");
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l)
+      fmt::print(" {}:{}h/{}kv/{}", l, c.heads(l), c.kv_heads(l), c.intermediate(l));
+    fmt::print(" (layer: heads / kv heads / MLP)\n");
+  }
   fmt::print("context           {}\n", c.max_position_embeddings);
   fmt::print("rope_theta        {}\n", c.rope_theta);
   fmt::print("tied embeddings   {}\n", c.tie_word_embeddings ? "yes" : "no");

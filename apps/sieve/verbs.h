@@ -17,6 +17,8 @@ void add_finetune_verb(CLI::App& app);
 void add_quantize_verb(CLI::App& app);
 // `sieve distill` (verb_distill.cpp): knowledge distillation from a teacher model.
 void add_distill_verb(CLI::App& app);
+// `sieve prune` (verb_prune.cpp): structured pruning of heads, MLP channels and layers.
+void add_prune_verb(CLI::App& app);
 void add_serve_verb(CLI::App& app);
 // `sieve export` / `sieve import` (verb_export.cpp, verb_import.cpp; the formats in conversion_formats.h).
 void add_export_verb(CLI::App& app);

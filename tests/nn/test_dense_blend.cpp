@@ -46,7 +46,7 @@ TEST(DenseBlend, ValuesAndGradientsMixDenseAndSparseAttention) {
   const LlamaConfig config = sieve::testing::small_sparse_config();
   core::Rng rng_sparse(21), rng_dense(21);
   SparseAttention sparse(config, false, 0, rng_sparse);
-  const DenseAttention dense(config, rng_dense);  // the same projection weights (same draws first)
+  const DenseAttention dense(config, 0, rng_dense);  // the same projection weights (same draws first)
   const Tensor x = inputs(300, config.hidden_size, 1);
   const Tensor w = inputs(300, config.hidden_size, 2);
   const Tensor dense_out = dense.forward(x, nullptr), sparse_out = sparse.forward(x, nullptr);

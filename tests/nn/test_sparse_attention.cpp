@@ -49,7 +49,7 @@ TEST(SparseAttentionModule, KeepingEveryTokenEqualsDenseAttention) {
   const LlamaConfig config = sparse_config("sparse");  // τ = 0, G >= T: every key is global or local
   core::Rng rng_sparse(7), rng_dense(7);
   const SparseAttention sparse(config, false, 0, rng_sparse);
-  const DenseAttention dense(config, rng_dense);  // the same projection weights (same draws first)
+  const DenseAttention dense(config, 0, rng_dense);  // the same projection weights (same draws first)
   const Tensor x = inputs(2, 200, config.hidden_size, 1);
   EXPECT_LT(max_abs_difference(sparse.forward(x, nullptr), dense.forward(x, nullptr)), 1e-5);
 }
@@ -58,7 +58,7 @@ TEST(SparseAttentionModule, SequencesWithinTheWindowEqualDenseAttention) {
   LlamaConfig config = sparse_config("local");
   core::Rng rng_local(8), rng_dense(8);
   const SparseAttention local(config, true, 0, rng_local);
-  const DenseAttention dense(config, rng_dense);
+  const DenseAttention dense(config, 0, rng_dense);
   const Tensor x = inputs(1, 64, config.hidden_size, 2);  // T <= W
   EXPECT_LT(max_abs_difference(local.forward(x, nullptr), dense.forward(x, nullptr)), 1e-5);
   // Past the window the local layer no longer sees everything.

@@ -118,7 +118,7 @@ TEST(SparseLayerMode, TheSequenceLengthDoesNotChooseTheKernel) {
   const SparseAttention layer(sparse_model, false, 0, rng_a);
   const SparseAttention reference(always_sparse, false, 0, rng_b);
   const SparseAttention dense_layer(dense_model, false, 0, rng_c);
-  const DenseAttention dense(sparse_model, rng_d);  // the same projection weights (same draws first)
+  const DenseAttention dense(sparse_model, 0, rng_d);  // the same projection weights (same draws first)
   for (const std::int64_t T : {std::int64_t{200}, std::int64_t{400}}) {  // below and above dense_below
     const Tensor x = random_tensor({1, T, sparse_model.hidden_size}, static_cast<std::uint64_t>(T));
     const Tensor out = layer.forward(x, nullptr);

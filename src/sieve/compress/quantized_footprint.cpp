@@ -48,7 +48,7 @@ std::optional<core::Shape> linear_weight_shape(const nn::LlamaConfig& config, st
   const std::string_view relative(end + 1, path.data() + path.size() - end - 1);
   if (std::ranges::find(kLayerLinears, relative) == std::end(kLayerLinears)) return std::nullopt;
   const std::string weight = std::string(relative) + ".weight";
-  for (const io::TensorSpec& spec : io::llama_layer_parameters(config, config.attention.kind(layer)))
+  for (const io::TensorSpec& spec : io::llama_layer_parameters(config, layer))
     if (spec.name == weight) return spec.shape;
   return std::nullopt;  // a scorer Linear of a layer that is not sparse
 }

@@ -43,6 +43,15 @@ void check_dense(const nn::LlamaConfig& config, const fs::path& dir) {
       (dir / io::kConfigFile).string(), *layer, config.attention.kind(*layer));
 }
 
+// A pruned model's layers differ in width; it carries one head count and one feed-forward length for all layers.
+void check_uniform_widths(const nn::LlamaConfig& config, const fs::path& dir) {
+  SIEVE_USER_CHECK(!config.pruned(),
+                   "{}: a structurally pruned model (its 'pruning' section gives each layer its own head count "
+                   "and MLP width) cannot be exported to GGUF's llama architecture: it carries one head count and one feed-forward length for all layers. Use the model "
+                   "directory with sieve eval / generate / serve, or export an unpruned model",
+                   (dir / io::kConfigFile).string());
+}
+
 // The f32 weight [M, K] a quantized Linear format stands for.
 Tensor dequantized_weight(const nn::LinearWeightFormat& format) {
   if (const auto* int8 = dynamic_cast<const compress::Int8LinearFormat*>(&format)) {
@@ -203,6 +212,7 @@ GgufExportSummary export_gguf(const fs::path& model_dir, const fs::path& out, Gg
   const ModelSource source = load_source(model_dir);
   const nn::LlamaConfig& config = source.model->config();
   check_dense(config, model_dir);
+  check_uniform_widths(config, model_dir);
 
   GgufExportSummary summary;
   if (tokenizer.model_type != 2)

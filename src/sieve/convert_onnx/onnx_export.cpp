@@ -41,6 +41,15 @@ void check_dense(const nn::LlamaConfig& config, const fs::path& dir) {
       (dir / io::kConfigFile).string(), *layer, config.attention.kind(*layer));
 }
 
+// A pruned model's layers differ in width; its graph builds every layer with the same widths.
+void check_uniform_widths(const nn::LlamaConfig& config, const fs::path& dir) {
+  SIEVE_USER_CHECK(!config.pruned(),
+                   "{}: a structurally pruned model (its 'pruning' section gives each layer its own head count "
+                   "and MLP width) cannot be exported to ONNX: its graph builds every layer with the same widths. Use the model "
+                   "directory with sieve eval / generate / serve, or export an unpruned model",
+                   (dir / io::kConfigFile).string());
+}
+
 struct Int8Count {
   std::int64_t linears = 0, dynamic = 0;  // INT8 Linears; those with per-token activation scales
 };
@@ -118,6 +127,7 @@ OnnxExportSummary export_onnx(const fs::path& model_dir, const fs::path& out, co
   const auto model = compress::is_quantized_model_dir(model_dir) ? compress::load_quantized_model(model_dir)
                                                                  : io::load_model(model_dir);
   check_dense(model->config(), model_dir);
+  check_uniform_widths(model->config(), model_dir);
 
   OnnxExportSummary summary;
   const Int8Count int8 = count_int8_linears(*model, model_dir);

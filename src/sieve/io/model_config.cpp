@@ -32,6 +32,7 @@ constexpr std::string_view kAttentionKeys[] = {"type", "layers", "window", "glob
                                                "lsh_buckets", "threshold", "keep_ratio", "scorer_channels",
                                                "scorer_kernel", "dense_below"};
 
+constexpr std::string_view kPruningKeys[] = {"num_attention_heads", "num_key_value_heads", "intermediate_size"};
 
 // Reads fields of one JSON object, naming the file and the field in every error.
 class FieldReader {
@@ -164,6 +165,50 @@ nn::AttentionConfig parse_attention(const json& value, const std::string& source
   return c;
 }
 
+// One per-layer width array of the "pruning" section: num_hidden_layers integers >= 1.
+std::vector<std::int64_t> parse_layer_widths(const json& pruning, std::string_view key, const std::string& source,
+                                             std::int64_t num_hidden_layers) {
+  const auto it = pruning.find(key);
+  if (it == pruning.end()) return {};
+  const auto fail = [&](const json& got) {
+    core::throw_user_error("{}: field 'pruning.{}': expected an array of {} integers in [1, {}] (one per layer), got {}",
+                           source, key, num_hidden_layers, kMaxInteger, brief(got));
+  };
+  if (!it->is_array() || static_cast<std::int64_t>(it->size()) != num_hidden_layers) fail(*it);
+  std::vector<std::int64_t> widths;
+  for (const json& width : *it) {
+    if (!width.is_number_integer() || (width.is_number_unsigned() && width.get<std::uint64_t>() > kMaxInteger) ||
+        width.get<std::int64_t>() < 1 || width.get<std::int64_t>() > kMaxInteger)
+      fail(width);
+    widths.push_back(width.get<std::int64_t>());
+  }
+  return widths;
+}
+
+// Sieve's per-layer widths of a pruned model (LlamaConfig::pruning); every layer's query heads
+// must be a multiple of its kv heads.
+nn::LayerWidths parse_pruning(const json& value, const std::string& source, const nn::LlamaConfig& c) {
+  if (!value.is_object())
+    core::throw_user_error("{}: field 'pruning': expected an object of per-layer width arrays, got {}", source,
+                           brief(value));
+  for (const auto& [key, unused] : value.items())
+    if (std::find(std::begin(kPruningKeys), std::end(kPruningKeys), key) == std::end(kPruningKeys))
+      core::throw_user_error("{}: field 'pruning': unknown key '{}' (known: {})", source, brief_text(key),
+                             fmt::join(kPruningKeys, ", "));
+  nn::LayerWidths widths;
+  widths.num_attention_heads = parse_layer_widths(value, "num_attention_heads", source, c.num_hidden_layers);
+  widths.num_key_value_heads = parse_layer_widths(value, "num_key_value_heads", source, c.num_hidden_layers);
+  widths.intermediate_size = parse_layer_widths(value, "intermediate_size", source, c.num_hidden_layers);
+  nn::LlamaConfig pruned = c;
+  pruned.pruning = widths;
+  for (std::int64_t layer = 0; layer < c.num_hidden_layers; ++layer)
+    if (pruned.heads(layer) % pruned.kv_heads(layer) != 0)
+      core::throw_user_error(
+          "{}: field 'pruning': layer {} has {} attention heads, not a multiple of its {} key/value heads", source,
+          layer, pruned.heads(layer), pruned.kv_heads(layer));
+  return widths;
+}
+
 void check_architecture(const FieldReader& reader) {
   if (const json* architectures = reader.find("architectures")) {
     if (!architectures->is_array() || architectures->empty())
@@ -219,6 +264,7 @@ nn::LlamaConfig parse_llama_config(const json& config, std::string_view source_n
   if (c.head_dim() % 2 != 0)
     reader.fail("hidden_size", "head dim hidden_size / num_attention_heads = {} must be even (RoPE rotates pairs)",
                 c.head_dim());
+  if (const json* pruning = reader.find("pruning")) c.pruning = parse_pruning(*pruning, source, c);
   // The defaults (1, 2) apply when the file names no ids; a tiny vocabulary must name them.
   for (const auto& [field, id] :
        {std::pair{"bos_token_id", c.bos_token_id}, std::pair{"eos_token_id", c.eos_token_id}})
@@ -307,6 +353,16 @@ json llama_config_to_json(const nn::LlamaConfig& config, json base) {
     attention["dense_below"] = a.dense_below;
   }
   base["attention"] = attention;
+  // Only a pruned model has the section: other configs stay plain Hugging Face ones.
+  base.erase("pruning");
+  if (config.pruned()) {
+    json pruning = json::object();
+    const nn::LayerWidths& w = config.pruning;
+    if (!w.num_attention_heads.empty()) pruning["num_attention_heads"] = w.num_attention_heads;
+    if (!w.num_key_value_heads.empty()) pruning["num_key_value_heads"] = w.num_key_value_heads;
+    if (!w.intermediate_size.empty()) pruning["intermediate_size"] = w.intermediate_size;
+    base["pruning"] = pruning;
+  }
   // A head_dim kept from `base` must follow a changed hidden_size or head count.
   if (base.contains("head_dim")) base["head_dim"] = config.head_dim();
   return base;

@@ -19,6 +19,10 @@ namespace sieve::io {
 // (bool), bos_token_id / eos_token_id (integers in [0, vocab_size)), and Sieve's own
 // "attention": {"type": "dense"}. Checked: hidden_size % num_attention_heads == 0,
 // num_attention_heads % num_key_value_heads == 0, head_dim even (RoPE rotates pairs).
+// Sieve's "pruning" section (a structurally pruned model; nn::LayerWidths) holds optional arrays
+// num_attention_heads, num_key_value_heads, intermediate_size of num_hidden_layers integers >= 1,
+// each layer's heads a multiple of its kv heads; head_dim stays hidden_size / the top-level
+// num_attention_heads.
 // If present, architectures must be ["LlamaForCausalLM"] and model_type "llama", and the HF
 // fields that would change the computation must match what Sieve runs (head_dim,
 // hidden_act "silu", attention_bias / mlp_bias false, rope_scaling null) — a config Sieve

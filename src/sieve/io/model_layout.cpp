@@ -3,6 +3,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "sieve/core/checked_math.h"
 #include "sieve/core/error.h"
@@ -26,15 +27,15 @@ std::vector<TensorSpec> global_parameters(const nn::LlamaConfig& c) {
 }
 
 // The LSH rotations a sparse layer builds with itself (SparseAttention): [R, Hkv, D, NBk / 2].
-std::optional<TensorSpec> lsh_rotations(const nn::LlamaConfig& c, std::string_view kind) {
+std::optional<TensorSpec> lsh_rotations(const nn::LlamaConfig& c, std::int64_t layer) {
   const nn::AttentionConfig& a = c.attention;
-  if (kind != "sparse" || a.lsh_rounds == 0) return std::nullopt;
+  if (a.kind(layer) != "sparse" || a.lsh_rounds == 0) return std::nullopt;
   ops::SparseAttentionParams params;
   params.lsh_keys = a.lsh_keys;
   params.lsh_buckets = a.lsh_buckets;
   const std::int64_t buckets = ops::lsh_bucket_count(params, c.max_position_embeddings);
   return TensorSpec{"self_attn (LSH rotations)",
-                    {a.lsh_rounds, c.num_key_value_heads, c.head_dim(), buckets / 2},
+                    {a.lsh_rounds, c.kv_heads(layer), c.head_dim(), buckets / 2},
                     "attention.lsh_rounds x num_key_value_heads x head_dim x attention.lsh_buckets / 2"};
 }
 
@@ -61,25 +62,35 @@ void accumulate(std::int64_t& a, std::int64_t b, std::int64_t n, std::string_vie
   a = *sum;
 }
 
-// How many layers of each kind the config has.
-std::map<std::string, std::int64_t> layer_kinds(const nn::AttentionConfig& a, std::int64_t layers) {
-  if (a.layers.empty()) return {{a.type, layers}};
-  std::map<std::string, std::int64_t> counts;
-  for (const auto& kind : a.layers) ++counts[kind];
-  return counts;
+// The config's distinct layers: the first layer of each (kind, widths) with how many layers
+// share it. Without per-layer lists every layer is alike, and the config's layer count is not
+// walked (it may be any number a file names).
+std::vector<std::pair<std::int64_t, std::int64_t>> distinct_layers(const nn::LlamaConfig& c) {
+  if (c.attention.layers.empty() && !c.pruned()) return {{0, c.num_hidden_layers}};
+  std::map<std::tuple<std::string, std::int64_t, std::int64_t, std::int64_t>, std::size_t> index;
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (std::int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+    const auto key = std::tuple(c.attention.kind(layer), c.heads(layer), c.kv_heads(layer), c.intermediate(layer));
+    const auto [it, added] = index.emplace(key, out.size());
+    if (added) out.emplace_back(layer, 0);
+    ++out[it->second].second;
+  }
+  return out;
 }
 
 }  // namespace
 
-std::vector<TensorSpec> llama_layer_parameters(const nn::LlamaConfig& c, std::string_view kind) {
-  const std::int64_t C = c.hidden_size, I = c.intermediate_size, kv = c.num_key_value_heads * c.head_dim();
+std::vector<TensorSpec> llama_layer_parameters(const nn::LlamaConfig& c, std::int64_t layer) {
+  const std::string& kind = c.attention.kind(layer);
+  const std::int64_t C = c.hidden_size, I = c.intermediate(layer), q = c.heads(layer) * c.head_dim(),
+                     kv = c.kv_heads(layer) * c.head_dim();
   std::vector<TensorSpec> out;
   out.push_back({"input_layernorm.weight", {C}, "hidden_size"});
   if (kind == "sparse") out.push_back({"self_attn.global_bias_scale", {1}, "1"});
-  out.push_back({"self_attn.q_proj.weight", {C, C}, "hidden_size x hidden_size"});
+  out.push_back({"self_attn.q_proj.weight", {q, C}, "num_attention_heads x head_dim x hidden_size"});
   out.push_back({"self_attn.k_proj.weight", {kv, C}, "num_key_value_heads x head_dim x hidden_size"});
   out.push_back({"self_attn.v_proj.weight", {kv, C}, "num_key_value_heads x head_dim x hidden_size"});
-  out.push_back({"self_attn.o_proj.weight", {C, C}, "hidden_size x hidden_size"});
+  out.push_back({"self_attn.o_proj.weight", {C, q}, "hidden_size x num_attention_heads x head_dim"});
   if (kind == "sparse") {
     const std::int64_t S = c.attention.scorer_channels, K = c.attention.scorer_kernel;
     out.push_back({"self_attn.scorer.conv1.weight", {C, K}, "hidden_size x attention.scorer_kernel"});
@@ -103,7 +114,7 @@ std::vector<TensorSpec> llama_parameters(const nn::LlamaConfig& c) {
   std::vector<TensorSpec> out{globals[0]};
   for (std::int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
     const std::string prefix = "model.layers." + std::to_string(layer) + ".";
-    for (TensorSpec& spec : llama_layer_parameters(c, c.attention.kind(layer))) {
+    for (TensorSpec& spec : llama_layer_parameters(c, layer)) {
       spec.name = prefix + spec.name;
       out.push_back(std::move(spec));
     }
@@ -127,15 +138,16 @@ ModelFootprint llama_footprint(const nn::LlamaConfig& c, std::string_view source
     ++f.parameter_tensors;
     consider(spec, numel, "");
   }
-  for (const auto& [kind, layers] : layer_kinds(c.attention, c.num_hidden_layers)) {
-    const std::string prefix = "model.layers.<" + kind + " layer>.";
-    for (const TensorSpec& spec : llama_layer_parameters(c, kind)) {
+  for (const auto& [layer, layers] : distinct_layers(c)) {
+    const std::string prefix = c.pruned() ? "model.layers." + std::to_string(layer) + "."
+                                          : "model.layers.<" + c.attention.kind(layer) + " layer>.";
+    for (const TensorSpec& spec : llama_layer_parameters(c, layer)) {
       const std::int64_t numel = numel_of(spec, source, c);
       accumulate(f.parameters, numel, layers, source, c);
       accumulate(f.parameter_tensors, 1, layers, source, c);
       consider(spec, numel, prefix);
     }
-    if (const auto rotations = lsh_rotations(c, kind)) {
+    if (const auto rotations = lsh_rotations(c, layer)) {
       const std::int64_t numel = numel_of(*rotations, source, c);
       accumulate(f.buffer_elements, numel, layers, source, c);
       consider(*rotations, numel, prefix);

@@ -21,9 +21,9 @@ struct TensorSpec {
   std::string_view fields;  // the shape in config fields, for messages: "vocab_size × hidden_size"
 };
 
-// The parameters of one decoder layer of `kind` (dense, local or sparse), named relative to the
-// layer ("self_attn.q_proj.weight").
-std::vector<TensorSpec> llama_layer_parameters(const nn::LlamaConfig& config, std::string_view kind);
+// The parameters of decoder layer `layer` (its attention kind and, in a pruned model, its
+// widths), named relative to the layer ("self_attn.q_proj.weight").
+std::vector<TensorSpec> llama_layer_parameters(const nn::LlamaConfig& config, std::int64_t layer);
 
 // Every parameter of the model, with its full name. As long as the model is deep: call it on a
 // config that passed llama_footprint / check_model_fits.
@@ -43,7 +43,8 @@ struct ModelFootprint {
 // estimate that keeps a config of millions of tiny layers from passing as small.
 inline constexpr std::int64_t kBookkeepingBytesPerTensor = 1024;
 
-// The footprint of a model built from `config`, in closed form (no per-layer lists). An element
+// The footprint of a model built from `config`, in closed form (no per-layer lists) unless the
+// config lists per-layer kinds or widths, which bounds the layers by the config file's size. An element
 // or tensor count that overflows 64 bits is a UserError naming `source` and the size fields.
 ModelFootprint llama_footprint(const nn::LlamaConfig& config, std::string_view source);
 

@@ -23,8 +23,9 @@ Sequence::Sequence(SequenceRequest request)
 
 std::int64_t Sequence::cache_bytes() const {
   const nn::LlamaConfig& config = request_.version->model->config();
-  return 2 * config.num_hidden_layers * cache_.layers.front().capacity() * config.num_key_value_heads *
-         config.head_dim() * static_cast<std::int64_t>(sizeof(float));
+  std::int64_t kv_heads = 0;  // over all layers: a pruned model's differ
+  for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer) kv_heads += config.kv_heads(layer);
+  return 2 * cache_.layers.front().capacity() * kv_heads * config.head_dim() * static_cast<std::int64_t>(sizeof(float));
 }
 
 std::span<const std::int64_t> Sequence::next_input(std::int64_t budget) const {

@@ -41,8 +41,7 @@ struct LinearShape {
 
 // Every distinct linear-layer shape of the model with its multiplicity.
 std::vector<LinearShape> linear_shapes(const nn::LlamaConfig& config) {
-  const std::int64_t hidden = config.hidden_size, kv = config.num_key_value_heads * config.head_dim();
-  const std::int64_t layers = config.num_hidden_layers, inter = config.intermediate_size;
+  const std::int64_t hidden = config.hidden_size, D = config.head_dim();
   std::vector<LinearShape> shapes;
   const auto add = [&](std::int64_t m, std::int64_t k, std::int64_t count) {
     for (LinearShape& s : shapes)
@@ -52,10 +51,15 @@ std::vector<LinearShape> linear_shapes(const nn::LlamaConfig& config) {
       }
     shapes.push_back({m, k, count});
   };
-  add(hidden, hidden, 2 * layers);  // q_proj, o_proj
-  add(kv, hidden, 2 * layers);      // k_proj, v_proj
-  add(inter, hidden, 2 * layers);   // gate_proj, up_proj
-  add(hidden, inter, layers);       // down_proj
+  for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {  // widths differ when pruned
+    const std::int64_t q = config.heads(layer) * D, kv = config.kv_heads(layer) * D;
+    const std::int64_t inter = config.intermediate(layer);
+    add(q, hidden, 1);           // q_proj
+    add(hidden, q, 1);           // o_proj
+    add(kv, hidden, 2);          // k_proj, v_proj
+    add(inter, hidden, 2);       // gate_proj, up_proj
+    add(hidden, inter, 1);       // down_proj
+  }
   add(config.vocab_size, hidden, 1);  // lm_head
   return shapes;
 }

@@ -8,9 +8,9 @@
 
 namespace sieve::nn {
 
-DenseAttention::DenseAttention(const LlamaConfig& config, core::Rng& rng)
-    : heads_(config.num_attention_heads),
-      kv_heads_(config.num_key_value_heads),
+DenseAttention::DenseAttention(const LlamaConfig& config, std::int64_t layer, core::Rng& rng)
+    : heads_(config.heads(layer)),
+      kv_heads_(config.kv_heads(layer)),
       head_dim_(config.head_dim()),
       rope_theta_(static_cast<float>(config.rope_theta)) {
   const std::int64_t channels = config.hidden_size;

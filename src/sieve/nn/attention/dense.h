@@ -9,7 +9,8 @@ namespace sieve::nn {
 
 class DenseAttention : public Attention {
  public:
-  DenseAttention(const LlamaConfig& config, core::Rng& rng);
+  // Layer `layer`'s widths (LlamaConfig::heads / kv_heads).
+  DenseAttention(const LlamaConfig& config, std::int64_t layer, core::Rng& rng);
   Tensor forward(const Tensor& x, LayerKvCache* cache) const override;
   // The q/k/v/o projections run once over all packed tokens; RoPE, the cache append and the
   // attention itself per sequence.

@@ -52,8 +52,8 @@ bool sparse_layers_run_dense(const LlamaConfig& config) {
 }
 
 SparseAttention::SparseAttention(const LlamaConfig& config, bool local_only, std::int64_t layer, core::Rng& rng)
-    : heads_(config.num_attention_heads),
-      kv_heads_(config.num_key_value_heads),
+    : heads_(config.heads(layer)),
+      kv_heads_(config.kv_heads(layer)),
       head_dim_(config.head_dim()),
       rope_theta_(static_cast<float>(config.rope_theta)),
       local_only_(local_only),

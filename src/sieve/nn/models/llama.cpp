@@ -22,7 +22,7 @@ DecoderBlock::DecoderBlock(const LlamaConfig& config, std::int64_t layer, core::
   self_attn_ = register_module("self_attn", make_attention(config, layer, rng));
   post_attention_layernorm_ =
       register_module("post_attention_layernorm", std::make_shared<RMSNorm>(config.hidden_size, eps));
-  mlp_ = register_module("mlp", std::make_shared<SwiGluMlp>(config.hidden_size, config.intermediate_size,
+  mlp_ = register_module("mlp", std::make_shared<SwiGluMlp>(config.hidden_size, config.intermediate(layer),
                                                             kInitStd, down_std, rng));
 }
 
@@ -201,7 +201,7 @@ LlamaForCausalLM::ScorerDistillationTotals LlamaForCausalLM::take_scorer_distill
 KvCache LlamaForCausalLM::make_cache(std::int64_t batch, std::int64_t capacity) const {
   KvCache cache;
   for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i)
-    cache.layers.emplace_back(batch, capacity, config_.num_key_value_heads, config_.head_dim());
+    cache.layers.emplace_back(batch, capacity, config_.kv_heads(i), config_.head_dim());
   return cache;
 }
 

@@ -35,6 +35,20 @@ struct AttentionConfig {
   }
 };
 
+// Per-layer widths of a structurally pruned model (config.json's "pruning" object; sieve prune,
+// docs/compression.md). Each array is empty (every layer has the top-level width) or holds one
+// entry per layer. Head dim stays hidden_size / the top-level num_attention_heads, so a pruned
+// layer's q/o projections are heads(layer) x head_dim wide instead of hidden_size.
+struct LayerWidths {
+  std::vector<std::int64_t> num_attention_heads;
+  std::vector<std::int64_t> num_key_value_heads;
+  std::vector<std::int64_t> intermediate_size;
+
+  bool empty() const {
+    return num_attention_heads.empty() && num_key_value_heads.empty() && intermediate_size.empty();
+  }
+};
+
 struct LlamaConfig {
   std::int64_t vocab_size = 8192;
   std::int64_t hidden_size = 384;
@@ -49,13 +63,28 @@ struct LlamaConfig {
   std::int64_t bos_token_id = 1;
   std::int64_t eos_token_id = 2;
   AttentionConfig attention;
+  LayerWidths pruning;
 
   std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  // The widths of layer `layer`: its entry in `pruning`, or the top-level field.
+  std::int64_t heads(std::int64_t layer) const { return width(pruning.num_attention_heads, layer, num_attention_heads); }
+  std::int64_t kv_heads(std::int64_t layer) const {
+    return width(pruning.num_key_value_heads, layer, num_key_value_heads);
+  }
+  std::int64_t intermediate(std::int64_t layer) const {
+    return width(pruning.intermediate_size, layer, intermediate_size);
+  }
+  bool pruned() const { return !pruning.empty(); }
   // The first layer with local or sparse attention, which other tools' formats cannot carry.
   std::optional<std::int64_t> first_non_dense_layer() const {
     for (std::int64_t layer = 0; layer < num_hidden_layers; ++layer)
       if (attention.kind(layer) != "dense") return layer;
     return std::nullopt;
+  }
+
+ private:
+  static std::int64_t width(const std::vector<std::int64_t>& per_layer, std::int64_t layer, std::int64_t all) {
+    return per_layer.empty() ? all : per_layer.at(static_cast<std::size_t>(layer));
   }
 };
 
