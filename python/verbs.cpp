@@ -40,8 +40,8 @@ void export_model(const fs::path& model_dir, const std::string& format, const fs
   static const apps::FormatTable<apps::ExportRequest> kFormats(
       {{"gguf", apps::export_gguf}, {"pytorch", apps::export_pytorch}});
   SIEVE_USER_CHECK(format != "onnx",
-                   "ONNX export is not available from Python (it needs protobuf, which cannot be linked into the "
-                   "module); run: sieve export --model {} --format onnx --out {}",
+                   "ONNX export is not in the module (it needs protobuf, which cannot be linked into it); "
+                   "sieve.export runs: sieve export --model {} --format onnx --out {}",
                    model_dir.string(), out.string());
   const auto convert = kFormats.find("--format", format);
   SIEVE_USER_CHECK(fs::is_directory(model_dir), "model directory '{}' does not exist", model_dir.string());
@@ -155,7 +155,7 @@ void bind_verbs(py::module_& m) {
 
   m.def("export", &export_model, py::arg("model_dir"), py::arg("format"), py::arg("out"), py::kw_only(),
         py::arg("type") = "",
-        "`sieve export`: writes model_dir in another tool's format, gguf or pytorch (onnx: use the CLI); type is "
+        "`sieve export`: writes model_dir in another tool's format, gguf or pytorch (sieve.export runs the CLI for onnx); type is "
         "gguf's weight type (f32, f16, q8_0, q4_0).");
 }
 

@@ -215,4 +215,4 @@ def quantize(
     """`sieve quantize`: a quantized copy (int8, int4, mixed) of model_dir in out_dir."""
 
 def export(model_dir: PathLike, format: str, out: PathLike, *, type: str = "") -> None:
-    """`sieve export`: model_dir in another tool's format (gguf or pytorch; onnx only from the CLI)."""
+    """`sieve export` in this process: gguf or pytorch (sieve.export also does onnx, through the CLI)."""

@@ -1,11 +1,13 @@
 """sieve.finetune, sieve.quantize and sieve.export: what the CLI verbs write, from Python."""
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sieve
+from conftest import SIEVE
 
 
 def test_lora_finetune_then_generate(tiny_model: Path, corpus: Path, tmp_path: Path):
@@ -46,6 +48,22 @@ def test_export_gguf(tiny_model: Path, tmp_path: Path):
     out = tmp_path / "tiny.gguf"
     sieve.export(tiny_model, "gguf", out, type="f16")
     assert out.read_bytes()[:4] == b"GGUF"
+
+
+def test_export_onnx_runs_the_cli_and_writes_what_it_writes(tiny_model: Path, tmp_path: Path):
+    out = tmp_path / "py" / "m.onnx"
+    out.parent.mkdir()
+    sieve.export(tiny_model, "onnx", out)
+    cli = tmp_path / "cli" / "m.onnx"
+    cli.parent.mkdir()
+    subprocess.run([SIEVE, "export", "--model", str(tiny_model), "--format", "onnx", "--out", str(cli)], check=True)
+    for name in ("m.onnx", "m_with_past.onnx"):
+        assert (out.parent / name).read_bytes() == (cli.parent / name).read_bytes()
+
+
+def test_export_onnx_errors_are_user_errors(tiny_model: Path, tmp_path: Path):
+    with pytest.raises(sieve.UserError, match="--type is for --format gguf"):
+        sieve.export(tiny_model, "onnx", tmp_path / "m.onnx", type="q8_0")
 
 
 def test_export_rejects_an_unknown_format(tiny_model: Path, tmp_path: Path):
