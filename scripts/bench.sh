@@ -57,6 +57,10 @@ echo "== long-context retrieval: dense vs sparse vs local attention at 1,024 tok
 /usr/bin/python3 bench/retrieval_compare.py --task passkey --short-steps 3000 --steps 300 --eval-size 20 --out "$out"
 /usr/bin/python3 bench/retrieval_compare.py --task mqar --short-steps 3000 --steps 300 --eval-size 10 --out "$out"
 
+echo "== the compression table: an lm-17m teacher (an hour on GCIDE + FOLDOC), a distilled student with 10x fewer"
+echo "   non-embedding parameters, its from-scratch control, the student after QAT int8/int4, a pruned teacher (~2 h)"
+/usr/bin/python3 bench/compression_table.py --out "$out"
+
 echo "== Sieve vs llama.cpp on the same weights (GGUF exports): f32/F32, int8/Q8_0, int4/Q4_0, lm-17m, context 256"
 if [ -x build/llama_cpp_bench ] && [ -f runs/lm17m-c/model.safetensors ]; then
   /usr/bin/python3 bench/gguf_compare.py --model runs/lm17m-c --context 256 --tokens 64 --out "$out"

@@ -99,7 +99,7 @@ void run_eval(const EvalArgs& args) {
     const nlohmann::json report{{"model", args.model_dir}, {"corpus", args.corpus},   {"split", args.split},
                                 {"windows", rows},         {"context", context},      {"tokens", tokens},
                                 {"loss", loss},            {"perplexity", std::exp(loss)}, {"top1_accuracy", accuracy}};
-    std::printf("%s\n", report.dump(2).c_str());
+    std::printf("%s\n", report.dump().c_str());
     return;
   }
   std::printf("%s on %s (%s split, %lld windows of %lld tokens): loss %.4f, perplexity %.2f, top-1 accuracy %.2f%%\n",
@@ -123,7 +123,7 @@ void add_eval_verb(CLI::App& app) {
   cmd->add_option("--max-windows", args->max_windows, "Evaluate at most N windows (0: all)");
   cmd->add_option("--max-documents", args->max_documents, "Read at most N documents of the corpus (0: all)");
   cmd->add_flag("--json", args->json,
-                "Print a JSON object (loss, perplexity, top1_accuracy, windows, tokens) instead of a line");
+                "Print one JSON line (loss, perplexity, top1_accuracy, windows, tokens) instead of the text line");
   cmd->callback([args] { run_eval(*args); });
 }
 
