@@ -61,16 +61,19 @@ echo "== the compression table: an lm-17m teacher (an hour on GCIDE + FOLDOC), a
 echo "   non-embedding parameters, its from-scratch control, the student after QAT int8/int4, a pruned teacher (~2 h)"
 /usr/bin/python3 bench/compression_table.py --out "$out"
 
+# The conversions are compared on a trained lm-17m: the compression table's teacher (just built).
+trained=runs/compression/teacher
+
 echo "== Sieve vs llama.cpp on the same weights (GGUF exports): f32/F32, int8/Q8_0, int4/Q4_0, lm-17m, context 256"
-if [ -x build/llama_cpp_bench ] && [ -f runs/lm17m-c/model.safetensors ]; then
-  /usr/bin/python3 bench/gguf_compare.py --model runs/lm17m-c --context 256 --tokens 64 --out "$out"
+if [ -x build/llama_cpp_bench ] && [ -f "$trained/model.safetensors" ]; then
+  /usr/bin/python3 bench/gguf_compare.py --model "$trained" --context 256 --tokens 64 --out "$out"
 else
-  echo "skipped: needs build/llama_cpp_bench (scripts/install-verifiers.sh) and a trained runs/lm17m-c" >&2
+  echo "skipped: needs build/llama_cpp_bench (scripts/install-verifiers.sh) and a trained $trained" >&2
 fi
 
 echo "== Sieve vs ONNX Runtime on Sieve's ONNX exports: f32, int8 (QDQ weights), int8 static (QDQ both), lm-17m"
-if [ -f .cache/verifiers/npm/node_modules/onnxruntime-node/package.json ] && [ -f runs/lm17m-c/model.safetensors ]; then
-  /usr/bin/python3 bench/onnx_compare.py --model runs/lm17m-c --context 192 --tokens 64 --calibration gcide --out "$out"
+if [ -f .cache/verifiers/npm/node_modules/onnxruntime-node/package.json ] && [ -f "$trained/model.safetensors" ]; then
+  /usr/bin/python3 bench/onnx_compare.py --model "$trained" --context 192 --tokens 64 --calibration gcide --out "$out"
 else
-  echo "skipped: needs npm onnxruntime-node (scripts/install-verifiers.sh) and a trained runs/lm17m-c" >&2
+  echo "skipped: needs npm onnxruntime-node (scripts/install-verifiers.sh) and a trained $trained" >&2
 fi
