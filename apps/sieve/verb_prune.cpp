@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "apps/sieve/training_run_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/calibration_data.h"
 #include "sieve/compress/prune/importance.h"
@@ -92,22 +93,20 @@ std::string layer_widths(const nn::LlamaConfig& c) {
 // Fine-tunes `model` on the calibration corpus's training split; the run's files go to run_dir.
 void recover(nn::LlamaForCausalLM& model, const PruneArgs& args, const data::Tokenizer& tokenizer,
              const fs::path& run_dir) {
-  data::DatasetRecipe recipe;
-  recipe.datasets = {args.calibration};
-  recipe.max_bytes = args.recover_max_bytes;
-  recipe.seed = args.seed;
-  const data::PrepareResult dataset = data::prepare_cached_dataset(run_dir / "data", recipe, tokenizer).shards;
-  train::TrainerOptions options;
-  options.steps = args.recover_steps;
-  options.batch = args.recover_batch;
-  options.context = model.config().max_position_embeddings;
-  options.schedule.peak_lr = args.recover_lr;
-  options.schedule.min_lr = args.recover_lr / 10.0f;
-  options.schedule.warmup_steps = std::min(args.recover_warmup, args.recover_steps);
-  options.adamw.weight_decay = 0.0f;
-  options.eval_windows = 32;
-  options.seed = args.seed;
-  options.run_dir = run_dir;
+  TrainingRunFlags run;
+  run.dataset.datasets = {args.calibration};
+  run.dataset.max_bytes = args.recover_max_bytes;
+  run.trainer.context = 0;  // the model's own
+  run.trainer.steps = args.recover_steps;
+  run.trainer.batch = args.recover_batch;
+  run.trainer.adamw.weight_decay = 0.0f;
+  run.trainer.eval_windows = 32;
+  run.trainer.seed = args.seed;
+  run.lr = args.recover_lr;
+  run.min_lr = args.recover_lr / 10.0f;
+  run.warmup = std::min(args.recover_warmup, args.recover_steps);
+  const train::TrainerOptions options = settle_training_run(run, model, run_dir);
+  const data::PrepareResult dataset = prepare_training_data(run, tokenizer, run_dir);
   model.set_training(true);
   train::Trainer trainer(model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
                          options);
