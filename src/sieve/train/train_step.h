@@ -1,5 +1,5 @@
-// One optimizer step from a list of micro-batches — the core of the training loop, shared by the
-// Trainer and by tests that need to feed it exact data.
+// One optimizer step from a list of micro-batches — the core of the training loop, shared by
+// TrainingLoop and by tests that need to feed it exact data.
 //
 // NOTE [Gradient accumulation]: with N micro-batches each loss's seed gradient is
 // loss_scale / N, so the accumulated .grad is loss_scale × the gradient of the mean of the N
@@ -45,14 +45,25 @@ using LossFunction = std::function<core::Tensor(const data::Batch& batch, LossTe
 // (tests use it to inject an overflow).
 using GradientHook = std::function<void(const std::vector<core::Tensor>& parameters)>;
 
-// Zeroes the gradients, runs forward and backward on each micro-batch — model.loss, or
-// `loss_function` when set — (seed gradient
-// scaler.scale() / micro_batches.size()), unscales and checks the gradients, clips them to
+// The loss of micro-batch `index` of a step: a one-element tensor whose graph reaches the trained
+// parameters. May add named parts to `terms`.
+using MicroBatchLoss = std::function<core::Tensor(std::size_t index, LossTerms& terms)>;
+
+// The step itself, for any model: zeroes the gradients of `parameters`, runs forward and backward
+// on micro-batches 0 .. micro_batches-1 through `loss` (seed gradient
+// scaler.scale() / micro_batches), unscales and checks the gradients, clips them to
 // `clip_grad_norm` (<= 0: no clipping) and, unless something was non-finite, applies
-// optimizer.step(lr). Then scaler.update(skipped). An `auxiliary` module's parameters (trained
-// beside the model by the loss function, e.g. a projection) are zeroed, unscaled, checked and
-// clipped with the model's; the optimizer must hold them too. Micro-batches should all have the same shape
-// (see the note: otherwise the result is the mean of per-micro-batch means).
+// optimizer.step(lr), which must hold exactly `parameters`. Then scaler.update(skipped).
+// `result.tokens` stays 0: the caller counts what its micro-batches hold.
+StepResult optimizer_step(const std::vector<core::Tensor>& parameters, AdamW& optimizer, LossScaler& scaler,
+                          std::size_t micro_batches, const MicroBatchLoss& loss, float lr, double clip_grad_norm,
+                          const GradientHook& hook = {});
+
+// The language-model step: the loss of each token micro-batch is model.loss — or `loss_function`
+// when set. An `auxiliary` module's parameters (trained beside the model by the loss function,
+// e.g. a projection) are zeroed, unscaled, checked and clipped with the model's; the optimizer
+// must hold them too. Micro-batches should all have the same shape (see the note: otherwise the
+// result is the mean of per-micro-batch means).
 StepResult optimizer_step(nn::LlamaForCausalLM& model, AdamW& optimizer, LossScaler& scaler,
                           std::span<const data::Batch> micro_batches, float lr, double clip_grad_norm,
                           const GradientHook& hook = {}, const LossFunction& loss_function = {},
