@@ -1,14 +1,14 @@
-// NHWC conv2d as im2col + GEMM (forward, dweight) and GEMM + col2im (dx).
+// NHWC conv2d: path choice, and the im2col path — im2col + GEMM (forward, dweight) and GEMM +
+// col2im (dx). The oneDNN-convolution path is conv2d_onednn.cpp.
 //
 // Letters: B batch, H W input size, Ci Co channels, KH KW kernel, Ho Wo output size,
 // P = Ho·Wo output pixels per image, K = KH·KW·Ci, rows = images of a chunk · P.
 //
 // The patch matrix cols [rows, K] is built for a chunk of images at a time, so its memory stays
-// bounded (kChunkFloats) whatever B is; the backward rebuilds it from x rather than keeping it,
-// since it is KH·KW/(sh·sw) times larger than x and a copy costs less than the GEMMs. A 1×1
-// kernel with stride 1 and no padding needs no copy: x already is cols. The GEMMs are oneDNN's
-// (matmul.h), which picks its AVX-512 / AVX2 / SSE4.1 kernels at run time, so this file has no
-// per-ISA variants: im2col and col2im are memory copies.
+// bounded (kChunkFloats) whatever B is; the backward rebuilds it from x rather than keeping it.
+// A 1×1 kernel with stride 1 and no padding needs no copy: x already is cols. The GEMMs are
+// oneDNN's (matmul.h), which picks its AVX-512 / AVX2 / SSE4.1 kernels at run time, as do its
+// convolutions, so neither path has per-ISA variants of its own: im2col and col2im are copies.
 #include "sieve/kernels/cpu/conv2d.h"
 
 #include <algorithm>
@@ -19,6 +19,7 @@
 #include "sieve/core/allocator.h"
 #include "sieve/core/error.h"
 #include "sieve/core/parallel.h"
+#include "sieve/kernels/cpu/conv2d_onednn.h"
 #include "sieve/kernels/cpu/matmul.h"
 
 namespace sieve::kernels::cpu {
@@ -133,13 +134,8 @@ class Scratch {
   float* data_;
 };
 
-}  // namespace
-
-void conv2d_forward(core::DType dtype, const Conv2dShape& shape, const void* x, const void* weight,
-                    const void* bias, void* out) {
-  check(dtype, shape, "forward");
+void im2col_forward(const Conv2dShape& shape, const void* x, const void* weight, const void* bias, void* out) {
   const Conv2dGeometry g(shape);
-  SIEVE_CHECK(shape.batch == 0 || (x && weight && out), "conv2d_forward: null x, weight or out");
   const int64_t Co = shape.out_channels;
   const auto* xf = static_cast<const float*>(x);
   const auto* bf = static_cast<const float*>(bias);
@@ -167,26 +163,12 @@ void conv2d_forward(core::DType dtype, const Conv2dShape& shape, const void* x, 
   }
 }
 
-void conv2d_backward(core::DType dtype, const Conv2dShape& shape, const void* x, const void* weight,
-                     const void* dout, void* dx, void* dweight, void* dbias) {
-  check(dtype, shape, "backward");
+// dx and dweight (either may be null) of a batch of at least one image.
+void im2col_backward(const Conv2dShape& shape, const void* x, const void* weight, const void* dout, void* dx,
+                     void* dweight) {
   const Conv2dGeometry g(shape);
   const int64_t Co = shape.out_channels;
   const auto* dof = static_cast<const float*>(dout);
-  if (dbias != nullptr) {  // dbias[co] = Σ_rows dout[row, co], summed in double
-    std::vector<double> sum(static_cast<std::size_t>(Co), 0.0);
-    for (int64_t r = 0; r < shape.batch * g.pixels; ++r) {
-      for (int64_t c = 0; c < Co; ++c) sum[static_cast<std::size_t>(c)] += dof[r * Co + c];
-    }
-    auto* db = static_cast<float*>(dbias);
-    for (int64_t c = 0; c < Co; ++c) db[c] = static_cast<float>(sum[static_cast<std::size_t>(c)]);
-  }
-  if (dweight != nullptr && shape.batch == 0) {
-    std::memset(dweight, 0, sizeof(float) * static_cast<std::size_t>(Co * g.patch));
-  }
-  if (shape.batch == 0 || (dx == nullptr && dweight == nullptr)) return;
-  SIEVE_CHECK(dout && (dweight == nullptr || x) && (dx == nullptr || weight),
-              "conv2d_backward: null dout, or x (for dweight), or weight (for dx)");
   const auto* xf = static_cast<const float*>(x);
   auto* dxf = static_cast<float*>(dx);
   Scratch cols(dweight != nullptr && !g.direct ? g.chunk_images * g.pixels * g.patch : 0);
@@ -223,6 +205,71 @@ void conv2d_backward(core::DType dtype, const Conv2dShape& shape, const void* x,
       }
     }
   }
+}
+
+// dbias[co] = Σ over every output pixel of dout[·, co], summed in double.
+void bias_gradient(const Conv2dShape& shape, const float* dout, float* dbias) {
+  const int64_t Co = shape.out_channels, rows = shape.batch * shape.out_height() * shape.out_width();
+  std::vector<double> sum(static_cast<std::size_t>(Co), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < Co; ++c) sum[static_cast<std::size_t>(c)] += dout[r * Co + c];
+  }
+  for (int64_t c = 0; c < Co; ++c) dbias[c] = static_cast<float>(sum[static_cast<std::size_t>(c)]);
+}
+
+Conv2dPath resolve(Conv2dPath path, const Conv2dShape& shape) {
+  return path == Conv2dPath::automatic ? conv2d_default_path(shape) : path;
+}
+
+}  // namespace
+
+Conv2dPath conv2d_default_path(const Conv2dShape& s) {
+  const bool disjoint_windows = s.stride_h >= s.kernel_h && s.stride_w >= s.kernel_w && s.pad_h == 0 && s.pad_w == 0;
+  return disjoint_windows ? Conv2dPath::im2col : Conv2dPath::onednn;
+}
+
+void conv2d_forward_path(Conv2dPath path, core::DType dtype, const Conv2dShape& shape, const void* x,
+                         const void* weight, const void* bias, void* out) {
+  check(dtype, shape, "forward");
+  if (shape.batch == 0) return;
+  SIEVE_CHECK(x && weight && out, "conv2d_forward: null x, weight or out");
+  if (resolve(path, shape) == Conv2dPath::im2col) {
+    im2col_forward(shape, x, weight, bias, out);
+  } else {
+    conv2d_onednn_forward(shape, static_cast<const float*>(x), static_cast<const float*>(weight),
+                          static_cast<const float*>(bias), static_cast<float*>(out));
+  }
+}
+
+void conv2d_backward_path(Conv2dPath path, core::DType dtype, const Conv2dShape& shape, const void* x,
+                          const void* weight, const void* dout, void* dx, void* dweight, void* dbias) {
+  check(dtype, shape, "backward");
+  const int64_t weights = shape.out_channels * shape.kernel_h * shape.kernel_w * shape.in_channels;
+  if (shape.batch == 0) {  // no pixels: zero sums, and no dx to write
+    if (dweight != nullptr) std::memset(dweight, 0, sizeof(float) * static_cast<std::size_t>(weights));
+    if (dbias != nullptr) std::memset(dbias, 0, sizeof(float) * static_cast<std::size_t>(shape.out_channels));
+    return;
+  }
+  SIEVE_CHECK(dout && (dweight == nullptr || x) && (dx == nullptr || weight),
+              "conv2d_backward: null dout, or x (for dweight), or weight (for dx)");
+  if (dbias != nullptr) bias_gradient(shape, static_cast<const float*>(dout), static_cast<float*>(dbias));
+  if (dx == nullptr && dweight == nullptr) return;
+  if (resolve(path, shape) == Conv2dPath::im2col) {
+    im2col_backward(shape, x, weight, dout, dx, dweight);
+  } else {
+    conv2d_onednn_backward(shape, static_cast<const float*>(x), static_cast<const float*>(weight),
+                           static_cast<const float*>(dout), static_cast<float*>(dx), static_cast<float*>(dweight));
+  }
+}
+
+void conv2d_forward(core::DType dtype, const Conv2dShape& shape, const void* x, const void* weight,
+                    const void* bias, void* out) {
+  conv2d_forward_path(Conv2dPath::automatic, dtype, shape, x, weight, bias, out);
+}
+
+void conv2d_backward(core::DType dtype, const Conv2dShape& shape, const void* x, const void* weight,
+                     const void* dout, void* dx, void* dweight, void* dbias) {
+  conv2d_backward_path(Conv2dPath::automatic, dtype, shape, x, weight, dout, dx, dweight, dbias);
 }
 
 }  // namespace sieve::kernels::cpu

@@ -1,8 +1,13 @@
-// 2-D convolution on the CPU, channels-last (NHWC), forward and backward, as im2col (or, for
-// the backward of x, col2im) around the oneDNN GEMM of matmul.h. NHWC because the model's
-// inputs are [B, H, W, 1] images and [B, T, M, 1] log-mel frames and its output is flattened
-// into tokens [B, Ho·Wo, Cout] with no transpose; docs/multimodal.md has the measurement
-// against oneDNN's own convolution primitives.
+// 2-D convolution on the CPU, channels-last (NHWC), forward and backward. NHWC because the
+// model's inputs are [B, H, W, 1] images and [B, T, M, 1] log-mel frames and its output is
+// flattened into tokens [B, Ho·Wo, Co] with no transpose.
+//
+// Two paths, picked by shape from measurements (docs/multimodal.md, "Ops for the multimodal
+// model"): windows that do not overlap (stride >= kernel, no padding: patch embeddings, 1x1)
+// run as im2col — then a mere reordering of x — around the oneDNN GEMM of matmul.h, which is
+// several times faster there than oneDNN's convolution backward; overlapping windows (3x3
+// stride 2 and the like) run on oneDNN's convolution primitives, faster there than a GEMM whose
+// depth is only KH·KW·Ci.
 //
 // Letters: B batch, H W input height and width, Ci input channels, Co output channels,
 // KH KW kernel height and width, Ho Wo output height and width, K = KH·KW·Ci (one patch),
@@ -36,5 +41,16 @@ void conv2d_forward(core::DType dtype, const Conv2dShape& shape, const void* x, 
 // OVERWRITTEN; any of the three may be null (not wanted). x is needed for dweight, weight for dx.
 void conv2d_backward(core::DType dtype, const Conv2dShape& shape, const void* x, const void* weight,
                      const void* dout, void* dx, void* dweight, void* dbias);
+
+// The two implementations, selectable so tests can run both on any shape; `automatic` is what
+// the functions above use (conv2d_default_path).
+enum class Conv2dPath { automatic, im2col, onednn };
+
+Conv2dPath conv2d_default_path(const Conv2dShape& shape);
+
+void conv2d_forward_path(Conv2dPath path, core::DType dtype, const Conv2dShape& shape, const void* x,
+                         const void* weight, const void* bias, void* out);
+void conv2d_backward_path(Conv2dPath path, core::DType dtype, const Conv2dShape& shape, const void* x,
+                          const void* weight, const void* dout, void* dx, void* dweight, void* dbias);
 
 }  // namespace sieve::kernels::cpu
