@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -445,6 +447,59 @@ TEST(AttentionCausal, NoQueriesGivesZeroKeyGradients) {
                             nullptr, nullptr, dk.data(), dv.data());
   EXPECT_EQ(dk, std::vector<float>(20, 0.0f));
   EXPECT_EQ(dv, std::vector<float>(20, 0.0f));
+}
+
+// Causal vs bidirectional throughput on encoder-sized problems: median wall time of forward and
+// backward, and GFLOP/s counting only visible (query, key) pairs (4·D flops each forward, 10·D
+// backward), so the two masks compare fairly though bidirectional does about twice the work. Not
+// a test: run it with
+//   build/tests/test_kernels --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_MaskTimings'
+TEST(AttentionBidirectional, DISABLED_MaskTimings) {
+  struct Setup {
+    const char* name;
+    Shape shape;
+  };
+  const std::vector<Setup> setups = {{"B64 T64 H8 D32 (image tokens)", shape_of(64, 64, 64, 8, 8, 32, 0)},
+                                     {"B16 T256 H8 D64", shape_of(16, 256, 256, 8, 8, 64, 0)},
+                                     {"B4 T1024 H8 D64", shape_of(4, 1024, 1024, 8, 8, 64, 0)}};
+  std::printf("threads %d, isa %s; median of 7\n", core::num_threads(), isa_label(attention_causal_default_isa()).c_str());
+  for (const Setup& setup : setups) {
+    const std::int64_t S = setup.shape.key_tokens;
+    const std::vector<std::int64_t> three_quarters(static_cast<std::size_t>(setup.shape.batch), S * 3 / 4);
+    struct Mask {
+      const char* name;
+      bool causal;
+      const std::vector<std::int64_t>* lengths;
+    };
+    for (const Mask& mask : {Mask{"causal", true, nullptr}, Mask{"bidirectional", false, nullptr},
+                             Mask{"bidirectional, lengths 3S/4", false, &three_quarters}}) {
+      Shape s = setup.shape;
+      s.causal = mask.causal;
+      const Problem p = make_problem(s, 1, 1.0f, mask.lengths ? *mask.lengths : std::vector<std::int64_t>{});
+      std::vector<float> out(p.q.size()), lse(s.batch * s.heads * s.query_tokens), dq(p.q.size()), dk(p.k.size()),
+          dv(p.v.size());
+      std::vector<double> forward, backward;
+      for (int round = -1; round < 7; ++round) {
+        const auto t0 = std::chrono::steady_clock::now();
+        attention_causal_forward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data());
+        const auto t1 = std::chrono::steady_clock::now();
+        attention_causal_backward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data(),
+                                  p.dout.data(), dq.data(), dk.data(), dv.data());
+        const auto t2 = std::chrono::steady_clock::now();
+        if (round < 0) continue;
+        forward.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        backward.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+      }
+      std::sort(forward.begin(), forward.end());
+      std::sort(backward.begin(), backward.end());
+      double pairs = 0;  // visible (query, key) pairs per head
+      for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t t = 0; t < s.query_tokens; ++t) pairs += double(visible_keys(p.shape, b, t));
+      const double unit = pairs * double(s.heads * s.head_dim) * 1e-6;  // per ms → GFLOP/s
+      std::printf("%-30s %-28s fwd %8.2f ms %6.1f GFLOP/s   bwd %8.2f ms %6.1f GFLOP/s\n", setup.name, mask.name,
+                  forward[3], 4 * unit / forward[3], backward[3], 10 * unit / backward[3]);
+    }
+  }
 }
 
 }  // namespace
