@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -449,10 +451,11 @@ TEST(AttentionCausal, NoQueriesGivesZeroKeyGradients) {
   EXPECT_EQ(dv, std::vector<float>(20, 0.0f));
 }
 
-// Causal vs bidirectional throughput on encoder-sized problems: median wall time of forward and
-// backward, and GFLOP/s counting only visible (query, key) pairs (4·D flops each forward, 10·D
-// backward), so the two masks compare fairly though bidirectional does about twice the work. Not
-// a test: run it with
+// Causal vs bidirectional throughput on encoder-sized problems: median time of forward and
+// backward (wall, or with SIEVE_BENCH_CPU_TIME=1 the process's CPU time, steadier on a loaded
+// machine with SIEVE_NUM_THREADS=1), and GFLOP/s counting only visible (query, key) pairs (4·D
+// flops each forward, 10·D backward), so the two masks compare fairly though bidirectional does
+// about twice the work. Not a test: run it with
 //   build/tests/test_kernels --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_MaskTimings'
 TEST(AttentionBidirectional, DISABLED_MaskTimings) {
   struct Setup {
@@ -462,7 +465,14 @@ TEST(AttentionBidirectional, DISABLED_MaskTimings) {
   const std::vector<Setup> setups = {{"B64 T64 H8 D32 (image tokens)", shape_of(64, 64, 64, 8, 8, 32, 0)},
                                      {"B16 T256 H8 D64", shape_of(16, 256, 256, 8, 8, 64, 0)},
                                      {"B4 T1024 H8 D64", shape_of(4, 1024, 1024, 8, 8, 64, 0)}};
-  std::printf("threads %d, isa %s; median of 7\n", core::num_threads(), isa_label(attention_causal_default_isa()).c_str());
+  const bool cpu_time = std::getenv("SIEVE_BENCH_CPU_TIME") != nullptr;
+  auto now_ms = [cpu_time] {
+    if (!cpu_time) return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  };
+  std::printf("%s time; threads %d, isa %s; median of 7\n", cpu_time ? "CPU" : "wall", core::num_threads(), isa_label(attention_causal_default_isa()).c_str());
   for (const Setup& setup : setups) {
     const std::int64_t S = setup.shape.key_tokens;
     const std::vector<std::int64_t> three_quarters(static_cast<std::size_t>(setup.shape.batch), S * 3 / 4);
@@ -480,15 +490,15 @@ TEST(AttentionBidirectional, DISABLED_MaskTimings) {
           dv(p.v.size());
       std::vector<double> forward, backward;
       for (int round = -1; round < 7; ++round) {
-        const auto t0 = std::chrono::steady_clock::now();
+        const double t0 = now_ms();
         attention_causal_forward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data());
-        const auto t1 = std::chrono::steady_clock::now();
+        const double t1 = now_ms();
         attention_causal_backward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data(),
                                   p.dout.data(), dq.data(), dk.data(), dv.data());
-        const auto t2 = std::chrono::steady_clock::now();
+        const double t2 = now_ms();
         if (round < 0) continue;
-        forward.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        backward.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+        forward.push_back(t1 - t0);
+        backward.push_back(t2 - t1);
       }
       std::sort(forward.begin(), forward.end());
       std::sort(backward.begin(), backward.end());
