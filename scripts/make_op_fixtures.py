@@ -6,6 +6,8 @@ tests/fixtures/multimodal_ops/ (see tests/fixtures/README.md):
                            kernel sizes, strides, paddings, with and without bias
   contrastive.safetensors  CLIP's symmetric InfoNCE loss with a learned log-temperature:
                            value and gradients in a, b and the log-temperature
+  ctc.safetensors          F.ctc_loss (reduction "mean", zero_infinity) of log_softmax(logits):
+                           value and gradient in the logits
 
 Sieve's conv2d is channels-last, so tensors are stored in its layouts: x and dx
 [B, H, W, Ci] (torch's NCHW permuted), weight and dweight [Co, KH, KW, Ci] (torch's
@@ -119,12 +121,50 @@ def make_contrastive():
     print(f"contrastive: {len(CONTRASTIVE_CASES)} cases; wrote {path}")
 
 
+# name: (T frames, V classes, targets per sequence, input lengths); blank = 0. The second case
+# has a sequence whose target (a label three times: 5 frames at least) cannot fit its 4 frames.
+CTC_CASES = {
+    "ctc_batch": (12, 6, [[2, 2, 3, 1], [5, 4], [1, 3, 1]], [12, 9, 7]),
+    "ctc_infeasible": (6, 4, [[1, 1, 1], [2, 3]], [4, 6]),
+}
+
+
+def make_ctc():
+    tensors, meta = {}, {"generator": "scripts/make_op_fixtures.py", "torch": torch.__version__,
+                         "loss": "F.ctc_loss(log_softmax(logits).transpose(0, 1), ..., blank=0, "
+                                 "reduction='mean', zero_infinity=True); logits [B, T, V]"}
+    for name, (T, V, labels, input_lengths) in CTC_CASES.items():
+        B, U = len(labels), max(len(x) for x in labels)
+        logits = f32(torch.randn(B, T, V))
+        targets = torch.zeros(B, U, dtype=torch.int64)
+        for b, row in enumerate(labels):
+            targets[b, :len(row)] = torch.tensor(row)
+        target_lengths = torch.tensor([len(x) for x in labels], dtype=torch.int64)
+        inputs = torch.tensor(input_lengths, dtype=torch.int64)
+        z = logits.double().requires_grad_()
+        loss = F.ctc_loss(F.log_softmax(z, dim=2).transpose(0, 1), targets, inputs, target_lengths, blank=0,
+                          reduction="mean", zero_infinity=True)
+        loss.backward()
+        p = name + "."
+        tensors[p + "logits"] = logits
+        tensors[p + "targets"] = targets
+        tensors[p + "input_lengths"] = inputs
+        tensors[p + "target_lengths"] = target_lengths
+        tensors[p + "loss"] = f32(loss.detach().reshape(1))
+        tensors[p + "grad.logits"] = f32(z.grad)
+    path = os.path.join(OUT_DIR, "ctc.safetensors")
+    write_safetensors(path, tensors, meta)
+    check_written(path, tensors)
+    print(f"ctc: {len(CTC_CASES)} cases; wrote {path}")
+
+
 def main():
     torch.set_num_threads(1)  # one fixed order of reductions: same bytes every run
     torch.manual_seed(0)
     os.makedirs(OUT_DIR, exist_ok=True)
     make_conv()
     make_contrastive()
+    make_ctc()
 
 
 if __name__ == "__main__":
