@@ -467,12 +467,15 @@ TEST(AttentionBidirectional, DISABLED_MaskTimings) {
                                      {"B4 T1024 H8 D64", shape_of(4, 1024, 1024, 8, 8, 64, 0)}};
   const bool cpu_time = std::getenv("SIEVE_BENCH_CPU_TIME") != nullptr;
   auto now_ms = [cpu_time] {
-    if (!cpu_time) return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (!cpu_time) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
   };
-  std::printf("%s time; threads %d, isa %s; median of 7\n", cpu_time ? "CPU" : "wall", core::num_threads(), isa_label(attention_causal_default_isa()).c_str());
+  std::printf("%s time; threads %d, isa %s; median of 7\n", cpu_time ? "CPU" : "wall", core::num_threads(),
+              isa_label(attention_causal_default_isa()).c_str());
   for (const Setup& setup : setups) {
     const std::int64_t S = setup.shape.key_tokens;
     const std::vector<std::int64_t> three_quarters(static_cast<std::size_t>(setup.shape.batch), S * 3 / 4);

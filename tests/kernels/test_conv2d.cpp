@@ -178,7 +178,9 @@ TEST(Conv2dKernel, BadShapesAndDtypesAreRejected) {
 TEST(Conv2dKernel, DISABLED_PathTimings) {
   const bool cpu_time = std::getenv("SIEVE_BENCH_CPU_TIME") != nullptr;
   auto now_ms = [cpu_time] {
-    if (!cpu_time) return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (!cpu_time) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;

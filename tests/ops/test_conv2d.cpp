@@ -1,5 +1,5 @@
-// conv2d (channels last): values vs a naive double loop, gradients by finite differences, a golden check of values and gradients
-// against PyTorch's conv2d (tests/fixtures/multimodal_ops/conv2d.safetensors from
+// conv2d (channels last): values vs a naive double loop, gradients by finite differences, a
+// golden check of values and gradients against PyTorch's conv2d (tests/fixtures/multimodal_ops/conv2d.safetensors from
 // scripts/make_op_fixtures.py), the patch embedding = linear(patchify) identity, and errors.
 // Letters: B batch, H W input size, Ci Co channels, KH KW kernel, Ho Wo output size.
 #include "sieve/ops/conv2d.h"

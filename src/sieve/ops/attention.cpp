@@ -1,6 +1,7 @@
-// Fused attention, causal or bidirectional. Letters: B batch, T query tokens, S key tokens, H query heads,
-// Hkv key/value heads, D head dim. The forward saves out and the per-row logsumexp lse
-// [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S buffer).
+// Fused attention, causal or bidirectional. Letters: B batch, T query tokens, S key tokens,
+// H query heads, Hkv key/value heads, D head dim. The forward saves out and the per-row
+// logsumexp lse [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S
+// buffer).
 //
 // Precision policy (precision.h): the kernel computes in f32; under bf16 / fp16 / tf32 its
 // operands are rounded to that dtype's values first (and its output and gradients to binary16
@@ -136,8 +137,8 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
               "attention: key_lengths must be an int64 tensor [B], got {} {}", core::dtype_name(key_lengths.dtype()),
               core::shape_string(key_lengths.shape()));
   const Tensor lengths = detail::dense(key_lengths);
-  return attention(q, k, v, scale,
-                   std::span<const std::int64_t>(lengths.data<std::int64_t>(), static_cast<std::size_t>(lengths.numel())));
+  const std::int64_t* first = lengths.data<std::int64_t>();
+  return attention(q, k, v, scale, std::span<const std::int64_t>(first, first + lengths.numel()));
 }
 
 }  // namespace sieve::ops

@@ -1,6 +1,6 @@
 // Fused attention (flash-style: tiled, online softmax, no T×S buffer; backward by
-// recomputation), causal for decoders and bidirectional for encoders. Letters: B batch, T query tokens, S key tokens, H query heads, Hkv key/value
-// heads (H % Hkv == 0), D head dim.
+// recomputation), causal for decoders and bidirectional for encoders. Letters: B batch,
+// T query tokens, S key tokens, H query heads, Hkv key/value heads (H % Hkv == 0), D head dim.
 #pragma once
 
 #include <cstdint>

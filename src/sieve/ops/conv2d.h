@@ -17,7 +17,8 @@ struct Conv2dOptions {
 };
 
 // x [B, H, W, Ci] (NHWC), weight [Co, KH, KW, Ci], bias [Co] or undefined → [B, Ho, Wo, Co] with
-//   out[b, oy, ox, co] = bias[co] + Σ_{ky, kx, ci} weight[co, ky, kx, ci] · x[b, oy·sh − ph + ky, ox·sw − pw + kx, ci]
+//   out[b, oy, ox, co] = bias[co]
+//       + Σ_{ky, kx, ci} weight[co, ky, kx, ci] · x[b, oy·sh − ph + ky, ox·sw − pw + kx, ci]
 // and Ho = (H + 2·ph − KH) / sh + 1 (floor), likewise Wo. This is PyTorch's conv2d with its
 // input permuted NCHW → NHWC and its weight [Co, Ci, KH, KW] → [Co, KH, KW, Ci]; the output
 // reshapes to tokens [B, Ho·Wo, Co] without a copy. With KH = KW = sh = sw = p and no padding

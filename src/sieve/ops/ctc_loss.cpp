@@ -3,6 +3,8 @@
 // T frames, V classes, U labels.
 #include "sieve/ops/ctc_loss.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -23,7 +25,7 @@ Tensor ctc_loss(const Tensor& logits, const Tensor& targets, std::span<const std
               "{}: targets must be int64 [B={}, U], got {}", op, B, shape_of(targets));
   const std::int64_t U = targets.size(1);
   SIEVE_CHECK(blank >= 0 && blank < V, "{}: blank {} must be a class in [0, V = {})", op, blank, V);
-  SIEVE_CHECK(static_cast<std::int64_t>(input_lengths.size()) == B && static_cast<std::int64_t>(target_lengths.size()) == B,
+  SIEVE_CHECK(std::ssize(input_lengths) == B && std::ssize(target_lengths) == B,
               "{}: needs {} input lengths and {} target lengths, got {} and {}", op, B, B, input_lengths.size(),
               target_lengths.size());
   const Tensor tc = detail::dense(targets);  // [B, U]
@@ -35,8 +37,8 @@ Tensor ctc_loss(const Tensor& logits, const Tensor& targets, std::span<const std
                 op, b, target_lengths[b], U);
     for (std::int64_t u = 0; u < target_lengths[b]; ++u) {
       const std::int64_t k = label[b * U + u];
-      SIEVE_CHECK(k >= 0 && k < V && k != blank, "{}: targets[{}, {}] = {} must be a class in [0, {}) other than blank {}",
-                  op, b, u, k, V, blank);
+      SIEVE_CHECK(k >= 0 && k < V && k != blank,
+                  "{}: targets[{}, {}] = {} must be a class in [0, {}) other than blank {}", op, b, u, k, V, blank);
     }
   }
   const std::vector<std::int64_t> frames(input_lengths.begin(), input_lengths.end());

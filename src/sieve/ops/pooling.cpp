@@ -42,7 +42,8 @@ Tensor masked_mean(const Tensor& x, const Tensor& lengths) {
               "masked_mean: lengths must be an int64 tensor [B], got {} {}", core::dtype_name(lengths.dtype()),
               core::shape_string(lengths.shape()));
   const Tensor dense = detail::dense(lengths);
-  return masked_mean(x, std::span<const std::int64_t>(dense.data<std::int64_t>(), static_cast<std::size_t>(dense.numel())));
+  const std::int64_t* first = dense.data<std::int64_t>();
+  return masked_mean(x, std::span<const std::int64_t>(first, first + dense.numel()));
 }
 
 }  // namespace sieve::ops

@@ -14,6 +14,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -118,7 +119,8 @@ std::shared_ptr<const Convolution> cached_convolution(const Conv2dShape& shape, 
   try {
     built = std::make_shared<const Convolution>(build(key));
   } catch (const dnnl::error& e) {
-    SIEVE_CHECK(false, "conv2d: oneDNN cannot build a convolution for x [{}, {}, {}, {}], kernel {}x{}, stride {}x{}: {}",
+    SIEVE_CHECK(false,
+                "conv2d: oneDNN cannot build a convolution for x [{}, {}, {}, {}], kernel {}x{}, stride {}x{}: {}",
                 shape.batch, shape.height, shape.width, shape.in_channels, shape.kernel_h, shape.kernel_w,
                 shape.stride_h, shape.stride_w, e.what());
   }
@@ -130,7 +132,8 @@ std::shared_ptr<const Convolution> cached_convolution(const Conv2dShape& shape, 
 // Bytes for a primitive's own weight layout, from the caching allocator.
 class Buffer {
  public:
-  explicit Buffer(std::size_t bytes) : bytes_(std::max<std::size_t>(bytes, 64)), data_(core::allocator().allocate(bytes_)) {}
+  explicit Buffer(std::size_t bytes)
+      : bytes_(std::max<std::size_t>(bytes, 64)), data_(core::allocator().allocate(bytes_)) {}
   ~Buffer() { core::allocator().release(data_, bytes_); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
