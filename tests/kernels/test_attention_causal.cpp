@@ -1,5 +1,6 @@
-// Fused causal attention vs a naive double-precision reference (full softmax with the causal
-// mask), forward and backward, on every instruction set this CPU runs.
+// Fused attention vs a naive double-precision reference (full softmax with the causal mask,
+// or bidirectional with per-batch key lengths), forward and backward, on every instruction set
+// this CPU runs.
 //
 // Letters: B batch, T query tokens, S key tokens, H query heads, Hkv kv heads, D head dim.
 #include "attention_test_util.h"
@@ -8,6 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -34,13 +39,17 @@ std::int64_t kv_stride(const Shape& s) {
 
 // Inputs for one problem. k and v hold B batches of kv_stride elements; whatever lies past
 // the S*Hkv*D used ones (a KV cache's unused tail) is NaN, so reading it poisons the result.
+// With key lengths, the padding keys (s >= length) are NaN as well.
 struct Problem {
   Shape shape;
   std::vector<float> q, k, v, dout;  // q, dout: [B, T, H, D]; k, v: [B, stride]
+  std::vector<std::int64_t> lengths;  // [B] or empty; shape.key_lengths points here
 };
 
-Problem make_problem(const Shape& shape, std::uint32_t seed, float range = 1.0f) {
-  Problem p{shape, {}, {}, {}, {}};
+Problem make_problem(const Shape& shape, std::uint32_t seed, float range = 1.0f,
+                     std::vector<std::int64_t> lengths = {}) {
+  Problem p{shape, {}, {}, {}, {}, std::move(lengths)};
+  p.shape.key_lengths = p.lengths.empty() ? nullptr : p.lengths.data();
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-range, range);
   const std::int64_t qn = shape.batch * shape.query_tokens * shape.heads * shape.head_dim;
@@ -54,9 +63,19 @@ Problem make_problem(const Shape& shape, std::uint32_t seed, float range = 1.0f)
     kv->assign(shape.batch * stride, std::numeric_limits<float>::quiet_NaN());
     for (std::int64_t b = 0; b < shape.batch; ++b) {
       for (std::int64_t i = 0; i < used; ++i) (*kv)[b * stride + i] = dist(rng);
+      if (!p.lengths.empty()) {
+        const std::int64_t valid = p.lengths[b] * shape.kv_heads * shape.head_dim;
+        for (std::int64_t i = valid; i < used; ++i) (*kv)[b * stride + i] = std::numeric_limits<float>::quiet_NaN();
+      }
     }
   }
   return p;
+}
+
+// The keys query t of batch b sees: [0, visible_keys).
+std::int64_t visible_keys(const Shape& s, std::int64_t b, std::int64_t t) {
+  const std::int64_t limit = s.key_lengths != nullptr ? s.key_lengths[b] : s.key_tokens;
+  return s.causal ? std::min(limit, t + s.query_offset + 1) : limit;
 }
 
 struct Reference {
@@ -80,7 +99,7 @@ Reference reference(const Problem& p) {
     for (std::int64_t h = 0; h < H; ++h) {
       const std::int64_t hk = h / G;
       for (std::int64_t t = 0; t < T; ++t) {
-        const std::int64_t visible = std::min(S, t + s.query_offset + 1);
+        const std::int64_t visible = visible_keys(s, b, t);
         const float* q = &p.q[((b * T + t) * H + h) * D];
         const float* dout = &p.dout[((b * T + t) * H + h) * D];
         auto krow = [&](const std::vector<float>& m, std::int64_t j) {
@@ -234,6 +253,113 @@ TEST(AttentionCausal, ForwardAndBackwardMatchReferenceOnEveryIsa) {
   }
 }
 
+Shape bidirectional(Shape s) {
+  s.causal = false;
+  return s;
+}
+
+// Bidirectional (encoder) attention with per-batch key lengths: lengths not a multiple of any
+// block, a batch with every key valid, a batch with a single key, T != S (cross-attention),
+// GQA, and lengths reaching into the second group of key blocks. Padding keys are NaN, so a
+// kernel that reads them fails.
+struct MaskedCase {
+  const char* name;
+  Shape shape;
+  std::vector<std::int64_t> lengths;  // empty: all S
+};
+
+const std::vector<MaskedCase>& masked_cases() {
+  static const std::vector<MaskedCase> all = {
+      {"bi_all_keys_d16", bidirectional(shape_of(2, 37, 37, 2, 2, 16, 0)), {}},
+      {"bi_lengths_gqa2_d32", bidirectional(shape_of(3, 45, 45, 4, 2, 32, 0)), {45, 17, 1}},
+      {"bi_cross_t20_s150_gqa3", bidirectional(shape_of(2, 20, 150, 3, 1, 24, 0)), {150, 70}},
+      {"bi_long_t300_d64", bidirectional(shape_of(2, 300, 300, 2, 1, 64, 0)), {283, 130}},
+      {"bi_d7_lengths", bidirectional(shape_of(2, 66, 66, 2, 2, 7, 0)), {65, 3}},
+      {"causal_with_lengths", shape_of(2, 90, 90, 2, 1, 16, 0), {90, 41}},
+      {"causal_cache_with_lengths", shape_of(2, 3, 70, 2, 1, 32, 67, 90 * 1 * 32), {70, 50}},
+  };
+  return all;
+}
+
+TEST(AttentionBidirectional, ReferenceGradientMatchesFiniteDifferences) {
+  Problem p = make_problem(bidirectional(shape_of(2, 4, 5, 2, 1, 3, 0)), 12, 1.0f, {5, 2});
+  const Reference r = reference(p);
+  auto loss = [&]() {
+    const Reference x = reference(p);
+    double sum = 0;
+    for (std::size_t i = 0; i < x.out.size(); ++i) sum += x.out[i] * p.dout[i];
+    return sum;
+  };
+  const float h = 1.0f / 1024.0f;
+  auto check = [&](std::vector<float>& x, const std::vector<double>& grad) {
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(x[i])) {  // padding: no gradient
+        EXPECT_EQ(grad[i], 0.0) << "element " << i;
+        continue;
+      }
+      const float saved = x[i];
+      x[i] = saved + h;
+      const double up = loss();
+      x[i] = saved - h;
+      const double down = loss();
+      x[i] = saved;
+      EXPECT_NEAR((up - down) / (2.0 * h), grad[i], 2e-5) << "element " << i;
+    }
+  };
+  check(p.q, r.dq);
+  check(p.k, r.dk);
+  check(p.v, r.dv);
+}
+
+TEST(AttentionBidirectional, ForwardAndBackwardMatchReferenceOnEveryIsa) {
+  for (const MaskedCase& c : masked_cases()) {
+    const Problem p = make_problem(c.shape, 4321, 1.0f, c.lengths);
+    const Reference r = reference(p);
+    for (AttentionIsa isa : available_isas()) {
+      for (AttentionBackwardSchedule schedule : kSchedules) {
+        SCOPED_TRACE(std::string(c.name) + " on " + isa_label(isa) + ", " +
+                     schedule_label(schedule));
+        const Outputs o = run(isa, p, schedule);
+        EXPECT_LT(scaled_error(o.out, r.out), 1e-5);
+        EXPECT_LT(scaled_error(o.lse, r.lse, 1.0), 1e-5);
+        EXPECT_LT(scaled_error(o.dq, r.dq), 2e-5);
+        EXPECT_LT(scaled_error(o.dk, r.dk), 2e-5);
+        EXPECT_LT(scaled_error(o.dv, r.dv), 2e-5);
+      }
+    }
+  }
+}
+
+// Key lengths equal to S change nothing, bit for bit.
+TEST(AttentionBidirectional, FullLengthsEqualNoLengths) {
+  const Problem none = make_problem(bidirectional(shape_of(2, 70, 70, 2, 1, 16, 0)), 8);
+  const Problem full = make_problem(none.shape, 8, 1.0f, {70, 70});
+  const Outputs a = run(attention_causal_default_isa(), none);
+  const Outputs b = run(attention_causal_default_isa(), full);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.dq, b.dq);
+  EXPECT_EQ(a.dk, b.dk);
+  EXPECT_EQ(a.dv, b.dv);
+}
+
+TEST(AttentionBidirectional, BadMasksAreRejected) {
+  Problem p = make_problem(bidirectional(shape_of(2, 4, 4, 1, 1, 8, 0)), 3);
+  std::vector<float> out(p.q.size()), lse(8);
+  auto forward = [&](const Shape& s) {
+    attention_causal_forward(core::DType::f32, s, p.q.data(), p.k.data(), p.v.data(), out.data(),
+                             lse.data());
+  };
+  for (const std::vector<std::int64_t>& bad :
+       {std::vector<std::int64_t>{4, 0}, std::vector<std::int64_t>{5, 4}, std::vector<std::int64_t>{-1, 2}}) {
+    Shape s = p.shape;
+    s.key_lengths = bad.data();
+    EXPECT_THROW(forward(s), core::Error) << bad[0] << ", " << bad[1];
+  }
+  Shape s = p.shape;
+  s.query_offset = 1;  // meaningless without the causal mask
+  EXPECT_THROW(forward(s), core::Error);
+}
+
 TEST(AttentionCausal, DefaultEntryPointsUseTheBestIsa) {
   const Problem p = make_problem(shape_of(1, 33, 33, 2, 1, 16, 0), 5);
   const Outputs want = run(attention_causal_default_isa(), p);
@@ -323,6 +449,70 @@ TEST(AttentionCausal, NoQueriesGivesZeroKeyGradients) {
                             nullptr, nullptr, dk.data(), dv.data());
   EXPECT_EQ(dk, std::vector<float>(20, 0.0f));
   EXPECT_EQ(dv, std::vector<float>(20, 0.0f));
+}
+
+// Causal vs bidirectional throughput on encoder-sized problems: median time of forward and
+// backward (wall, or with SIEVE_BENCH_CPU_TIME=1 the process's CPU time, steadier on a loaded
+// machine with SIEVE_NUM_THREADS=1), and GFLOP/s counting only visible (query, key) pairs (4·D
+// flops each forward, 10·D backward), so the two masks compare fairly though bidirectional does
+// about twice the work. Not a test: run it with
+//   build/tests/test_kernels --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_MaskTimings'
+TEST(AttentionBidirectional, DISABLED_MaskTimings) {
+  struct Setup {
+    const char* name;
+    Shape shape;
+  };
+  const std::vector<Setup> setups = {{"B64 T64 H8 D32 (image tokens)", shape_of(64, 64, 64, 8, 8, 32, 0)},
+                                     {"B16 T256 H8 D64", shape_of(16, 256, 256, 8, 8, 64, 0)},
+                                     {"B4 T1024 H8 D64", shape_of(4, 1024, 1024, 8, 8, 64, 0)}};
+  const bool cpu_time = std::getenv("SIEVE_BENCH_CPU_TIME") != nullptr;
+  auto now_ms = [cpu_time] {
+    if (!cpu_time) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  };
+  std::printf("%s time; threads %d, isa %s; median of 7\n", cpu_time ? "CPU" : "wall", core::num_threads(),
+              isa_label(attention_causal_default_isa()).c_str());
+  for (const Setup& setup : setups) {
+    const std::int64_t S = setup.shape.key_tokens;
+    const std::vector<std::int64_t> three_quarters(static_cast<std::size_t>(setup.shape.batch), S * 3 / 4);
+    struct Mask {
+      const char* name;
+      bool causal;
+      const std::vector<std::int64_t>* lengths;
+    };
+    for (const Mask& mask : {Mask{"causal", true, nullptr}, Mask{"bidirectional", false, nullptr},
+                             Mask{"bidirectional, lengths 3S/4", false, &three_quarters}}) {
+      Shape s = setup.shape;
+      s.causal = mask.causal;
+      const Problem p = make_problem(s, 1, 1.0f, mask.lengths ? *mask.lengths : std::vector<std::int64_t>{});
+      std::vector<float> out(p.q.size()), lse(s.batch * s.heads * s.query_tokens), dq(p.q.size()), dk(p.k.size()),
+          dv(p.v.size());
+      std::vector<double> forward, backward;
+      for (int round = -1; round < 7; ++round) {
+        const double t0 = now_ms();
+        attention_causal_forward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data());
+        const double t1 = now_ms();
+        attention_causal_backward(core::DType::f32, p.shape, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data(),
+                                  p.dout.data(), dq.data(), dk.data(), dv.data());
+        const double t2 = now_ms();
+        if (round < 0) continue;
+        forward.push_back(t1 - t0);
+        backward.push_back(t2 - t1);
+      }
+      std::sort(forward.begin(), forward.end());
+      std::sort(backward.begin(), backward.end());
+      double pairs = 0;  // visible (query, key) pairs per head
+      for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t t = 0; t < s.query_tokens; ++t) pairs += double(visible_keys(p.shape, b, t));
+      const double unit = pairs * double(s.heads * s.head_dim) * 1e-6;  // per ms → GFLOP/s
+      std::printf("%-30s %-28s fwd %8.2f ms %6.1f GFLOP/s   bwd %8.2f ms %6.1f GFLOP/s\n", setup.name, mask.name,
+                  forward[3], 4 * unit / forward[3], backward[3], 10 * unit / backward[3]);
+    }
+  }
 }
 
 }  // namespace

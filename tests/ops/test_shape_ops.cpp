@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "gradcheck.h"
+#include "sieve/core/error.h"
 #include "sieve/autograd/grad_mode.h"
 
 namespace sieve::ops {
@@ -161,6 +162,37 @@ TEST(ToDtype, RoundTripAndGradient) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Tensor>& in) { return to_dtype(to_dtype(in[0], core::DType::f16), core::DType::f32); },
       {y}, options));
+}
+
+TEST(Patchify, PatchesInRowMajorOrderEachFlattenedRowByRow) {
+  // x [B=2, H=4, W=6, C=2] with x[b, y, x, c] = b·1000 + y·100 + x·10 + c; p = 2 → [2, 6, 8].
+  const std::int64_t B = 2, H = 4, W = 6, C = 2, p = 2;
+  std::vector<float> values;
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t y = 0; y < H; ++y)
+      for (std::int64_t x = 0; x < W; ++x)
+        for (std::int64_t c = 0; c < C; ++c) values.push_back(float(b * 1000 + y * 100 + x * 10 + c));
+  const Tensor patches = patchify(Tensor::from_vector(values, {B, H, W, C}), p);
+  ASSERT_EQ(patches.shape(), (core::Shape{B, (H / p) * (W / p), p * p * C}));
+  const auto got = patches.to_vector();
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t n = 0; n < 6; ++n)
+      for (std::int64_t e = 0; e < p * p * C; ++e) {
+        const std::int64_t py = e / (p * C), px = e / C % p, c = e % C;
+        const std::int64_t y = n / (W / p) * p + py, x = n % (W / p) * p + px;
+        ASSERT_EQ(got[(b * 6 + n) * p * p * C + e], float(b * 1000 + y * 100 + x * 10 + c)) << b << " " << n << " " << e;
+      }
+}
+
+TEST(Patchify, Gradient) {
+  const Tensor x = requires_grad(uniform_tensor({2, 4, 6, 3}, 51));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return patchify(in[0], 2); }, {x}));
+}
+
+TEST(Patchify, BadShapesAreErrors) {
+  EXPECT_THROW(patchify(uniform_tensor({4, 6, 3}, 1), 2), core::Error);     // rank
+  EXPECT_THROW(patchify(uniform_tensor({1, 4, 6, 3}, 1), 4), core::Error);  // 6 % 4
+  EXPECT_THROW(patchify(uniform_tensor({1, 4, 6, 3}, 1), 0), core::Error);
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
-// Fused causal attention. Letters: B batch, T query tokens, S key tokens, H query heads,
-// Hkv key/value heads, D head dim. The forward saves out and the per-row logsumexp lse
-// [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S buffer).
+// Fused attention, causal or bidirectional. Letters: B batch, T query tokens, S key tokens,
+// H query heads, Hkv key/value heads, D head dim. The forward saves out and the per-row
+// logsumexp lse [B, H, T]; backward recomputes the scores tile by tile from q, k, v (no T×S
+// buffer).
 //
 // Precision policy (precision.h): the kernel computes in f32; under bf16 / fp16 / tf32 its
 // operands are rounded to that dtype's values first (and its output and gradients to binary16
 // under fp16), and the tensors it saves for backward are kept in the policy's storage dtype.
 #include "sieve/ops/attention.h"
+
+#include <vector>
 
 #include "sieve/autograd/node.h"
 #include "sieve/kernels/cpu/attention_causal.h"
@@ -24,21 +27,37 @@ bool kv_readable_in_place(const Tensor& t) {
   return token_ok && (t.size(0) <= 1 || st[0] >= S * Hkv * D);
 }
 
-}  // namespace
+// The mask of one call: causal with a query offset, or bidirectional; key lengths per batch
+// (empty: all S) in either mode.
+struct AttentionMask {
+  bool causal = true;
+  std::int64_t query_offset = 0;
+  std::vector<std::int64_t> key_lengths;  // [B] or empty
+};
 
-Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, std::int64_t query_offset) {
+Tensor fused_attention(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                       const AttentionMask& mask) {
   SIEVE_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
-              "causal_attention: q, k, v must be [B, T, H, D], [B, S, Hkv, D], [B, S, Hkv, D]; got {}, {}, {}",
+              "{}: q, k, v must be [B, T, H, D], [B, S, Hkv, D], [B, S, Hkv, D]; got {}, {}, {}", op,
               core::shape_string(q.shape()), core::shape_string(k.shape()), core::shape_string(v.shape()));
   const std::int64_t B = q.size(0), T = q.size(1), H = q.size(2), D = q.size(3);
   const std::int64_t S = k.size(1), Hkv = k.size(2);
   SIEVE_CHECK(k.shape() == v.shape() && k.size(0) == B && k.size(3) == D && Hkv > 0 && H % Hkv == 0,
-              "causal_attention: q {} needs k and v [B={}, S, Hkv, D={}] with H={} divisible by Hkv; got k {}, v {}",
+              "{}: q {} needs k and v [B={}, S, Hkv, D={}] with H={} divisible by Hkv; got k {}, v {}", op,
               core::shape_string(q.shape()), B, D, H, core::shape_string(k.shape()), core::shape_string(v.shape()));
-  SIEVE_CHECK(query_offset >= 0, "causal_attention: query_offset must be >= 0, got {}", query_offset);
-  detail::check_floating(q, "causal_attention");
-  detail::check_same_dtype(q, k, "causal_attention");
-  detail::check_same_dtype(q, v, "causal_attention");
+  SIEVE_CHECK(mask.query_offset >= 0, "{}: query_offset must be >= 0, got {}", op, mask.query_offset);
+  if (!mask.key_lengths.empty()) {
+    SIEVE_CHECK(static_cast<std::int64_t>(mask.key_lengths.size()) == B,
+                "{}: key_lengths needs one length per batch ({}), got {}", op, B, mask.key_lengths.size());
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int64_t n = mask.key_lengths[static_cast<std::size_t>(b)];
+      SIEVE_CHECK(n >= 1 && n <= S, "{}: key_lengths[{}] = {} must be in [1, S = {}]", op, b, n, S);
+    }
+  }
+  SIEVE_CHECK(T == 0 || S > 0, "{}: {} queries but no keys", op, T);
+  detail::check_floating(q, op);
+  detail::check_same_dtype(q, k, op);
+  detail::check_same_dtype(q, v, op);
 
   // Only f32 tensors follow the policy; an f32 policy leaves the operands (and KV-cache views) as they are.
   const PrecisionPolicy policy = q.dtype() == core::DType::f32 ? current_precision() : PrecisionPolicy{};
@@ -57,9 +76,13 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
   shape.heads = H;
   shape.kv_heads = Hkv;
   shape.head_dim = D;
-  shape.query_offset = query_offset;
+  shape.query_offset = mask.query_offset;
   shape.kv_batch_stride = B <= 1 ? 0 : kc.strides()[0];
   shape.scale = scale;
+  shape.causal = mask.causal;
+  // The lengths live in the backward's closure too; each call points the shape at its own copy.
+  const std::vector<std::int64_t> lengths = mask.key_lengths;
+  shape.key_lengths = lengths.empty() ? nullptr : lengths.data();
 
   Tensor out = Tensor::empty(q.shape(), q.dtype());  // [B, T, H, D]
   const bool record = autograd::needs_grad({&q, &k, &v});
@@ -75,7 +98,9 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
     // backward's rowsum(dout · out), so it stays f32.
     const Tensor vs = detail::cast_to(vc, store).detach();
     const Tensor outs = (policy.compute == ComputePrecision::f16 ? detail::cast_to(out, store) : out).detach();
-    autograd::record(out, "causal_attention", {&q, &k, &v}, [=](const Tensor& dout) -> std::vector<Tensor> {
+    autograd::record(out, op, {&q, &k, &v}, [=](const Tensor& dout) -> std::vector<Tensor> {
+      kernels::cpu::CausalAttentionShape grad_shape = shape;
+      grad_shape.key_lengths = lengths.empty() ? nullptr : lengths.data();
       const Tensor dc = detail::round_to_compute(detail::dense(dout), policy.compute);  // [B, T, H, D]
       // Saved operands back in f32, the kernel's dtype (values were on the compute grid already).
       const Tensor qr = detail::cast_to(qs, core::DType::f32), kr = detail::cast_to(ks, core::DType::f32);
@@ -84,7 +109,7 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
       Tensor dq = Tensor::empty(qr.shape(), qr.dtype());  // [B, T, H, D]
       Tensor dk = Tensor::empty(kr.shape(), kr.dtype());  // [B, S, Hkv, D]
       Tensor dv = Tensor::empty(vr.shape(), vr.dtype());  // [B, S, Hkv, D]
-      kernels::cpu::attention_causal_backward(qr.dtype(), shape, qr.raw_data(), kr.raw_data(), vr.raw_data(),
+      kernels::cpu::attention_causal_backward(qr.dtype(), grad_shape, qr.raw_data(), kr.raw_data(), vr.raw_data(),
                                               outr.raw_data(), lse.data<float>(), dc.raw_data(), dq.raw_data(),
                                               dk.raw_data(), dv.raw_data());
       for (const Tensor* grad : {&dq, &dk, &dv}) detail::round_result(*grad, policy.compute);
@@ -92,6 +117,28 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float
     });
   }
   return out;
+}
+
+}  // namespace
+
+Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, std::int64_t query_offset) {
+  return fused_attention("causal_attention", q, k, v, scale, AttentionMask{true, query_offset, {}});
+}
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                 std::span<const std::int64_t> key_lengths) {
+  return fused_attention("attention", q, k, v, scale,
+                         AttentionMask{false, 0, std::vector<std::int64_t>(key_lengths.begin(), key_lengths.end())});
+}
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Tensor& key_lengths) {
+  if (!key_lengths.defined()) return attention(q, k, v, scale, std::span<const std::int64_t>());
+  SIEVE_CHECK(key_lengths.dtype() == core::DType::i64 && key_lengths.dim() == 1,
+              "attention: key_lengths must be an int64 tensor [B], got {} {}", core::dtype_name(key_lengths.dtype()),
+              core::shape_string(key_lengths.shape()));
+  const Tensor lengths = detail::dense(key_lengths);
+  const std::int64_t* first = lengths.data<std::int64_t>();
+  return attention(q, k, v, scale, std::span<const std::int64_t>(first, first + lengths.numel()));
 }
 
 }  // namespace sieve::ops

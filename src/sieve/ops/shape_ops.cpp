@@ -74,6 +74,16 @@ Tensor reshape(const Tensor& x, Shape shape) {
   return out;
 }
 
+Tensor patchify(const Tensor& x, std::int64_t patch) {
+  SIEVE_CHECK(x.dim() == 4, "patchify: x must be [B, H, W, C], got {}", core::shape_string(x.shape()));
+  const std::int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3), p = patch;
+  SIEVE_CHECK(p >= 1 && H % p == 0 && W % p == 0, "patchify: patch size {} must be >= 1 and divide H {} and W {}", p,
+              H, W);
+  // [B, H, W, C] → [B, H/p, p, W/p, p·C] → [B, H/p, W/p, p, p·C] → [B, N, p·p·C]
+  const Tensor rows = reshape(x, {B, H / p, p, W / p, p * C});
+  return reshape(transpose(rows, 2, 3), {B, (H / p) * (W / p), p * p * C});
+}
+
 Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
   d0 = detail::normalize_dim(d0, x.shape(), "transpose");
   d1 = detail::normalize_dim(d1, x.shape(), "transpose");

@@ -20,5 +20,11 @@ Tensor contiguous(const Tensor& x);
 Tensor concat(const std::vector<Tensor>& parts, std::int64_t d);
 // Converts between floating dtypes; the gradient converts back.
 Tensor to_dtype(const Tensor& x, core::DType dtype);
+// Channels-last images x [B, H, W, C] → patches [B, (H/p)·(W/p), p·p·C] (H and W multiples of
+// p): patches in row-major order, each flattened as (py, px, c), the order of a conv2d weight
+// [Co, p, p, C]. So linear(patchify(x, p), weight.reshape({Co, p·p·C})) is conv2d(x, weight,
+// {}, p) flattened to tokens; patchify alone gives the pixel targets of masked-patch
+// prediction. A reshape / transpose / reshape (one copy); differentiable.
+Tensor patchify(const Tensor& x, std::int64_t patch);
 
 }  // namespace sieve::ops

@@ -1,4 +1,4 @@
-// Fused causal attention: argument checks, run-time ISA dispatch, and the portable path.
+// Fused attention (causal or bidirectional): argument checks, run-time ISA dispatch, and the portable path.
 // The algorithm itself is in attention_causal_impl.h (compiled here with an 8-lane portable
 // Vec, and in attention_causal_avx512.cpp / attention_causal_avx2.cpp with intrinsics).
 //
@@ -88,6 +88,16 @@ void check_shape(const CausalAttentionShape& s) {
               "key_tokens*kv_heads*head_dim)",
               s.kv_batch_stride, contiguous);
   SIEVE_CHECK(std::isfinite(s.scale), "attention_causal: scale {} must be finite", s.scale);
+  SIEVE_CHECK(s.causal || s.query_offset == 0,
+              "attention_causal: a bidirectional (causal = false) call needs query_offset 0, got {}",
+              s.query_offset);
+  if (s.key_lengths != nullptr) {
+    for (std::int64_t b = 0; b < s.batch; ++b) {
+      SIEVE_CHECK(s.key_lengths[b] >= 1 && s.key_lengths[b] <= s.key_tokens,
+                  "attention_causal: key_lengths[{}] = {} must be in [1, key_tokens = {}]", b,
+                  s.key_lengths[b], s.key_tokens);
+    }
+  }
 }
 
 bool has_queries(const CausalAttentionShape& s) { return s.batch > 0 && s.query_tokens > 0; }

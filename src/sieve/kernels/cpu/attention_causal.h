@@ -1,5 +1,7 @@
-// Fused causal attention on the CPU, forward and backward, FlashAttention-style: tiled over
-// query and key blocks with an online softmax, so no T x S score matrix ever exists.
+// Fused attention on the CPU, forward and backward, FlashAttention-style: tiled over query and
+// key blocks with an online softmax, so no T x S score matrix ever exists. Causal (decoders)
+// by default; bidirectional (encoders) with `causal = false`; either with per-batch key
+// lengths (padding).
 //
 // Letters: B batch, T query tokens, S key tokens, H query heads, Hkv key/value heads
 // (H % Hkv == 0: grouped-query attention, query head h reads kv head h / (H/Hkv)), D head dim.
@@ -20,12 +22,20 @@ struct CausalAttentionShape {
   // preallocated KV cache [B, S_max, Hkv, D] be read in place.
   std::int64_t kv_batch_stride;
   float scale;  // usually 1/sqrt(D)
+  // false: bidirectional — every query sees every key below its batch's key length (an
+  // encoder); query_offset must then be 0.
+  bool causal = true;
+  // [B] keys per batch, each in [1, S] (the rest of the batch is padding no query sees), or
+  // null for all S. Read during the call only; applies in both modes.
+  const std::int64_t* key_lengths = nullptr;
 };
 
 // q, out: [B, T, H, D] contiguous; k, v: [B, S, Hkv, D] (batch stride as above);
 // lse: [B, H, T] f32, the natural log-sum-exp of each query row's scaled scores, saved for
 // backward (may be null in inference).
-// Query t may see key s iff s <= t + query_offset (and s < S).
+// Query t of batch b may see key s iff s < key_lengths[b] (or S) and, when causal,
+// s <= t + query_offset. Queries are never masked: a padded query row (t >= key_lengths[b]
+// in an encoder) is computed like any other and the caller ignores it.
 // Only dtype f32 is implemented; any other dtype throws core::Error naming it.
 void attention_causal_forward(core::DType dtype, const CausalAttentionShape& shape, const void* q,
                               const void* k, const void* v, void* out, float* lse);

@@ -62,18 +62,38 @@ struct Geometry {
         kv_row(s.kv_heads * s.head_dim),
         kv_batch(s.kv_batch_stride != 0 ? s.kv_batch_stride
                                         : s.key_tokens * s.kv_heads * s.head_dim),
-        scale(s.scale) {}
+        scale(s.scale),
+        causal(s.causal),
+        key_lengths(s.key_lengths) {}
 
-  // Keys [0, key_end) are visible to at least one of the queries [q0, q0 + nq).
-  int64_t key_end(int64_t q0, int64_t nq) const { return std::min(keys, q0 + nq + offset); }
-  // The first query that sees key k.
-  int64_t first_query(int64_t k) const { return std::max<int64_t>(0, k - offset); }
+  // Keys of batch b that any query may see: [0, key_limit(b)).
+  int64_t key_limit(int64_t b) const { return key_lengths != nullptr ? key_lengths[b] : keys; }
+  // Keys [0, key_end) of batch b are visible to at least one of the queries [q0, q0 + nq).
+  int64_t key_end(int64_t b, int64_t q0, int64_t nq) const {
+    return causal ? std::min(key_limit(b), q0 + nq + offset) : key_limit(b);
+  }
+  // The first query of batch b that sees key k (`queries` if none does).
+  int64_t first_query(int64_t b, int64_t k) const {
+    if (k >= key_limit(b)) return queries;
+    return causal ? std::max<int64_t>(0, k - offset) : 0;
+  }
+  // The last key query t of batch b sees.
+  int64_t last_key(int64_t b, int64_t t) const {
+    return (causal ? std::min(key_limit(b), t + offset + 1) : key_limit(b)) - 1;
+  }
+  // Within [0, key_end), key k0 + j is hidden from query q0 + i iff i < j + mask_shift(k0, q0)
+  // (the causal triangle); bidirectionally nothing is, and the shift is too negative to matter.
+  int64_t mask_shift(int64_t k0, int64_t q0) const {
+    return causal ? k0 - q0 - offset : -(int64_t{1} << 40);
+  }
 
   int64_t batch, queries, keys, heads, kv_heads, dim, group, offset;
   int64_t q_row;     // H*D: elements between tokens in q, out, dq, dout
   int64_t kv_row;    // Hkv*D: elements between tokens in k, v, dk, dv
   int64_t kv_batch;  // elements between batches in k, v (dk, dv are contiguous: S*Hkv*D)
   float scale;
+  bool causal;
+  const int64_t* key_lengths;  // [B] or null; masks by truncating each batch's key range
 };
 
 // 64-byte aligned float scratch, owned by one call.

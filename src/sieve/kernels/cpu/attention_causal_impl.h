@@ -55,7 +55,8 @@ constexpr std::size_t forward_scratch_floats(int64_t dim) {
 
 // One online-softmax step over a key block, in place on st [nk][L] (scores in log2 units):
 //   m' = max(m, max_j s_j);  alpha = 2^(m - m');  p_j = 2^(s_j - m');  l = l*alpha + sum_j p_j
-// Key row j is hidden from the lanes i < j + shift (causal mask); those p are exactly 0.
+// Key row j is hidden from the lanes i < j + shift (the causal mask, Geometry::mask_shift);
+// those p are exactly 0.
 template <int NV>
 void online_softmax_step(float* st, int64_t nk, int64_t shift, Reg* m, Reg* l, float* alpha) {
   constexpr int64_t L = NV * kWidth;
@@ -136,7 +137,7 @@ void forward_item(const Geometry& g, const float* q, const float* k, const float
     float* ot = qt + D * L;              // unnormalised output, transposed
     q0[s] = (first + s) * L;
     nq[s] = std::min(L, g.queries - q0[s]);
-    key_end[s] = g.key_end(q0[s], nq[s]);  // keys past it are masked for the whole block
+    key_end[s] = g.key_end(b, q0[s], nq[s]);  // keys past it are masked for the whole block
     all_keys = std::max(all_keys, key_end[s]);
     pack_transposed<L>(q + (b * g.queries + q0[s]) * g.q_row + h * D, g.q_row, nq[s], D,
                        g.scale * kLog2e, qt);
@@ -149,7 +150,8 @@ void forward_item(const Geometry& g, const float* q, const float* k, const float
   const float* k_head = k + b * g.kv_batch + hk * D;  // [S, D] rows, stride Hkv*D
   const float* v_head = v + b * g.kv_batch + hk * D;
 
-  // Key 0 is visible to every query (query_offset >= 0), so m is finite after the first step.
+  // Key 0 is visible to every query (query_offset >= 0, key lengths >= 1), so m is finite
+  // after the first step.
   for (int64_t k0 = 0; k0 < all_keys; k0 += kKeyStep) {
     const int64_t nk = std::min(kKeyStep, all_keys - k0);
     stage_key_block(g, k_head, v_head, k0, nk, all_keys, k_block, v_block);
@@ -159,7 +161,7 @@ void forward_item(const Geometry& g, const float* q, const float* k, const float
       float* qt = blocks + s * per_block;
       float* ot = qt + D * L;
       dot_rows<NV>(k_block, D, qt, D, n, st);  // St [n][L] = K Qt
-      online_softmax_step<NV>(st, n, k0 - q0[s] - g.offset, m[s], l[s], alpha);
+      online_softmax_step<NV>(st, n, g.mask_shift(k0, q0[s]), m[s], l[s], alpha);
       accumulate_rows<NV, true>(v_block, D, st, n, D, ot, alpha);  // Ot = Ot*alpha + Vᵀ Pt
     }
   }
@@ -271,7 +273,7 @@ void query_grads(const Geometry& g, const float* q, const float* k, const float*
     float* dib = lse2 + L;               // Di
     q0[s] = (first + s) * L;
     nq[s] = std::min(L, g.queries - q0[s]);
-    key_end[s] = g.key_end(q0[s], nq[s]);
+    key_end[s] = g.key_end(b, q0[s], nq[s]);
     all_keys = std::max(all_keys, key_end[s]);
     const int64_t row0 = (b * g.queries + q0[s]) * g.q_row + h * D;
     pack_transposed<L>(q + row0, g.q_row, nq[s], D, g.scale * kLog2e, qt);
@@ -301,7 +303,7 @@ void query_grads(const Geometry& g, const float* q, const float* k, const float*
       const float* dib = lse2 + L;
       dot_rows<NV>(k_block, D, qt, D, n, st);    // St [n][L] = K Qt
       dot_rows<NV>(v_block, D, dot, D, n, dpt);  // dPt [n][L] = V dOt
-      const int64_t shift = k0 - q0[s] - g.offset;  // key row j is hidden from lanes < j + shift
+      const int64_t shift = g.mask_shift(k0, q0[s]);  // key row j is hidden from lanes < j + shift
       for (int64_t j = 0; j < n; ++j) {
         float* s_row = st + j * L;
         const float* dp_row = dpt + j * L;
@@ -344,7 +346,9 @@ void key_grads(const Geometry& g, const float* q, const float* k, const float* v
   float* blocks = factor + L;  // per block: kt, vt, dkt, dvt [D][L]; k_rows [L][D]
   const int64_t per_block = 5 * D * L;
 
-  int64_t k0[kGroupBlocks], nk[kGroupBlocks];
+  // nk: keys of the block; valid: those below the key length. Padding keys are never read
+  // (whatever they hold), their lanes stay 0, and so do their gradients.
+  int64_t k0[kGroupBlocks], nk[kGroupBlocks], valid[kGroupBlocks];
   for (int64_t s = 0; s < count; ++s) {
     float* kt = blocks + s * per_block;  // keys, transposed, times scale*log2(e)
     float* vt = kt + D * L;              // values, transposed
@@ -352,15 +356,16 @@ void key_grads(const Geometry& g, const float* q, const float* k, const float* v
     float* k_rows = dkt + 2 * D * L;     // keys, as rows (for dQ)
     k0[s] = (first + s) * L;
     nk[s] = std::min(L, g.keys - k0[s]);
+    valid[s] = std::clamp<int64_t>(g.key_limit(b) - k0[s], 0, nk[s]);
     const int64_t kv0 = b * g.kv_batch + k0[s] * g.kv_row + hk * D;
-    pack_transposed<L>(k + kv0, g.kv_row, nk[s], D, g.scale * kLog2e, kt);
-    pack_transposed<L>(v + kv0, g.kv_row, nk[s], D, 1.0f, vt);
+    pack_transposed<L>(k + kv0, g.kv_row, valid[s], D, g.scale * kLog2e, kt);
+    pack_transposed<L>(v + kv0, g.kv_row, valid[s], D, 1.0f, vt);
     std::memset(dkt, 0, sizeof(float) * static_cast<std::size_t>(2 * D * L));  // dkt and dvt
-    if (dq != nullptr) copy_rows(k + kv0, g.kv_row, nk[s], D, k_rows);
+    if (dq != nullptr) copy_rows(k + kv0, g.kv_row, valid[s], D, k_rows);
   }
   const Reg zero = Vec::zero();
 
-  const int64_t q_begin = g.first_query(k0[0]);
+  const int64_t q_begin = g.first_query(b, k0[0]);  // `queries` if the keys are padding
   for (int64_t h = hk * g.group; h < (hk + 1) * g.group; ++h) {
     const float* lse_head = lse + (b * g.heads + h) * g.queries;  // [T]
     const float* di_head = di + (b * g.heads + h) * g.queries;
@@ -376,7 +381,7 @@ void key_grads(const Geometry& g, const float* q, const float* k, const float* v
       copy_rows(dout + row0, g.q_row, nq, D, do_block);
       for (int64_t s = 0; s < count; ++s) {
         // Rows before i0 are queries that cannot see any key of this block.
-        const int64_t i0 = std::max<int64_t>(0, k0[s] - g.offset - q0);
+        const int64_t i0 = std::max<int64_t>(0, g.first_query(b, k0[s]) - q0);
         if (i0 >= nq) continue;
         const int64_t rows = nq - i0;
         float* kt = blocks + s * per_block;
@@ -391,7 +396,7 @@ void key_grads(const Geometry& g, const float* q, const float* k, const float* v
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t t = q0 + i0 + r;
           // Lanes past `last` are keys this query cannot see (or padding past the keys).
-          const int64_t last = std::min(t + g.offset - k0[s], nk[s] - 1);
+          const int64_t last = std::min(g.last_key(b, t) - k0[s], valid[s] - 1);
           const Reg lse_t = Vec::set1(lse_head[t] * kLog2e);
           const Reg di_t = Vec::set1(di_head[t]);
           float* p_row = p + r * L;
@@ -409,7 +414,7 @@ void key_grads(const Geometry& g, const float* q, const float* k, const float* v
         accumulate_rows<NV, false>(q_rows, D, ds, rows, D, dkt, nullptr);  // dKt += Qᵀ dS
         if (dq != nullptr) {
           // dQ [rows, D] += dS [rows][nk] K [nk, D]
-          add_rows_over_dim(ds, L, k_rows, D, nk[s], rows, dq + row0 + i0 * g.q_row, g.q_row, D);
+          add_rows_over_dim(ds, L, k_rows, D, valid[s], rows, dq + row0 + i0 * g.q_row, g.q_row, D);
         }
       }
     }
@@ -466,14 +471,14 @@ std::vector<BackwardItem> split_items(const Geometry& g) {
   for (int64_t b = 0; b < g.batch; ++b) {
     for (int64_t first = 0; first < key_blocks; first += keys_per_item) {
       const int64_t count = std::min(keys_per_item, key_blocks - first);
-      const int64_t seen = g.queries - std::min(g.queries, g.first_query(first * L));
+      const int64_t seen = g.queries - std::min(g.queries, g.first_query(b, first * L));
       const double cost = 4.0 * LD * static_cast<double>(count * g.group * seen);
       for (int64_t hk = 0; hk < g.kv_heads; ++hk) items.push_back({cost, true, b, hk, first, count});
     }
     for (int64_t first = 0; first < query_blocks; first += queries_per_item) {
       const int64_t count = std::min(queries_per_item, query_blocks - first);
       const int64_t q_last = std::min(g.queries, (first + count) * L);
-      const double cost = 3.0 * LD * static_cast<double>(count * g.key_end(q_last - 1, 1));
+      const double cost = 3.0 * LD * static_cast<double>(count * g.key_end(b, q_last - 1, 1));
       for (int64_t h = 0; h < g.heads; ++h) items.push_back({cost, false, b, h, first, count});
     }
   }
