@@ -46,7 +46,7 @@ class Fd {
 };
 
 [[noreturn]] void system_failure(const char* what) {
-  core::throw_user_error("cannot run the speech programs: {} failed: {}", what, std::strerror(errno));
+  core::throw_user_error("cannot start a pipeline of programs: {} failed: {}", what, std::strerror(errno));
 }
 
 // A pipe whose both ends close on exec: a child keeps only what posix_spawn dup2s onto its
