@@ -21,6 +21,8 @@ build_and_run=(
   libzip-dev                                    # PyTorch checkpoints (zip archives): import / export
   libonnx-dev                                   # onnx.proto for `sieve export --format onnx`
   dict-gcide                                    # the demo's bundled English text
+  libfftw3-dev libsoxr-dev                      # audio: log-mel STFT, resampling of WAV input
+  espeak-ng sox                                 # speech synthesis for the spoken data (run as processes: GPL)
 )
 python_module=(
   pybind11-dev python3-dev                      # the Python package's extension module
@@ -35,6 +37,7 @@ test_and_bench=(
   nodejs git                                    # npm verifiers (scripts/install-verifiers.sh)
   python3-onnx                                  # onnx.checker on the ONNX exports
   python3-pytest                                # the Python package's tests
+  festival festvox-kallpc16k                    # a second speech engine: the spoken data's festival test voices
 )
 
 packages=("${build_and_run[@]}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of the fuzz targets that take whole files: tests/fuzz/corpus/
-{model_dir,quantized_model_dir,dictd,checkpoint_state,adapter,gguf}/. Deterministic: rerunning rewrites the same bytes.
+{model_dir,quantized_model_dir,dictd,checkpoint_state,adapter,gguf,wav}/. Deterministic: rerunning rewrites the same bytes.
 
 A seed's name says whether the target should accept it (valid_*) or answer with a UserError
 (invalid_*); tests/io/test_fuzz_corpus.cpp and its siblings check that on every test run.
@@ -471,6 +471,41 @@ def gguf_seeds():
           gguf_file(0, metadata_edit=lambda m: m.update({"tokenizer.ggml.scores": (GGUF_ARRAY, (GGUF_F32, [0]))})))
 
 
+# --- wav -----------------------------------------------------------------------------------
+
+def riff_chunk(cid, body):
+    return cid + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
+
+
+def wav_file(tag, channels, rate, bits, data, extra=b"", fmt_body=None):
+    align = channels * bits // 8
+    fmt = fmt_body or struct.pack("<HHIIHH", tag, channels, rate, rate * align, align, bits)
+    chunks = riff_chunk(b"fmt ", fmt) + extra + riff_chunk(b"data", data)
+    return b"RIFF" + struct.pack("<I", len(chunks) + 4) + b"WAVE" + chunks
+
+
+def wav_seeds():
+    """WAV files for fuzz_wav (data::audio::parse_wav): each encoding, and the usual damage."""
+    ramp16 = struct.pack("<8h", *[i * 4000 - 16000 for i in range(8)])
+    write("wav", "valid_pcm16_mono.wav", wav_file(1, 1, 16000, 16, ramp16))
+    write("wav", "valid_pcm8_stereo.wav", wav_file(1, 2, 8000, 8, bytes(range(0, 256, 16)), riff_chunk(b"LIST", b"odd")))
+    write("wav", "valid_pcm24.wav", wav_file(1, 1, 48000, 24, bytes([0, 0, 0x80, 0xff, 0xff, 0x7f, 1, 2, 3])))
+    write("wav", "valid_pcm32.wav", wav_file(1, 1, 44100, 32, struct.pack("<3i", -2**31, 0, 2**31 - 1)))
+    write("wav", "valid_float32.wav", wav_file(3, 2, 22050, 32, struct.pack("<4f", 0.5, -0.5, 2.0, -0.25)))
+    guid_tail = bytes([0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71])
+    extensible = struct.pack("<HHIIHHHHIH", 0xFFFE, 1, 16000, 64000, 4, 32, 22, 24, 4, 1) + guid_tail
+    write("wav", "valid_extensible.wav", wav_file(0, 1, 16000, 32, struct.pack("<2i", 1 << 30, -(1 << 30)), fmt_body=extensible))
+    write("wav", "invalid_truncated.wav", wav_file(1, 1, 16000, 16, ramp16)[:-3])
+    piped = bytearray(wav_file(1, 1, 16000, 16, ramp16))
+    piped[4:8] = struct.pack("<I", 0x7ffff024)
+    piped[40:44] = struct.pack("<I", 0x7ffff000)
+    write("wav", "invalid_streamed_sizes.wav", bytes(piped))
+    write("wav", "invalid_mulaw.wav", wav_file(7, 1, 8000, 8, b"abcd"))
+    write("wav", "invalid_block_align.wav", wav_file(1, 2, 16000, 16, ramp16, fmt_body=struct.pack("<HHIIHH", 1, 2, 16000, 64000, 2, 16)))
+    write("wav", "invalid_float_nan.wav", wav_file(3, 1, 16000, 32, struct.pack("<f", float("nan"))))
+    write("wav", "invalid_no_fmt.wav", b"RIFF" + struct.pack("<I", 4 + 8 + 16) + b"WAVE" + riff_chunk(b"data", ramp16))
+
+
 if __name__ == "__main__":
     model_dir_seeds()
     quantized_model_dir_seeds()
@@ -478,3 +513,4 @@ if __name__ == "__main__":
     checkpoint_state_seeds()
     adapter_seeds()
     gguf_seeds()
+    wav_seeds()
