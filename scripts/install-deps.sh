@@ -21,6 +21,8 @@ build_and_run=(
   libzip-dev                                    # PyTorch checkpoints (zip archives): import / export
   libonnx-dev                                   # onnx.proto for `sieve export --format onnx`
   dict-gcide                                    # the demo's bundled English text
+  libpng-dev                                    # PNG image files
+  dataset-fashion-mnist wordnet-base            # `sieve data build trifashion`
 )
 python_module=(
   pybind11-dev python3-dev                      # the Python package's extension module
