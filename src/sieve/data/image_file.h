@@ -1,9 +1,9 @@
 // 8-bit grayscale images from and to files: PGM (binary P5 and ASCII P2) and PNG (libpng).
 //
 // Reading converts to 8-bit gray: PGM samples with a maxval other than 255 (including 16-bit
-// P5) are rescaled to 0..255 with rounding; PNG colour is converted to luma and 16-bit samples
-// reduced to 8 bits by libpng's simplified API (sRGB-aware), and an alpha channel is composited
-// onto black (the background of Fashion-MNIST's items). Width and height are checked against
+// P5) are rescaled to 0..255 with rounding; PNG colour is converted to luma by libpng's
+// simplified API, 16-bit samples are rescaled to 8 bits like PGM's, and an alpha channel is
+// composited onto black (the background of Fashion-MNIST's items). Width and height are checked against
 // kMaxImageSide before any pixel memory is allocated.
 #pragma once
 

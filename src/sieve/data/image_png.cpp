@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "sieve/core/error.h"
 #include "sieve/data/image_file.h"
@@ -34,14 +35,28 @@ GrayImage decode_png(std::string_view bytes, std::string_view name) {
                        png.image.height <= kMaxImageSide,
                    "PNG file '{}' is {}x{}, outside the supported 1..{} pixels a side", name, png.image.width,
                    png.image.height, kMaxImageSide);
-  png.image.format = PNG_FORMAT_GRAY;
   GrayImage image;
   image.width = png.image.width;
   image.height = png.image.height;
+  const auto count = static_cast<std::size_t>(image.width * image.height);
+  const auto stride = static_cast<png_int_32>(image.width);
+  if ((png.image.format & PNG_FORMAT_FLAG_LINEAR) != 0) {
+    // 16-bit samples: libpng's 8-bit output would treat them as linear light and gamma-encode
+    // them (0x8080 -> 187); read them as they are (colour to luma, alpha onto black) and keep
+    // the top 8 bits with rounding, as the PGM reader does.
+    png.image.format = PNG_FORMAT_LINEAR_Y;
+    std::vector<std::uint16_t> wide(count, 0);
+    SIEVE_USER_CHECK(png_image_finish_read(&png.image, nullptr, wide.data(), stride, nullptr) != 0,
+                     "cannot decode PNG file '{}': {}", name, png.image.message);
+    image.pixels.resize(count);
+    for (std::size_t i = 0; i < count; ++i)
+      image.pixels[i] = static_cast<std::uint8_t>((std::uint32_t{wide[i]} * 255 + 32767) / 65535);
+    return image;
+  }
+  png.image.format = PNG_FORMAT_GRAY;
   // Zero-filled: an alpha channel is composited onto what the buffer holds, black.
-  image.pixels.assign(static_cast<std::size_t>(image.width * image.height), 0);
-  SIEVE_USER_CHECK(png_image_finish_read(&png.image, nullptr, image.pixels.data(),
-                                         static_cast<png_int_32>(image.width), nullptr) != 0,
+  image.pixels.assign(count, 0);
+  SIEVE_USER_CHECK(png_image_finish_read(&png.image, nullptr, image.pixels.data(), stride, nullptr) != 0,
                    "cannot decode PNG file '{}': {}", name, png.image.message);
   return image;
 }
