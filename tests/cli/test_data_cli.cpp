@@ -1,6 +1,6 @@
-// `sieve data`: list, and `build trifashion` into a temporary directory at the `tiny` size
-// (about a second), with its refusals: a non-empty --out without --force, an unknown size, and
-// missing source files.
+// `sieve data`: list, and `build trifashion` into a temporary directory — the default `small`
+// size as the check runs it (about a second), then `tiny` — with its refusals: a
+// non-empty --out without --force, an unknown size, and missing source files.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -43,9 +43,9 @@ TEST(DataCli, BuildsTrifashionAndRefusesToOverwriteWithoutForce) {
   if (!sources_installed()) GTEST_SKIP() << "dataset-fashion-mnist or wordnet-base is not installed";
   sieve::testing::TempDir dir;
   const std::string out = (dir / "tf").string();
-  auto result = run_sieve(join({"data build trifashion --size tiny --seed 3 --out", out}));
+  auto result = run_sieve(join({"data build trifashion --size small --seed 3 --out", out}));
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_TRUE(contains(result.output, "scenes                 200 train, 100 test")) << result.output;
+  EXPECT_TRUE(contains(result.output, "scenes                 2000 train, 500 test")) << result.output;
   EXPECT_TRUE(fs::exists(dir / "tf" / "manifest.json"));
   EXPECT_TRUE(fs::exists(dir / "tf" / "utterances.jsonl"));
   const auto manifest_time = fs::last_write_time(dir / "tf" / "manifest.json");
