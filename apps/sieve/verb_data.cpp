@@ -3,9 +3,11 @@
 //
 //   sieve data list
 //   sieve data build trifashion --out data/trifashion [--size small|full|tiny] [--seed 1]
+//   sieve data check trifashion data/trifashion
 //
 // Each buildable data set is one entry in kDataSets: its name, a line for `list`, and the
-// function that adds `sieve data build <name>` with its flags.
+// functions that add `sieve data build <name>` with its flags and `sieve data check <name> DIR`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -13,6 +15,7 @@
 
 #include "apps/sieve/verbs.h"
 #include "sieve/data/trifashion/builder.h"
+#include "sieve/data/trifashion/dataset.h"
 
 namespace sieve::apps {
 namespace {
@@ -67,15 +70,37 @@ void add_trifashion_build(CLI::App& build) {
   });
 }
 
+// Loads the directory through the reader the trainer uses, which validates every file.
+void add_trifashion_check(CLI::App& check) {
+  auto* cmd = check.add_subcommand("trifashion", "Validate a trifashion directory and print what it holds");
+  auto dir = std::make_shared<std::string>();
+  cmd->add_option("dir", *dir, "The data directory")->required();
+  cmd->callback([dir] {
+    const auto data = data::trifashion::load(*dir);
+    const auto heldout = [](const auto& records) {
+      return std::count_if(records.begin(), records.end(), [](const auto& r) { return r.heldout; });
+    };
+    std::printf("%s: trifashion, size %s, seed %llu: valid\n", dir->c_str(), data.size.c_str(),
+                static_cast<unsigned long long>(data.seed));
+    for (const auto* split : {&data.train, &data.test})
+      std::printf("  %-5s %lld images, %lld scenes, %zu captions (%td held-out), %zu questions (%td held-out), %zu pairs\n",
+                  split == &data.train ? "train" : "test", static_cast<long long>(split->classification.images.count),
+                  static_cast<long long>(split->scenes.images.count), split->captions.size(), heldout(split->captions),
+                  split->questions.size(), heldout(split->questions), split->pairs.size());
+    std::printf("  retrieval pool %zu, utterances %zu\n", data.retrieval_pool.size(), data.utterances.size());
+  });
+}
+
 struct DataSetEntry {
   const char* name;
   const char* summary;
   void (*add_build)(CLI::App& build);
+  void (*add_check)(CLI::App& check);
 };
 
 constexpr DataSetEntry kDataSets[] = {
     {"trifashion", "images, text and utterances for the multimodal model (Fashion-MNIST + WordNet)",
-     add_trifashion_build},
+     add_trifashion_build, add_trifashion_check},
 };
 
 }  // namespace
@@ -85,7 +110,12 @@ void add_data_verb(CLI::App& app) {
   data->require_subcommand(1);
   auto* build = data->add_subcommand("build", "Build a data set into a directory");
   build->require_subcommand(1);
-  for (const DataSetEntry& entry : kDataSets) entry.add_build(*build);
+  auto* check = data->add_subcommand("check", "Validate a built data set directory");
+  check->require_subcommand(1);
+  for (const DataSetEntry& entry : kDataSets) {
+    entry.add_build(*build);
+    entry.add_check(*check);
+  }
   data->add_subcommand("list", "List the data sets `sieve data build` makes")->callback([] {
     for (const DataSetEntry& entry : kDataSets) std::printf("%-12s %s\n", entry.name, entry.summary);
   });

@@ -1,6 +1,7 @@
-// `sieve data`: list, and `build trifashion` into a temporary directory — the default `small`
-// size as the check runs it (about a second), then `tiny` — with its refusals: a
-// non-empty --out without --force, an unknown size, and missing source files.
+// `sieve data`: list; `build trifashion` into a temporary directory — the default `small` size as
+// the check runs it (about a second), then `tiny` — with its refusals (a non-empty --out
+// without --force, an unknown size, missing source files); and `check trifashion` on a good and a
+// damaged directory.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -49,6 +50,13 @@ TEST(DataCli, BuildsTrifashionAndRefusesToOverwriteWithoutForce) {
   EXPECT_TRUE(fs::exists(dir / "tf" / "manifest.json"));
   EXPECT_TRUE(fs::exists(dir / "tf" / "utterances.jsonl"));
   const auto manifest_time = fs::last_write_time(dir / "tf" / "manifest.json");
+  result = run_sieve(join({"data check trifashion", out}));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "valid") && contains(result.output, "retrieval pool 250")) << result.output;
+  fs::resize_file(dir / "tf" / "scenes_test_items.bin", 100);
+  result = run_sieve(join({"data check trifashion", out}));
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_TRUE(contains(result.output, "scenes_test_items.bin")) << result.output;
 
   result = run_sieve(join({"data build trifashion --size tiny --out", out}));
   EXPECT_EQ(result.exit_code, 2) << result.output;
