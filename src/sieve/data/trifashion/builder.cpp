@@ -172,6 +172,78 @@ std::uint64_t directory_bytes(const std::filesystem::path& dir) {
   return bytes;
 }
 
+// Writes the four JSON-lines files; returns their entries for the manifest's file list.
+OrderedJson write_records(const std::filesystem::path& dir, const std::vector<Caption>& captions,
+                          const std::vector<Question>& questions, const std::vector<MatchingPair>& pairs,
+                          const std::vector<Utterance>& utterances) {
+  std::vector<OrderedJson> records;
+  for (const Caption& c : captions) {
+    OrderedJson items = OrderedJson::array();
+    for (const Claim& claim : c.items) items.push_back({claim.position, claim.cls});
+    records.push_back({{"id", c.id}, {"split", split_name(c.split)}, {"scene", c.scene}, {"text", c.text},
+                       {"items", items}, {"template", c.template_id}, {"heldout", c.heldout},
+                       {"utterance", c.utterance}});
+  }
+  core::write_file_atomically(dir / kCaptionsFile, json_lines(records));
+  const auto vocabulary = answer_vocabulary();
+  records.clear();
+  for (const Question& q : questions)
+    records.push_back({{"id", q.id}, {"split", split_name(q.split)}, {"scene", q.scene},
+                       {"type", kQuestionTypeNames[static_cast<int>(q.type)]}, {"text", q.text},
+                       {"answer", vocabulary[q.answer]}, {"answer_id", q.answer}, {"heldout", q.heldout},
+                       {"utterance", q.utterance}});
+  core::write_file_atomically(dir / kQuestionsFile, json_lines(records));
+  records.clear();
+  for (const MatchingPair& p : pairs)
+    records.push_back({{"id", p.id}, {"split", split_name(p.split)}, {"scene", p.scene}, {"text", p.text},
+                       {"label", p.match ? 1 : 0}, {"kind", kPairKindNames[static_cast<int>(p.kind)]},
+                       {"caption", p.caption}, {"heldout", p.heldout}});
+  core::write_file_atomically(dir / kPairsFile, json_lines(records));
+  records.clear();
+  for (const Utterance& u : utterances)
+    records.push_back({{"id", u.id}, {"text", u.text}, {"kind", kUtteranceKindNames[static_cast<int>(u.kind)]},
+                       {"split", split_name(u.split)}});
+  core::write_file_atomically(dir / kUtterancesFile, json_lines(records));
+
+  OrderedJson files;
+  files["captions"] = {{"file", kCaptionsFile}, {"records", captions.size()}};
+  files["questions"] = {{"file", kQuestionsFile}, {"records", questions.size()}};
+  files["pairs"] = {{"file", kPairsFile}, {"records", pairs.size()}};
+  files["utterances"] = {{"file", kUtterancesFile}, {"records", utterances.size()}};
+  return files;
+}
+
+// NOTE [Trifashion tokenizer]: trained on the training captions and questions plus every
+// class's phrasings (held-out synonyms and glosses included), so held-out words split into
+// pieces the model has embeddings for, and on the answer words; it sees no test sentence. One
+// thread and the build's seed keep it byte-identical.
+void train_text_tokenizer(const std::filesystem::path& dir, const std::vector<Caption>& captions,
+                          const std::vector<Question>& questions, const Phrasings& phrasings, std::uint64_t seed) {
+  std::string corpus;
+  for (const Caption& c : captions)
+    if (c.split == Split::kTrain) corpus += c.text + "\n";
+  for (const Question& q : questions)
+    if (q.split == Split::kTrain) corpus += q.text + "\n";
+  for (const ClassPhrasings& p : phrasings) {
+    corpus += p.base + "\n" + p.gloss + "\n";
+    for (const auto& s : p.train_synonyms) corpus += s + "\n";
+    for (const auto& s : p.heldout_synonyms) corpus += s + "\n";
+  }
+  for (const std::string& answer : answer_vocabulary()) corpus += answer + "\n";
+  const std::filesystem::path corpus_path = dir / "tokenizer_corpus.txt";
+  core::write_file_atomically(corpus_path, corpus);
+  TokenizerTrainOptions options;
+  options.inputs = {corpus_path};
+  options.model_prefix = dir / "tokenizer";
+  options.vocab_size = kTokenizerVocabSize;
+  options.input_sentence_size = 0;
+  options.num_threads = 1;
+  options.seed = static_cast<std::uint32_t>(seed);
+  train_tokenizer(options);
+  std::filesystem::remove(corpus_path);
+  std::filesystem::remove(dir / "tokenizer.vocab");
+}
+
 }  // namespace
 
 std::span<const SizePreset> size_presets() { return kPresets; }
@@ -239,6 +311,9 @@ BuildSummary build(const BuildOptions& options) {
     p.caption += caption_offset;
     pairs.push_back(std::move(p));
   }
+  for (std::size_t i = 0; i < captions.size(); ++i) captions[i].id = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < questions.size(); ++i) questions[i].id = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i].id = static_cast<std::int64_t>(i);
   UtteranceTable utterances;
   for (const std::string_view word : kClassWords) utterances.add(std::string(word), UtteranceKind::kWord, Split::kTrain);
   for (const Split split : {Split::kTrain, Split::kTest}) {
@@ -248,42 +323,7 @@ BuildSummary build(const BuildOptions& options) {
       if (q.split == split) q.utterance = utterances.add(q.text, UtteranceKind::kQuestion, split);
   }
 
-  std::vector<OrderedJson> records;
-  for (std::size_t i = 0; i < captions.size(); ++i) {
-    const Caption& c = captions[i];
-    OrderedJson items = OrderedJson::array();
-    for (const Claim& claim : c.items) items.push_back({claim.position, claim.cls});
-    records.push_back({{"id", i}, {"split", split_name(c.split)}, {"scene", c.scene}, {"text", c.text},
-                       {"items", items}, {"template", c.template_id}, {"heldout", c.heldout},
-                       {"utterance", c.utterance}});
-  }
-  core::write_file_atomically(dir / kCaptionsFile, json_lines(records));
-  const auto vocabulary = answer_vocabulary();
-  records.clear();
-  for (std::size_t i = 0; i < questions.size(); ++i) {
-    const Question& q = questions[i];
-    records.push_back({{"id", i}, {"split", split_name(q.split)}, {"scene", q.scene},
-                       {"type", kQuestionTypeNames[static_cast<int>(q.type)]}, {"text", q.text},
-                       {"answer", vocabulary[q.answer]}, {"answer_id", q.answer}, {"heldout", q.heldout},
-                       {"utterance", q.utterance}});
-  }
-  core::write_file_atomically(dir / kQuestionsFile, json_lines(records));
-  records.clear();
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    const MatchingPair& p = pairs[i];
-    records.push_back({{"id", i}, {"split", split_name(p.split)}, {"scene", p.scene}, {"text", p.text},
-                       {"label", p.match ? 1 : 0}, {"kind", kPairKindNames[static_cast<int>(p.kind)]},
-                       {"caption", p.caption}, {"heldout", p.heldout}});
-  }
-  core::write_file_atomically(dir / kPairsFile, json_lines(records));
-  records.clear();
-  for (const Utterance& u : utterances.list())
-    records.push_back({{"id", u.id}, {"text", u.text}, {"kind", kUtteranceKindNames[static_cast<int>(u.kind)]},
-                       {"split", split_name(u.split)}});
-  core::write_file_atomically(dir / kUtterancesFile, json_lines(records));
-  for (const auto& [name, count] : {std::pair{kCaptionsFile, captions.size()}, std::pair{kQuestionsFile, questions.size()},
-                                     std::pair{kPairsFile, pairs.size()}, std::pair{kUtterancesFile, utterances.list().size()}})
-    files[std::string(name).substr(0, std::string(name).find('.'))] = OrderedJson{{"file", name}, {"records", count}};
+  files.update(write_records(dir, captions, questions, pairs, utterances.list()));
   summary.captions = static_cast<std::int64_t>(captions.size());
   summary.questions = static_cast<std::int64_t>(questions.size());
   summary.pairs = static_cast<std::int64_t>(pairs.size());
@@ -291,33 +331,8 @@ BuildSummary build(const BuildOptions& options) {
   summary.heldout_captions = std::count_if(captions.begin(), captions.end(), [](const Caption& c) { return c.heldout; });
   summary.heldout_questions = std::count_if(questions.begin(), questions.end(), [](const Question& q) { return q.heldout; });
 
-  // NOTE [Trifashion tokenizer]: trained on the training captions and questions plus every
-  // class's phrasings (held-out synonyms and glosses included), so held-out words split into
-  // pieces the model has embeddings for; it sees no test sentence.
   progress("training the tokenizer");
-  std::string corpus;
-  for (const Caption& c : captions)
-    if (c.split == Split::kTrain) corpus += c.text + "\n";
-  for (const Question& q : questions)
-    if (q.split == Split::kTrain) corpus += q.text + "\n";
-  for (const ClassPhrasings& p : phrasings) {
-    corpus += p.base + "\n" + p.gloss + "\n";
-    for (const auto& s : p.train_synonyms) corpus += s + "\n";
-    for (const auto& s : p.heldout_synonyms) corpus += s + "\n";
-  }
-  for (const std::string& answer : vocabulary) corpus += answer + "\n";
-  const std::filesystem::path corpus_path = dir / "tokenizer_corpus.txt";
-  core::write_file_atomically(corpus_path, corpus);
-  TokenizerTrainOptions tokenizer_options;
-  tokenizer_options.inputs = {corpus_path};
-  tokenizer_options.model_prefix = dir / "tokenizer";
-  tokenizer_options.vocab_size = kTokenizerVocabSize;
-  tokenizer_options.input_sentence_size = 0;
-  tokenizer_options.num_threads = 1;
-  tokenizer_options.seed = static_cast<std::uint32_t>(options.seed);
-  train_tokenizer(tokenizer_options);
-  std::filesystem::remove(corpus_path);
-  std::filesystem::remove(dir / "tokenizer.vocab");
+  train_text_tokenizer(dir, captions, questions, phrasings, options.seed);
   files["tokenizer"] = OrderedJson{{"file", kTokenizerFile}, {"vocab_size", kTokenizerVocabSize}};
   summary.tokenizer_vocab = kTokenizerVocabSize;
 
@@ -330,7 +345,7 @@ BuildSummary build(const BuildOptions& options) {
   manifest["class_words"] = kClassWords;
   manifest["positions"] = kPositionNames;
   manifest["question_types"] = kQuestionTypeNames;
-  manifest["answers"] = vocabulary;
+  manifest["answers"] = answer_vocabulary();
   OrderedJson phrasing_list = OrderedJson::array();
   for (int c = 0; c < kClassCount; ++c)
     phrasing_list.push_back({{"class", c}, {"base", phrasings[c].base}, {"train_synonyms", phrasings[c].train_synonyms},
