@@ -197,6 +197,9 @@ TEST(Trifashion, HeldOutPhrasingsNeverAppearInTrainingText) {
     heldout_questions += q.heldout;
   }
   EXPECT_GT(heldout_questions, 0);
+  // Matching pairs of either label carry the held-out phrasing exactly when they are held out.
+  for (const MatchingPair& p : data.test.pairs) EXPECT_EQ(p.heldout, mentions_heldout(p.text)) << p.text;
+  for (const MatchingPair& p : data.train.pairs) ASSERT_FALSE(mentions_heldout(p.text)) << p.text;
 }
 
 // Copies the shared build, lets `damage` change it, and returns load's error message.

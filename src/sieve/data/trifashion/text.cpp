@@ -308,13 +308,18 @@ class Generator {
       std::swap(mentions[a].cls, mentions[b].cls);
       std::swap(mentions[a].phrase, mentions[b].phrase);
     } else {
-      Mention& m = mentions[rng_.below(mentions.size())];
+      // A held-out caption's first mention is its held-out one; its replacement is held-out too,
+      // so within the held-out subset a held-out phrasing does not give the label away.
+      const std::size_t index = rng_.below(mentions.size());
+      Mention& m = mentions[index];
       const int other = static_cast<int>(rng_.below(kClassCount - 1));
       m.cls = other >= scene.classes[m.position] ? other + 1 : other;
-      m.phrase = phrase_for(m.cls, false);
+      m.phrase = phrase_for(m.cls, heldout && index == 0);
     }
     ++counts[static_cast<int>(kind)];
-    add_pair(s, render_caption(out_.captions[source].template_id, mentions), false, kind, source, heldout);
+    const bool has_gloss = std::any_of(mentions.begin(), mentions.end(), [](const Mention& m) { return m.phrase.is_gloss; });
+    const int template_id = has_gloss ? kGlossCaptionTemplate : out_.captions[source].template_id;
+    add_pair(s, render_caption(template_id, mentions), false, kind, source, heldout);
   }
 
   std::span<const Scene> scenes_;
