@@ -23,6 +23,8 @@ build_and_run=(
   dict-gcide                                    # the demo's bundled English text
   libfftw3-dev libsoxr-dev                      # audio: log-mel STFT, resampling of WAV input
   espeak-ng sox                                 # speech synthesis for the spoken data (run as processes: GPL)
+  libpng-dev                                    # PNG image files
+  dataset-fashion-mnist wordnet-base            # `sieve data build trifashion`
 )
 python_module=(
   pybind11-dev python3-dev                      # the Python package's extension module

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   sieve::apps::add_serve_verb(app);
   sieve::apps::add_export_verb(app);
   sieve::apps::add_import_verb(app);
+  sieve::apps::add_data_verb(app);
   // Every verb that builds a model from a config file or a model directory.
   for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "distill", "quantize", "serve", "export", "import"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));

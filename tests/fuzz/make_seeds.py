@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of the fuzz targets that take whole files: tests/fuzz/corpus/
-{model_dir,quantized_model_dir,dictd,checkpoint_state,adapter,gguf,wav}/. Deterministic: rerunning rewrites the same bytes.
+{model_dir,quantized_model_dir,dictd,idx,image,checkpoint_state,adapter,gguf,wav}/. Deterministic: rerunning rewrites the same bytes.
 
 A seed's name says whether the target should accept it (valid_*) or answer with a UserError
 (invalid_*); tests/io/test_fuzz_corpus.cpp and its siblings check that on every test run.
@@ -12,6 +12,7 @@ import gzip
 import json
 import math
 import struct
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -296,6 +297,46 @@ def dictd_seeds():
     write("dictd", "invalid_gzip_bomb", member * 2 + MARKER + b"zeros\tA\tB\n")  # 2 MiB, over the 1 MiB cap
 
 
+# --- idx ---------------------------------------------------------------------------------
+
+def idx_file(dims, payload=None):
+    count = math.prod(dims)
+    data = bytes(i % 256 for i in range(count)) if payload is None else payload
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + data
+
+
+def idx_seeds():
+    write("idx", "valid_labels", idx_file([5]))
+    write("idx", "valid_images_gzip", gzip.compress(idx_file([2, 28, 28]), mtime=0))
+    write("idx", "invalid_truncated", idx_file([3, 4])[:-1])
+    write("idx", "invalid_magic", b"\x01" + idx_file([3])[1:])
+    write("idx", "invalid_huge_dims", idx_file([2**32 - 1] * 3, payload=b"\0" * 16))
+    write("idx", "invalid_truncated_gzip", gzip.compress(idx_file([4, 28, 28]), mtime=0)[:-8])
+
+
+# --- image -------------------------------------------------------------------------------
+
+def png_file(width, height, depth, color_type, rows):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\0" + row for row in rows)
+    header = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def image_seeds():
+    write("image", "valid_p5.pgm", b"P5\n# a comment\n3 2\n255\n" + bytes([0, 50, 100, 150, 200, 250]))
+    write("image", "valid_p2.pgm", b"P2 2 2 15\n0 5\n10 15\n")
+    write("image", "valid_16bit.pgm", b"P5 2 1 65535\n\xff\xff\x80\x00")
+    write("image", "valid_gray.png", png_file(3, 2, 8, 0, [bytes([0, 128, 255]), bytes([1, 2, 3])]))
+    write("image", "valid_rgba.png", png_file(2, 1, 8, 6, [bytes([255, 0, 0, 255, 9, 9, 9, 0])]))
+    write("image", "valid_gray16.png", png_file(2, 1, 16, 0, [bytes([0xff, 0xff, 0x80, 0x80])]))
+    write("image", "invalid_truncated.png", png_file(4, 4, 8, 0, [bytes(4)] * 4)[:40])
+    write("image", "invalid_huge.pgm", b"P5 16385 16385 255\n")
+    write("image", "invalid_short_raster.pgm", b"P5 4 4 255\n\x01\x02")
+    write("image", "invalid_text", b"not an image")
+
+
 # --- checkpoint state --------------------------------------------------------------------
 
 def checkpoint_state_seeds():
@@ -510,6 +551,8 @@ if __name__ == "__main__":
     model_dir_seeds()
     quantized_model_dir_seeds()
     dictd_seeds()
+    idx_seeds()
+    image_seeds()
     checkpoint_state_seeds()
     adapter_seeds()
     gguf_seeds()
