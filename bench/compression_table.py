@@ -247,7 +247,7 @@ def parse_args():
     ap.add_argument("--eval-windows", type=int, default=64)
     ap.add_argument("--teacher-preset", default="lm-17m")
     ap.add_argument("--teacher-minutes", type=float, default=60, help="training time limit of the teacher")
-    ap.add_argument("--teacher-steps", type=int, default=3000, help="the LR schedule's length (time may end it first)")
+    ap.add_argument("--teacher-steps", type=int, default=4800, help="the LR schedule's length (time may end it first)")
     ap.add_argument("--teacher-lr", type=float, default=1.5e-3)
     ap.add_argument("--student-steps", type=int, default=2000)
     ap.add_argument("--student-lr", type=float, default=3e-3)
