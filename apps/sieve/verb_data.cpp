@@ -67,6 +67,8 @@ void add_trifashion_build(CLI::App& build) {
     std::printf("  matching pairs         %lld\n", static_cast<long long>(summary.pairs));
     std::printf("  utterances             %lld\n", static_cast<long long>(summary.utterances));
     std::printf("  tokenizer              %lld pieces\n", static_cast<long long>(summary.tokenizer_vocab));
+    std::printf("  spoken clips           %lld (%.0f s of speech)\n", static_cast<long long>(summary.clips),
+                summary.audio_seconds);
   });
 }
 
@@ -87,7 +89,8 @@ void add_trifashion_check(CLI::App& check) {
                   split == &data.train ? "train" : "test", static_cast<long long>(split->classification.images.count),
                   static_cast<long long>(split->scenes.images.count), split->captions.size(), heldout(split->captions),
                   split->questions.size(), heldout(split->questions), split->pairs.size());
-    std::printf("  retrieval pool %zu, utterances %zu\n", data.retrieval_pool.size(), data.utterances.size());
+    std::printf("  retrieval pool %zu, utterances %zu, spoken clips %zu (%zu voices)\n", data.retrieval_pool.size(),
+                data.utterances.size(), data.spoken.clips.size(), data.spoken.voices.size());
   });
 }
 

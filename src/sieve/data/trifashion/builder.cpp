@@ -13,6 +13,7 @@
 #include "sieve/core/rng.h"
 #include "sieve/data/array_file.h"
 #include "sieve/data/idx_file.h"
+#include "sieve/data/audio/spoken_set.h"
 #include "sieve/data/staging_dir.h"
 #include "sieve/data/tokenizer.h"
 #include "sieve/data/trifashion/phrasing.h"
@@ -257,6 +258,27 @@ const SizePreset& size_preset(std::string_view name) {
   core::throw_user_error("unknown trifashion size '{}' (expected one of: {})", name, names);
 }
 
+namespace {
+
+// The spoken set's settings for a size.
+audio::SpokenSetOptions spoken_set_options(const SizePreset& preset) {
+  const std::string_view name = preset.name;
+  if (name == "full") return audio::SpokenSetOptions::full();
+  audio::SpokenSetOptions options = audio::SpokenSetOptions::small();
+  if (name == "tiny") {  // seconds, for tests: few voices, no festival (a third of a second a clip)
+    options.train_voices = 6;
+    options.test_voices = 3;
+    options.held_out_variants = 2;
+    options.train_voices_per_word = 3;
+    options.test_voices_per_word = 2;
+    options.festival_voices_per_word = 0;
+    options.example_wavs = 2;
+  }
+  return options;
+}
+
+}  // namespace
+
 BuildSummary build(const BuildOptions& options) {
   const SizePreset& preset = size_preset(options.size);
   const auto progress = [&](const std::string& line) {
@@ -335,6 +357,21 @@ BuildSummary build(const BuildOptions& options) {
   train_text_tokenizer(dir, captions, questions, phrasings, options.seed);
   files["tokenizer"] = OrderedJson{{"file", kTokenizerFile}, {"vocab_size", kTokenizerVocabSize}};
   summary.tokenizer_vocab = kTokenizerVocabSize;
+
+  progress("speaking the utterances (the spoken set, docs/multimodal.md Audio)");
+  audio::SpokenSetOptions spoken = spoken_set_options(preset);
+  spoken.seed = options.seed;
+  std::int64_t reported_tenths = -1;
+  spoken.progress = [&](const audio::SpokenSetProgress& p) {
+    const std::int64_t tenths = p.clips_total > 0 ? p.clips_done * 10 / p.clips_total : 10;
+    if (tenths == reported_tenths) return;
+    reported_tenths = tenths;
+    progress(fmt::format("  {} / {} clips, {:.0f} s", p.clips_done, p.clips_total, p.seconds));
+  };
+  const audio::SpokenSetStats spoken_stats = audio::build_spoken_set(dir, spoken);
+  files["audio"] = OrderedJson{{"dir", "audio"}, {"clips", spoken_stats.clips}, {"frames", spoken_stats.frames}};
+  summary.clips = spoken_stats.clips;
+  summary.audio_seconds = spoken_stats.audio_seconds;
 
   OrderedJson manifest;
   manifest["format"] = kFormatName;

@@ -57,6 +57,8 @@ struct BuildSummary {
   std::int64_t utterances = 0;
   std::int64_t retrieval_pool = 0;
   std::int64_t tokenizer_vocab = 0;
+  std::int64_t clips = 0;        // spoken clips (audio/)
+  double audio_seconds = 0.0;    // their length
   std::uint64_t bytes = 0;  // on disk, all files
 };
 

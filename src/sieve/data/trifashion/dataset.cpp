@@ -290,6 +290,11 @@ Dataset load(const std::filesystem::path& dir) {
   data.tokenizer_model = dir / kTokenizerFile;
   SIEVE_USER_CHECK(std::filesystem::is_regular_file(data.tokenizer_model, ec), "'{}' is missing",
                    data.tokenizer_model.string());
+  data.spoken = audio::load_spoken_set(dir);
+  for (const audio::SpokenClip& clip : data.spoken.clips)
+    SIEVE_USER_CHECK(clip.utterance_id >= 0 && clip.utterance_id < static_cast<std::int64_t>(data.utterances.size()),
+                     "{}: a spoken clip is of utterance {}, which utterances.jsonl does not have",
+                     (dir / "audio").string(), clip.utterance_id);
 
   const Json& counts = field(manifest, "counts", origin);
   check_count(counts, "classification_train", data.train.classification.images.count, origin);

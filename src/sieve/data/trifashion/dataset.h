@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sieve/data/audio/spoken_set.h"
 #include "sieve/data/trifashion/records.h"
 #include "sieve/data/trifashion/vocabulary.h"
 
@@ -62,6 +63,7 @@ struct Dataset {
   std::vector<std::int32_t> retrieval_pool;  // test scene indices with distinct layouts
   std::vector<Utterance> utterances;         // Caption/Question::utterance index this
   std::filesystem::path tokenizer_model;     // dir / "tokenizer.model" (data::Tokenizer::load)
+  audio::SpokenSet spoken;                   // the utterances' clips and log-mel features (audio/)
 };
 
 Dataset load(const std::filesystem::path& dir);
