@@ -1,7 +1,6 @@
-// `sieve data`: list; `build trifashion` into a temporary directory — the default `small` size as
-// the check runs it (about a second), then `tiny` — with its refusals (a non-empty --out
-// without --force, an unknown size, missing source files); and `check trifashion` on a good and a
-// damaged directory.
+// `sieve data`: list; `build trifashion` (the `tiny` size: `small` speaks some 6,000 clips, most of a
+// minute) into a temporary directory, with its refusals (a non-empty --out without --force, an
+// unknown size, missing source files); and `check trifashion` on a good and a damaged directory.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -44,15 +43,17 @@ TEST(DataCli, BuildsTrifashionAndRefusesToOverwriteWithoutForce) {
   if (!sources_installed()) GTEST_SKIP() << "dataset-fashion-mnist or wordnet-base is not installed";
   sieve::testing::TempDir dir;
   const std::string out = (dir / "tf").string();
-  auto result = run_sieve(join({"data build trifashion --size small --seed 3 --out", out}));
+  auto result = run_sieve(join({"data build trifashion --size tiny --seed 3 --out", out}));
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_TRUE(contains(result.output, "scenes                 2000 train, 500 test")) << result.output;
+  EXPECT_TRUE(contains(result.output, "scenes                 200 train, 100 test")) << result.output;
+  EXPECT_TRUE(contains(result.output, "spoken clips")) << result.output;
+  EXPECT_TRUE(fs::exists(dir / "tf" / "audio" / "log_mel.bin"));
   EXPECT_TRUE(fs::exists(dir / "tf" / "manifest.json"));
   EXPECT_TRUE(fs::exists(dir / "tf" / "utterances.jsonl"));
   const auto manifest_time = fs::last_write_time(dir / "tf" / "manifest.json");
   result = run_sieve(join({"data check trifashion", out}));
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_TRUE(contains(result.output, "valid") && contains(result.output, "retrieval pool 250")) << result.output;
+  EXPECT_TRUE(contains(result.output, "valid") && contains(result.output, "retrieval pool 50")) << result.output;
   fs::resize_file(dir / "tf" / "scenes_test_items.bin", 100);
   result = run_sieve(join({"data check trifashion", out}));
   EXPECT_EQ(result.exit_code, 2) << result.output;

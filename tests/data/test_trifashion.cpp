@@ -51,10 +51,11 @@ const Dataset& shared_dataset() {
   return dataset;
 }
 
+// Every file under `dir` by its relative path ("manifest.json", "audio/log_mel.bin").
 std::map<std::string, std::string> directory_contents(const std::filesystem::path& dir) {
   std::map<std::string, std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    files[entry.path().filename().string()] = read_file(entry.path());
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files[entry.path().lexically_relative(dir).string()] = read_file(entry.path());
   return files;
 }
 
@@ -64,10 +65,13 @@ TEST(Trifashion, SameSeedGivesIdenticalFilesAndAnotherSeedDoesNot) {
   const auto first = directory_contents(shared_build());
   const auto again = directory_contents(build_tiny(dir / "again", 7));
   const auto other = directory_contents(build_tiny(dir / "other", 8));
-  EXPECT_EQ(first.size(), 17u);
+  const auto top_level = std::count_if(first.begin(), first.end(), [](const auto& f) { return f.first.find('/') == std::string::npos; });
+  EXPECT_EQ(top_level, 17);
+  EXPECT_TRUE(first.contains("audio/manifest.json") && first.contains("audio/log_mel.bin")) << "the spoken set is missing";
   ASSERT_EQ(again.size(), first.size());
   for (const auto& [name, bytes] : first) EXPECT_TRUE(again.at(name) == bytes) << name << " differs for the same seed";
-  for (const char* name : {"scenes_train_items.bin", "scenes_test_images.bin", "captions.jsonl", "questions.jsonl"})
+  for (const char* name :
+       {"scenes_train_items.bin", "scenes_test_images.bin", "captions.jsonl", "questions.jsonl", "audio/log_mel.bin"})
     EXPECT_FALSE(other.at(name) == first.at(name)) << name << " is the same for another seed";
 }
 
@@ -206,7 +210,7 @@ TEST(Trifashion, HeldOutPhrasingsNeverAppearInTrainingText) {
 template <typename Damage>
 std::string load_error_after(Damage damage) {
   TempDir dir;
-  std::filesystem::copy(shared_build(), dir / "d");
+  std::filesystem::copy(shared_build(), dir / "d", std::filesystem::copy_options::recursive);
   damage(dir / "d");
   try {
     load(dir / "d");
