@@ -23,6 +23,7 @@ build_and_run=(
   dict-gcide                                    # the demo's bundled English text
   libfftw3-dev libsoxr-dev                      # audio: log-mel STFT, resampling of WAV input
   espeak-ng sox                                 # speech synthesis for the spoken data (run as processes: GPL)
+  festival festvox-kallpc16k                    # a second speech engine: the spoken data's held-out festival voices
   libpng-dev                                    # PNG image files
   dataset-fashion-mnist wordnet-base            # `sieve data build trifashion`
 )
@@ -39,7 +40,6 @@ test_and_bench=(
   nodejs git                                    # npm verifiers (scripts/install-verifiers.sh)
   python3-onnx                                  # onnx.checker on the ONNX exports
   python3-pytest                                # the Python package's tests
-  festival festvox-kallpc16k                    # a second speech engine: the spoken data's festival test voices
 )
 
 packages=("${build_and_run[@]}")
