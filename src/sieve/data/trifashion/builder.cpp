@@ -168,7 +168,7 @@ OrderedJson counts_by_answer(const std::vector<Question>& questions, Split split
 
 std::uint64_t directory_bytes(const std::filesystem::path& dir) {
   std::uint64_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
     if (entry.is_regular_file()) bytes += entry.file_size();
   return bytes;
 }
