@@ -11,6 +11,7 @@
 
 #include "sieve/nn/attention/attention.h"
 #include "sieve/nn/layers.h"
+#include "sieve/nn/model.h"
 #include "sieve/nn/models/llama_config.h"
 
 namespace sieve::nn {
@@ -49,10 +50,11 @@ class LlamaBackbone : public Module {
   bool activation_checkpointing_ = false;
 };
 
-class LlamaForCausalLM : public Module {
+class LlamaForCausalLM : public Model {
  public:
   // Weights initialised from `seed` (N(0, 0.02²), residual projections scaled by depth, norms 1).
   LlamaForCausalLM(LlamaConfig config, std::uint64_t seed);
+  std::string family() const override { return "llama"; }
 
   const LlamaConfig& config() const { return config_; }
   // ids int64 [B, T] → logits [B, T, V]. With a cache, ids are the newest tokens.
