@@ -12,7 +12,9 @@
 #include "sieve/core/error.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/io/brief_text.h"
+#include "sieve/io/config_fields.h"
 #include "sieve/io/model_limits.h"
+#include "sieve/nn/models/trimodal/trimodal_model.h"
 
 namespace sieve::io {
 namespace {
@@ -33,81 +35,6 @@ constexpr std::string_view kAttentionKeys[] = {"type", "layers", "window", "glob
                                                "scorer_kernel", "dense_below"};
 
 constexpr std::string_view kPruningKeys[] = {"num_attention_heads", "num_key_value_heads", "intermediate_size"};
-
-// Reads fields of one JSON object, naming the file and the field in every error.
-class FieldReader {
- public:
-  FieldReader(const json& object, std::string source) : object_(object), source_(std::move(source)) {}
-
-  template <typename... Args>
-  [[noreturn]] void fail(std::string_view field, fmt::format_string<Args...> format, Args&&... args) const {
-    core::throw_user_error("{}: field '{}': {}", source_, field, fmt::format(format, std::forward<Args>(args)...));
-  }
-
-  const json* find(std::string_view field) const {
-    const auto it = object_.find(field);
-    return it == object_.end() ? nullptr : &*it;
-  }
-
-  std::int64_t integer(std::string_view field, std::int64_t min, std::int64_t max) const {
-    const json* value = find(field);
-    if (value == nullptr) fail(field, "missing (expected an integer in [{}, {}])", min, max);
-    return integer_value(field, *value, min, max);
-  }
-  std::int64_t integer_or(std::string_view field, std::int64_t fallback, std::int64_t min,
-                          std::int64_t max) const {
-    const json* value = find(field);
-    return value == nullptr ? fallback : integer_value(field, *value, min, max);
-  }
-
-  double number_in_or(std::string_view field, double fallback, double min, double max) const {
-    const json* value = find(field);
-    if (value == nullptr) return fallback;
-    if (!value->is_number()) fail(field, "expected a number in [{}, {}], got {}", min, max, brief(*value));
-    const double number = value->get<double>();
-    if (!(number >= min && number <= max))
-      fail(field, "expected a number in [{}, {}], got {}", min, max, brief(*value));
-    return number;
-  }
-
-  double positive_number_or(std::string_view field, double fallback) const {
-    const json* value = find(field);
-    if (value == nullptr) return fallback;
-    if (!value->is_number()) fail(field, "expected a number > 0, got {}", brief(*value));
-    const double number = value->get<double>();
-    if (!std::isfinite(number) || number <= 0) fail(field, "expected a finite number > 0, got {}", brief(*value));
-    return number;
-  }
-
-  bool boolean_or(std::string_view field, bool fallback) const {
-    const json* value = find(field);
-    if (value == nullptr) return fallback;
-    if (!value->is_boolean()) fail(field, "expected true or false, got {}", brief(*value));
-    return value->get<bool>();
-  }
-
-  std::optional<std::string> string(std::string_view field) const {
-    const json* value = find(field);
-    if (value == nullptr) return std::nullopt;
-    if (!value->is_string()) fail(field, "expected a string, got {}", brief(*value));
-    return value->get<std::string>();
-  }
-
- private:
-  std::int64_t integer_value(std::string_view field, const json& value, std::int64_t min, std::int64_t max) const {
-    // is_number_integer() is true for both signed and unsigned JSON integers, never for 2.0.
-    if (!value.is_number_integer()) fail(field, "expected an integer in [{}, {}], got {}", min, max, brief(value));
-    const bool in_range = value.is_number_unsigned()
-                              ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
-                                    static_cast<std::int64_t>(value.get<std::uint64_t>()) >= min
-                              : value.get<std::int64_t>() >= min && value.get<std::int64_t>() <= max;
-    if (!in_range) fail(field, "expected an integer in [{}, {}], got {}", min, max, brief(value));
-    return value.get<std::int64_t>();
-  }
-
-  const json& object_;
-  std::string source_;
-};
 
 std::string known_attention_types() {
   std::string out;
@@ -210,6 +137,9 @@ nn::LayerWidths parse_pruning(const json& value, const std::string& source, cons
 }
 
 void check_architecture(const FieldReader& reader) {
+  if (const auto model_type = reader.string("model_type"); model_type && *model_type != "llama")
+    reader.fail("model_type", "Sieve runs \"llama\" models here, not \"{}\"{}", brief_text(*model_type),
+                *model_type == nn::kTriModalFamily ? " (a trimodal model: text, images and audio)" : "");
   if (const json* architectures = reader.find("architectures")) {
     if (!architectures->is_array() || architectures->empty())
       reader.fail("architectures", "expected [\"LlamaForCausalLM\"], got {}", brief(*architectures));
@@ -217,8 +147,6 @@ void check_architecture(const FieldReader& reader) {
       if (name != "LlamaForCausalLM")
         reader.fail("architectures", "Sieve runs LlamaForCausalLM, not {}", brief(name));
   }
-  if (const auto model_type = reader.string("model_type"); model_type && *model_type != "llama")
-    reader.fail("model_type", "Sieve runs \"llama\" models, not \"{}\"", brief_text(*model_type));
   // HF fields that change what the model computes: accept them only when they describe what
   // Sieve runs, instead of silently running a different model.
   if (const auto act = reader.string("hidden_act"); act && *act != "silu")
