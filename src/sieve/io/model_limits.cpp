@@ -7,6 +7,7 @@
 
 #include "sieve/core/error.h"
 #include "sieve/io/model_layout.h"
+#include "sieve/io/trimodal_layout.h"
 
 namespace sieve::io {
 namespace {
@@ -50,12 +51,23 @@ void check_bytes_fit(std::int64_t bytes, std::string_view source, std::string_vi
       g_max_model_bytes.load() != 0 ? "set for this run" : "this machine's physical memory");
 }
 
-void check_model_fits(const nn::LlamaConfig& config, std::string_view source) {
-  const ModelFootprint footprint = llama_footprint(config, source);
+namespace {
+
+void check_footprint_fits(const ModelFootprint& footprint, std::string_view source) {
   const TensorSpec& largest = footprint.largest;
   check_bytes_fit(footprint.bytes, source,
                   fmt::format("{} parameters as f32; its largest tensor, {} {}, is {}", footprint.parameters,
                               largest.name, core::shape_string(largest.shape), largest.fields));
+}
+
+}  // namespace
+
+void check_model_fits(const nn::LlamaConfig& config, std::string_view source) {
+  check_footprint_fits(llama_footprint(config, source), source);
+}
+
+void check_model_fits(const nn::TriModalConfig& config, std::string_view source) {
+  check_footprint_fits(trimodal_footprint(config, source), source);
 }
 
 }  // namespace sieve::io

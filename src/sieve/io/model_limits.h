@@ -1,6 +1,7 @@
 // How much memory a model built from an untrusted config may take, checked before anything is
 // allocated. The limit is a process setting, like a ulimit: the CLI sets it once from
-// --max-model-bytes, and every loader (load_llama_config, load_model) checks against it.
+// --max-model-bytes, and every loader (load_llama_config, load_model, their trimodal counterparts)
+// checks against it.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "sieve/nn/models/llama_config.h"
+#include "sieve/nn/models/trimodal/trimodal_config.h"
 
 namespace sieve::io {
 
@@ -33,5 +35,7 @@ std::string human_bytes(std::uint64_t bytes);
 // than max_model_bytes(), or whose size overflows: a core::UserError naming `source` (the
 // config file), the size and the fields that make it.
 void check_model_fits(const nn::LlamaConfig& config, std::string_view source);
+// The same for the trimodal model (trimodal_footprint in trimodal_layout.h).
+void check_model_fits(const nn::TriModalConfig& config, std::string_view source);
 
 }  // namespace sieve::io
