@@ -4,9 +4,11 @@
 #include <unordered_map>
 
 #include "sieve/io/model_config.h"
+#include "sieve/io/model_family.h"
 #include "sieve/io/model_layout.h"
 #include "sieve/io/model_limits.h"
 #include "sieve/io/safetensors.h"
+#include "sieve/nn/models/trimodal/trimodal_model.h"
 
 namespace sieve::io {
 namespace {
@@ -14,21 +16,27 @@ namespace {
 // Past this many tensors a mismatch is reported by counts alone, without listing names.
 constexpr std::int64_t kMaxTensorsToName = 1 << 20;
 
-// Checks the weights' header against the parameters `config` implies — every tensor present,
-// F32, with its shape, and no others — so a wrong file fails before the model is built.
-// `described_by` names where the config came from.
+// The LLaMA side of check_weights_match: a header whose tensor count differs from a model too
+// large to list is refused by counts, before the list is built.
 void check_weights_fit_config(const nn::LlamaConfig& config, const SafetensorsFile& weights,
                               const std::string& described_by) {
-  const std::string source = weights.path().string();
   const auto& entries = weights.header().entries;
   const std::int64_t expected = llama_footprint(config, described_by).parameter_tensors;
   if (static_cast<std::int64_t>(entries.size()) != expected && expected > kMaxTensorsToName)
-    core::throw_user_error("{}: holds {} tensors, but {} describes a model with {}", source, entries.size(),
-                           described_by, expected);
+    core::throw_user_error("{}: holds {} tensors, but {} describes a model with {}", weights.path().string(),
+                           entries.size(), described_by, expected);
+  check_weights_match(llama_parameters(config), weights, described_by);
+}
+
+}  // namespace
+
+void check_weights_match(std::span<const TensorSpec> specs, const SafetensorsFile& weights,
+                         const std::string& described_by) {
+  const std::string source = weights.path().string();
+  const auto& entries = weights.header().entries;
   std::unordered_map<std::string_view, const SafetensorsEntry*> by_name;
   for (const auto& entry : entries) by_name.emplace(entry.name, &entry);
   std::set<std::string_view> names;
-  const std::vector<TensorSpec> specs = llama_parameters(config);
   for (const TensorSpec& spec : specs) {
     names.insert(spec.name);
     const auto it = by_name.find(spec.name);
@@ -45,7 +53,6 @@ void check_weights_fit_config(const nn::LlamaConfig& config, const SafetensorsFi
                      source, entry.name, described_by);
 }
 
-// Copies every tensor of `file` into the parameter of the same name.
 void copy_parameters(nn::Module& module, const SafetensorsFile& file) {
   const std::string source = file.path().string();
   std::set<std::string> expected;
@@ -64,8 +71,6 @@ void copy_parameters(nn::Module& module, const SafetensorsFile& file) {
                      source, entry.name);
 }
 
-}  // namespace
-
 void load_parameters(nn::Module& module, const std::filesystem::path& safetensors_file) {
   copy_parameters(module, SafetensorsFile(safetensors_file));
 }
@@ -79,6 +84,10 @@ std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& di
   SIEVE_USER_CHECK(std::filesystem::is_directory(dir), "model directory '{}' does not exist", dir.string());
   const std::string config_file = (dir / kConfigFile).string();
   const nlohmann::json json = read_config_json(config_file);
+  const std::string family = model_family(json, config_file);
+  SIEVE_USER_CHECK(family != nn::kTriModalFamily,
+                   "'{}' is a {} model directory (text, images and audio): this needs a LLaMA model directory",
+                   dir.string(), family);
   SIEVE_USER_CHECK(!json.contains(kQuantizationSection),
                    "{} describes a quantized model ('{}' section): it runs with eval, generate, inspect and bench, "
                    "but this needs the f32 model it was quantized from",

@@ -5,7 +5,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
+#include <string>
 
+#include "sieve/io/model_layout.h"
+#include "sieve/io/safetensors.h"
 #include "sieve/nn/models/llama.h"
 
 namespace sieve::io {
@@ -21,6 +25,14 @@ inline constexpr const char* kQuantizationSection = "quantization";
 // present with its exact shape; extra tensors are an error too (a wrong model, not a subset).
 void load_parameters(nn::Module& module, const std::filesystem::path& safetensors_file);
 void save_parameters(const nn::Module& module, const std::filesystem::path& safetensors_file);
+// load_parameters of an open file.
+void copy_parameters(nn::Module& module, const SafetensorsFile& file);
+
+// Checks the weights' header against `specs` (the parameters a config implies: every tensor
+// present, F32, with its shape, and no others), so that a wrong file fails before the model is
+// built. `described_by` names where the config came from. Each family's loader calls it.
+void check_weights_match(std::span<const TensorSpec> specs, const SafetensorsFile& weights,
+                         const std::string& described_by);
 
 // Builds the model from dir/config.json and loads dir/model.safetensors. Errors name the
 // missing or malformed file. `adjust`, when given, edits the configuration before the model is
@@ -28,7 +40,7 @@ void save_parameters(const nn::Module& module, const std::filesystem::path& safe
 // weights not fit, which is reported as such. The directory is untrusted: the model must fit
 // the memory limit (model_limits.h), and the weights' header must hold exactly the tensors the
 // config implies, each F32 with its shape, before the model is built and initialised. A
-// quantized directory is a UserError saying so.
+// quantized directory, or one of another model family (model_family.h), is a UserError saying so.
 std::unique_ptr<nn::LlamaForCausalLM> load_model(const std::filesystem::path& dir,
                                                  const std::function<void(nn::LlamaConfig&)>& adjust = {});
 // Writes config.json and model.safetensors (each atomically), creating `dir`.
