@@ -1,5 +1,5 @@
-// libFuzzer target: config.json text → parse_llama_config. A core::UserError is the expected
-// answer to a bad config; anything else (another exception, a sanitizer report, an accepted
+// libFuzzer target: config.json text → the parser of its family (model_type: parse_llama_config,
+// parse_trimodal_config). A core::UserError is the expected answer to a bad config; anything else (another exception, a sanitizer report, an accepted
 // config that does not survive a round trip through JSON) is a bug and crashes the run.
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,8 @@
 
 #include "sieve/core/error.h"
 #include "sieve/io/model_config.h"
+#include "sieve/io/model_family.h"
+#include "sieve/io/trimodal_config.h"
 
 namespace {
 
@@ -27,8 +29,19 @@ bool same(const sieve::nn::LlamaConfig& a, const sieve::nn::LlamaConfig& b) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    const auto config = sieve::io::parse_llama_config_text(text, "fuzz input");
+    const auto json = sieve::io::parse_config_json_text(text, "fuzz input");
     // What is accepted must be written and read back unchanged (as save/load do).
+    if (sieve::io::model_family(json, "fuzz input") == sieve::nn::kTriModalFamily) {
+      const auto config = sieve::io::parse_trimodal_config(json, "fuzz input");
+      const auto again =
+          sieve::io::parse_trimodal_config_text(sieve::io::trimodal_config_to_json(config).dump(2), "round trip");
+      if (!(config == again)) {
+        std::fprintf(stderr, "trimodal config changed in a JSON round trip\n");
+        std::abort();
+      }
+      return 0;
+    }
+    const auto config = sieve::io::parse_llama_config(json, "fuzz input");
     const auto again =
         sieve::io::parse_llama_config_text(sieve::io::llama_config_to_json(config).dump(2), "round trip");
     if (!same(config, again)) {

@@ -9,8 +9,10 @@
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_config.h"
 #include "sieve/io/model_dir.h"
+#include "sieve/io/model_family.h"
 #include "sieve/io/model_limits.h"
 #include "sieve/io/safetensors.h"
+#include "sieve/io/trimodal_config.h"
 #include "temp_dir.h"
 
 namespace sieve::io {
@@ -32,7 +34,12 @@ TEST(FuzzCorpus, SafetensorsSeeds) {
 
 TEST(FuzzCorpus, ConfigSeeds) {
   check_fuzz_seeds("config", [](const std::string& text, const std::string& name) {
-    (void)parse_llama_config_text(text, name);
+    const nlohmann::json json = parse_config_json_text(text, name);
+    if (model_family(json, name) == nn::kTriModalFamily) {
+      (void)parse_trimodal_config(json, name);
+    } else {
+      (void)parse_llama_config(json, name);
+    }
   });
 }
 
