@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   sieve::apps::add_export_verb(app);
   sieve::apps::add_import_verb(app);
   sieve::apps::add_data_verb(app);
+  sieve::apps::add_infer_verb(app);
   // Every verb that builds a model from a config file or a model directory.
-  for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "distill", "quantize", "serve", "export", "import"})
+  for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "distill", "quantize", "serve", "export", "import", "infer"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
   for (const char* bench : {"sparse-sweep", "decode", "prefill"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand(bench));

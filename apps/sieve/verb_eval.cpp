@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "apps/sieve/inference_model.h"
+#include "apps/sieve/trifashion_eval.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/autograd/grad_mode.h"
 #include "sieve/data/batch_loader.h"
@@ -26,6 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalArgs {
+  std::string task = "lm";
+  TrifashionEvalRequest trifashion;  // --task trifashion: its own flags
   std::string model_dir;
   std::string corpus;
   std::string split = "val";
@@ -111,10 +114,10 @@ void run_eval(const EvalArgs& args) {
 
 void add_eval_verb(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Perplexity of a model directory on a corpus");
+  CLI::App* cmd = app.add_subcommand("eval", "Perplexity of a model directory on a corpus, or a trimodal model's trifashion measurements");
   cmd->add_option("--model", args->model_dir, "Model directory")->required();
   add_inference_model_flags(cmd, args->model_flags);
-  cmd->add_option("--data", args->corpus, "Corpus: gcide, foldoc, or a file")->required();
+  cmd->add_option("--data", args->corpus, "Corpus: gcide, foldoc, or a file (trifashion: the data set directory)")->required();
   cmd->add_option("--split", args->split, "val (the held-out documents training used) or all")->capture_default_str();
   cmd->add_option("--val-fraction", args->val_fraction, "Held-out share, as in training")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Split seed, as in training")->capture_default_str();
@@ -124,7 +127,31 @@ void add_eval_verb(CLI::App& app) {
   cmd->add_option("--max-documents", args->max_documents, "Read at most N documents of the corpus (0: all)");
   cmd->add_flag("--json", args->json,
                 "Print one JSON line (loss, perplexity, top1_accuracy, windows, tokens) instead of the text line");
-  cmd->callback([args] { run_eval(*args); });
+  cmd->add_option("--task", args->task, "lm (perplexity on a corpus) or trifashion (a trimodal model on a data set)")
+      ->capture_default_str();
+  CLI::Option* question_inputs = cmd->add_option(
+      "--question-inputs", args->trifashion.question_inputs,
+      "trifashion: what a question gives the model, a list of image, text, audio (default: as the model trained)");
+  CLI::Option* corrupt = cmd->add_option(
+      "--corrupt", args->trifashion.corrupt,
+      "trifashion: replace one question input by another example's: none, image, text, audio (default: as trained)");
+  CLI::Option* limit = cmd->add_option("--limit", args->trifashion.limit, "trifashion: examples per measurement (0: all)");
+  CLI::Option* batch = cmd->get_option("--batch");
+  cmd->callback([args, question_inputs, corrupt, limit, batch] {
+    if (args->task == "trifashion") {
+      TrifashionEvalRequest request = args->trifashion;
+      request.model_dir = args->model_dir;
+      request.data_dir = args->corpus;
+      request.json = args->json;
+      if (batch->count() > 0) request.batch = args->batch;
+      run_trifashion_eval(request);
+      return;
+    }
+    SIEVE_USER_CHECK(args->task == "lm", "--task must be lm or trifashion, got '{}'", args->task);
+    for (const CLI::Option* option : {question_inputs, corrupt, limit})
+      SIEVE_USER_CHECK(option->count() == 0, "{} is a flag of --task trifashion", option->get_name());
+    run_eval(*args);
+  });
 }
 
 }  // namespace sieve::apps

@@ -12,6 +12,7 @@
 #include "apps/sieve/attention_flags.h"
 #include "apps/sieve/new_model.h"
 #include "apps/sieve/train_summary.h"
+#include "apps/sieve/trifashion_train.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/data/dataset_registry.h"
 #include "sieve/io/model_config.h"
@@ -25,6 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainArgs {
+  std::string task = "lm";
+  TrifashionTrainFlags trifashion;
   std::string model_path;
   std::vector<std::string> datasets;
   std::string out_dir;
@@ -239,8 +242,29 @@ void add_train_verb(CLI::App& app) {
   cmd->add_option("--val-fraction", args->val_fraction,
                   "Share of documents held out for validation (datasets without their own split)")
       ->capture_default_str();
-  cmd->callback([args, steps] {
+  cmd->add_option("--task", args->task,
+                  "lm (a language model on text) or trifashion (the trimodal model on a trifashion data set, "
+                  "in stages)")
+      ->capture_default_str();
+  add_trifashion_train_flags(cmd, args->trifashion);
+  CLI::Option* batch = cmd->get_option("--batch");
+  cmd->callback([args, steps, batch] {
     args->steps_given = steps->count() > 0;
+    if (args->task == "trifashion") {
+      SIEVE_USER_CHECK(args->datasets.size() <= 1, "--task trifashion takes one --data directory");
+      SIEVE_USER_CHECK(!args->steps_given, "--task trifashion counts steps per stage: give --steps-per-stage");
+      run_trifashion_train(args->trifashion, {.data_dir = args->datasets.empty() ? "" : args->datasets.front(),
+                                              .out_dir = args->out_dir,
+                                              .options = &args->options,
+                                              .batch_given = batch->count() > 0,
+                                              .model_seed = args->model_seed,
+                                              .max_minutes = args->max_minutes,
+                                              .loss_scaling = args->loss_scaling});
+      return;
+    }
+    SIEVE_USER_CHECK(args->task == "lm", "--task must be lm or trifashion, got '{}'", args->task);
+    for (const CLI::Option* option : args->trifashion.options)
+      SIEVE_USER_CHECK(option->count() == 0, "{} is a flag of --task trifashion", option->get_name());
     run_train(*args);
   });
 }

@@ -22,6 +22,8 @@ void add_prune_verb(CLI::App& app);
 void add_serve_verb(CLI::App& app);
 // `sieve data` (verb_data.cpp): build the data sets Sieve makes, such as trifashion.
 void add_data_verb(CLI::App& app);
+// `sieve infer` (verb_infer.cpp): a trimodal model on an image, a WAV file and/or texts.
+void add_infer_verb(CLI::App& app);
 // `sieve export` / `sieve import` (verb_export.cpp, verb_import.cpp; the formats in conversion_formats.h).
 void add_export_verb(CLI::App& app);
 void add_import_verb(CLI::App& app);
