@@ -38,6 +38,9 @@ void add_trifashion_train_flags(CLI::App* cmd, TrifashionTrainFlags& f) {
   add(cmd->add_option("--hidden-size", f.hidden_size, "trifashion: width of the shared trunk"));
   add(cmd->add_option("--layers", f.layers, "trifashion: blocks of the shared trunk"));
   add(cmd->add_option("--fusion-layers", f.fusion_layers, "trifashion: fusion layers above the trunk"));
+  add(cmd->add_option("--init-from", f.init_from,
+                      "trifashion: start from an earlier run's weights (RUN/stage-K-NAME/model.safetensors), all but "
+                      "the fusion layers; the model flags must describe the same trunk"));
 }
 
 void run_trifashion_train(const TrifashionTrainFlags& f, const SharedTrainFlags& shared) {
@@ -63,6 +66,7 @@ void run_trifashion_train(const TrifashionTrainFlags& f, const SharedTrainFlags&
   options.config.num_layers = f.layers;
   options.config.fusion_layers = f.fusion_layers;
   options.model_seed = shared.model_seed;
+  options.init_from = f.init_from;
   options.stage.batch = shared.batch_given ? o.batch : kDefaultBatch;
   options.stage.rehearsal = f.rehearsal;
   options.stage.paired_scenes = f.paired_scenes;

@@ -23,6 +23,7 @@ struct TrifashionTrainFlags {
   std::int64_t hidden_size = 128;
   std::int64_t layers = 4;
   std::int64_t fusion_layers = 2;
+  std::string init_from;
   std::vector<CLI::Option*> options;  // every flag above, to reject them without --task trifashion
 };
 

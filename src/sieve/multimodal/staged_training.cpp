@@ -3,10 +3,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <map>
 
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 #include "sieve/io/model_dir.h"
+#include "sieve/io/safetensors.h"
 #include "sieve/io/trimodal_config.h"
 #include "sieve/io/trimodal_model_dir.h"
 #include "sieve/train/precision_choice.h"
@@ -49,6 +52,21 @@ nn::LlamaConfig trunk_shapes(const nn::TriModalConfig& c) {
   shapes.num_attention_heads = c.num_heads;
   shapes.num_key_value_heads = c.num_heads;
   return shapes;
+}
+
+// Copies every non-fusion parameter from `file` into `model` (names and shapes must match).
+void load_all_but_fusion(nn::TriModalModel& model, const fs::path& file) {
+  const std::map<std::string, core::Tensor> weights = io::load_safetensors(file);
+  for (auto& [name, parameter] : model.named_parameters()) {
+    if (name.rfind("fusion.", 0) == 0) continue;
+    const auto it = weights.find(name);
+    SIEVE_USER_CHECK(it != weights.end(), "{}: no tensor '{}' (not weights of this model)", file.string(), name);
+    SIEVE_USER_CHECK(it->second.dtype() == core::DType::f32 && it->second.shape() == parameter.shape(),
+                     "{}: '{}' is {} {}, the model's is f32 {}", file.string(), name, core::dtype_name(it->second.dtype()),
+                     core::shape_string(it->second.shape()), core::shape_string(parameter.shape()));
+    const core::Tensor source = it->second.contiguous();
+    std::memcpy(parameter.data<float>(), source.data<float>(), static_cast<std::size_t>(parameter.numel()) * sizeof(float));
+  }
 }
 
 }  // namespace
@@ -99,6 +117,7 @@ StagedTrainingResult train_staged(const StagedTrainingOptions& options, const st
   fs::copy_file(dataset.tokenizer_model, run / io::kTokenizerFile, fs::copy_options::overwrite_existing);
 
   nn::TriModalModel model(config, options.model_seed);
+  if (!options.init_from.empty()) load_all_but_fusion(model, options.init_from);
   const TrifashionInputs inputs(dataset, config);
 
   const train::PrecisionChoice precision =
@@ -163,6 +182,7 @@ StagedTrainingResult train_staged(const StagedTrainingOptions& options, const st
                                  {"fusion", std::string(nn::fusion_mode_name(config.fusion))},
                                  {"seed", stage_options.seed},
                                  {"model_seed", options.model_seed},
+                                 {"init_from", options.init_from.string()},
                                  {"precision", options.precision_mode},
                                  {"scores", result.scores}};
   core::write_file_atomically(run / kRunRecordFile, record.dump(2) + "\n");

@@ -35,6 +35,10 @@ struct StagedTrainingOptions {
   train::TrainingLoopOptions loop;          // steps, schedule.total_steps, run_dir, resume: set per stage
   double warmup_fraction = 0.05;            // of each stage's steps
   bool resume = false;
+  // Weights to start from (an earlier run's stage-K/model.safetensors): every parameter but the
+  // fusion stack's, which stays at its initialisation — so fusion variants (cmaf, fixed, concat)
+  // are compared from the same stage-2 model. Empty: the seed's initialisation.
+  std::filesystem::path init_from;
   bool quiet = false;                       // no precision report
 };
 

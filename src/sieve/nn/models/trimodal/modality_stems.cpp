@@ -17,7 +17,7 @@ namespace {
 constexpr float kPixelMean = 0.2860f;
 constexpr float kPixelStd = 0.3530f;
 
-// He-style init for a conv feeding GELU: std = sqrt(2 / fan_in).
+// He-style init for a conv feeding SiLU: std = sqrt(2 / fan_in).
 Tensor conv_weight(std::int64_t out, std::int64_t kh, std::int64_t kw, std::int64_t in, core::Rng& rng) {
   return normal_tensor({out, kh, kw, in}, std::sqrt(2.0 / static_cast<double>(kh * kw * in)), rng);
 }
@@ -51,7 +51,7 @@ TokenSequences ImageStem::forward(const Tensor& pixels) const {
   SIEVE_CHECK(height % patch_ == 0 && width % patch_ == 0 && height <= max_side_ && width <= max_side_,
               "image stem: a {}×{} image does not tile into {}-pixel patches within {} pixels", height, width, patch_,
               max_side_);
-  const Tensor features = ops::gelu(ops::conv2d(pixels, conv_weight_, conv_bias_, 1, 1));
+  const Tensor features = ops::silu(ops::conv2d(pixels, conv_weight_, conv_bias_, 1, 1));
   const Tensor patches = ops::conv2d(features, patch_weight_, patch_bias_, patch_, 0);  // [B, Hp, Wp, C]
   const std::int64_t rows = height / patch_, columns = width / patch_, channels = patches.size(3);
   // Token n = r·columns + c: row id r (each repeated `columns` times), column id c (cycling).
@@ -92,7 +92,7 @@ TokenSequences AudioStem::forward(const Tensor& features, std::span<const std::i
   const std::int64_t batch = features.size(0);
   SIEVE_CHECK(static_cast<std::int64_t>(frames.size()) == batch, "audio stem: one frame count per row");
   Tensor x = features;
-  for (int i = 0; i < 3; ++i) x = ops::gelu(ops::conv2d(x, conv_weight_[i], conv_bias_[i], 2, 1));
+  for (int i = 0; i < 3; ++i) x = ops::silu(ops::conv2d(x, conv_weight_[i], conv_bias_[i], 2, 1));
   const std::int64_t tokens = x.size(1);
   SIEVE_CHECK(tokens <= max_tokens_, "audio stem: {} frames make {} tokens, more than the {} the model has positions for",
               features.size(1), tokens, max_tokens_);

@@ -14,7 +14,7 @@
 
 namespace sieve::nn {
 
-// Images: conv 3×3 (padding 1) → GELU → conv patch×patch with stride patch (a ViT patch
+// Images: conv 3×3 (padding 1) → SiLU → conv patch×patch with stride patch (a ViT patch
 // embedding over the conv's features) → tokens [B, (H/p)·(W/p), C] in row-major patch order,
 // plus row and column position embeddings.
 class ImageStem : public Module {
@@ -34,7 +34,7 @@ Tensor normalize_pixels(std::span<const std::uint8_t> pixels, std::int64_t batch
                         std::int64_t width);
 
 // Audio: log-mel [B, F, M, 1] (per-clip standardised: normalize_log_mel) → three 3×3 stride-2
-// convs with GELU → [B, ⌈F/8⌉, ⌈M/8⌉·A] → linear → tokens [B, ⌈F/8⌉, C], plus positions.
+// convs with SiLU → [B, ⌈F/8⌉, ⌈M/8⌉·A] → linear → tokens [B, ⌈F/8⌉, C], plus positions.
 class AudioStem : public Module {
  public:
   AudioStem(const TriModalConfig& config, core::Rng& rng);
