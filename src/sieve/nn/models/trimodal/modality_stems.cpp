@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sieve/core/error.h"
+#include "sieve/nn/models/trimodal/encoder_block.h"  // kTriModalInitStd
 #include "sieve/ops/activation.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/conv2d.h"
