@@ -1,14 +1,22 @@
 // `sieve inspect DIR`: the configuration and parameter counts of a model directory, plain or
-// quantized; for a quantized one each Linear's precision, and the size on disk.
+// quantized; for a quantized one each Linear's precision, and the size on disk. A trimodal
+// directory (model_type sieve_trimodal) shows its config and the parameters of each part.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
+#include <functional>
+#include <map>
+#include <string_view>
 
 #include "apps/sieve/inference_model.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/quantization_plan.h"
 #include "sieve/compress/quantize_model.h"
 #include "sieve/io/model_dir.h"
+#include "sieve/io/model_family.h"
+#include "sieve/io/trimodal_config.h"
+#include "sieve/io/trimodal_model_dir.h"
 
 namespace sieve::apps {
 namespace {
@@ -58,7 +66,50 @@ void print_precision(const nn::LlamaForCausalLM& model, const std::filesystem::p
                        : std::string());
 }
 
+// The top-level parts of the trimodal model, in the order they run; every other parameter
+// belongs to the heads (classification, contrastive projections and temperature, match, answer).
+constexpr std::string_view kTriModalParts[] = {"image_stem", "text_stem", "audio_stem", "trunk", "fusion"};
+
+void inspect_trimodal(const InspectArgs& args) {
+  const auto model = io::load_trimodal_model(args.model_dir);
+  const nn::TriModalConfig& c = model->config();
+  fmt::print("model directory   {}\n", args.model_dir);
+  fmt::print("family            {} ({})\n", model->family(), io::kTriModalArchitecture);
+  fmt::print("hidden_size       {}\n", c.hidden_size);
+  fmt::print("intermediate_size {}\n", c.intermediate_size);
+  fmt::print("trunk layers      {}\n", c.num_layers);
+  fmt::print("attention heads   {} (head dim {})\n", c.num_heads, c.head_dim());
+  fmt::print("norm_eps          {}\n", c.norm_eps);
+  fmt::print("fusion            {}, fusion_layers {}\n", nn::fusion_mode_name(c.fusion), c.fusion_layers);
+  fmt::print("text              vocab_size {}, max_text_tokens {}\n", c.vocab_size, c.max_text_tokens);
+  fmt::print("image             image_patch {}, image_channels {}, max_image_side {} ({}x{} patches)\n", c.image_patch,
+             c.image_channels, c.max_image_side, c.image_grid(), c.image_grid());
+  fmt::print("audio             n_mels {}, audio_channels {}, max_audio_tokens {} ({} frames)\n", c.n_mels,
+             c.audio_channels, c.max_audio_tokens, c.max_audio_frames());
+  fmt::print("outputs           embed_dim {}, num_classes {}, num_words {}, num_answers {}\n", c.embed_dim,
+             c.num_classes, c.num_words, c.num_answers);
+  std::map<std::string, std::int64_t, std::less<>> per_part;
+  for (const auto& [name, tensor] : model->named_parameters()) {
+    const std::string top = name.substr(0, name.find('.'));
+    const bool part = std::find(std::begin(kTriModalParts), std::end(kTriModalParts), top) != std::end(kTriModalParts);
+    per_part[part ? top : "heads"] += tensor.numel();
+  }
+  fmt::print("parameters        {} total\n", human(model->parameter_count()));
+  for (const std::string_view part : kTriModalParts)
+    fmt::print("  {:<15} {}\n", part, human(per_part[std::string(part)]));
+  fmt::print("  {:<15} {} (classification, contrastive, match and answer heads)\n", "heads",
+             human(per_part["heads"]));
+  const auto on_disk = static_cast<std::int64_t>(std::filesystem::file_size(std::filesystem::path(args.model_dir) / io::kWeightsFile));
+  fmt::print("size on disk      {} {}\n", io::kWeightsFile, human_bytes(on_disk));
+  const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(args.model_dir) / io::kTokenizerFile);
+  fmt::print("tokenizer         {}\n", has_tokenizer ? io::kTokenizerFile : "(none)");
+}
+
 void run_inspect(const InspectArgs& args) {
+  if (io::model_family(args.model_dir) == nn::kTriModalFamily) {
+    inspect_trimodal(args);
+    return;
+  }
   const auto model = load_model_dir(args.model_dir);
   const auto& c = model->config();
   fmt::print("model directory   {}\n", args.model_dir);

@@ -1,8 +1,10 @@
 #include "sieve/nn/models/trimodal/modality_stems.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "sieve/core/error.h"
+#include "sieve/nn/models/trimodal/encoder_block.h"  // kTriModalInitStd
 #include "sieve/ops/activation.h"
 #include "sieve/ops/arithmetic.h"
 #include "sieve/ops/conv2d.h"
@@ -29,6 +31,20 @@ Tensor position_ids(std::int64_t count, std::int64_t repeat_each, std::int64_t r
     for (std::int64_t i = 0; i < count; ++i) ids.insert(ids.end(), static_cast<std::size_t>(repeat_each), i);
   }
   return Tensor::from_vector(ids, {static_cast<std::int64_t>(ids.size())});
+}
+
+// x [B, T, ...] with the steps t >= lengths[b] of each row b set to 0 (x itself when no row is
+// short). Differentiable in x (a product with a constant 0/1 mask).
+Tensor zero_past_lengths(const Tensor& x, std::span<const std::int64_t> lengths) {
+  const std::int64_t batch = x.size(0), steps = x.size(1);
+  if (std::all_of(lengths.begin(), lengths.end(), [&](std::int64_t n) { return n >= steps; })) return x;
+  core::Shape shape(static_cast<std::size_t>(x.dim()), 1);
+  shape[0] = batch;
+  shape[1] = steps;
+  Tensor mask = Tensor::zeros(shape);
+  float* m = mask.data<float>();
+  for (std::int64_t b = 0; b < batch; ++b) std::fill(m + b * steps, m + b * steps + std::min(lengths[b], steps), 1.0f);
+  return ops::mul(x, mask);
 }
 
 }  // namespace
@@ -91,18 +107,25 @@ TokenSequences AudioStem::forward(const Tensor& features, std::span<const std::i
   SIEVE_CHECK(features.dim() == 4 && features.size(3) == 1, "audio stem: features must be [B, F, M, 1]");
   const std::int64_t batch = features.size(0);
   SIEVE_CHECK(static_cast<std::int64_t>(frames.size()) == batch, "audio stem: one frame count per row");
+  for (const std::int64_t f : frames)
+    SIEVE_CHECK(f >= 1 && f <= features.size(1), "audio stem: a row has {} valid frames of {}", f, features.size(1));
+  // Each conv's input is zeroed past the row's valid length, as the conv's own zero padding is
+  // at the end of an unpadded clip: the valid tokens' receptive fields reach past the last valid
+  // frame, and would otherwise read the batch's padding (a clip's tokens would depend on what
+  // else is in its batch).
+  std::vector<std::int64_t> valid(frames.begin(), frames.end());
   Tensor x = features;
-  for (int i = 0; i < 3; ++i) x = ops::silu(ops::conv2d(x, conv_weight_[i], conv_bias_[i], 2, 1));
+  for (int i = 0; i < 3; ++i) {
+    x = ops::silu(ops::conv2d(zero_past_lengths(x, valid), conv_weight_[i], conv_bias_[i], 2, 1));
+    for (std::int64_t& v : valid) v = (v + 1) / 2;
+  }
   const std::int64_t tokens = x.size(1);
   SIEVE_CHECK(tokens <= max_tokens_, "audio stem: {} frames make {} tokens, more than the {} the model has positions for",
               features.size(1), tokens, max_tokens_);
   x = project_->forward(ops::reshape(x, {batch, tokens, x.size(2) * x.size(3)}));
   TokenSequences out;
   out.tokens = ops::add(ops::add(x, ops::slice(position_embedding_, 0, 0, tokens)), modality_);
-  for (const std::int64_t f : frames) {
-    SIEVE_CHECK(f >= 1 && f <= features.size(1), "audio stem: a row has {} valid frames of {}", f, features.size(1));
-    out.lengths.push_back(TriModalConfig::audio_tokens(f));
-  }
+  for (const std::int64_t f : frames) out.lengths.push_back(TriModalConfig::audio_tokens(f));
   return out;
 }
 

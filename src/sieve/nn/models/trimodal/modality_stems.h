@@ -34,7 +34,9 @@ Tensor normalize_pixels(std::span<const std::uint8_t> pixels, std::int64_t batch
                         std::int64_t width);
 
 // Audio: log-mel [B, F, M, 1] (per-clip standardised: normalize_log_mel) → three 3×3 stride-2
-// convs with SiLU → [B, ⌈F/8⌉, ⌈M/8⌉·A] → linear → tokens [B, ⌈F/8⌉, C], plus positions.
+// convs with SiLU → [B, ⌈F/8⌉, ⌈M/8⌉·A] → linear → tokens [B, ⌈F/8⌉, C], plus positions. Each
+// conv reads zeros past a row's valid frames, so a row's valid tokens are those of the clip alone,
+// whatever the padding of its batch.
 class AudioStem : public Module {
  public:
   AudioStem(const TriModalConfig& config, core::Rng& rng);
