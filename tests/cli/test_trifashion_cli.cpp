@@ -38,35 +38,45 @@ const std::string kSmallModel = " --hidden-size 32 --layers 1 --fusion-layers 1 
 
 class TrifashionCli : public ::testing::Test {
  protected:
+  // The run is shared by the tests (and test processes) through the test cache; its output is
+  // kept beside it for the test that reads it.
   static void SetUpTestSuite() {
     if (!sieve::testing::trifashion_sources_installed()) return;
     dir_ = new sieve::testing::TempDir();
     data_ = new fs::path(tiny_data());
-    const auto result = run_sieve("train --task trifashion --data " + data_->string() + " --out " +
-                                  (*dir_ / "run").string() + " --stages 1,2,3 --steps-per-stage 2" + kSmallModel);
-    train_output_ = new std::string(result.output);
-    train_exit_ = result.exit_code;
+    run_ = new fs::path(sieve::testing::shared_test_artifact("trifashion-tiny-run", "trifashion.json", [](const fs::path& out) {
+      fs::remove_all(out);
+      const auto result = run_sieve("train --task trifashion --data " + data_->string() + " --out " + out.string() +
+                                    " --stages 1,2,3 --steps-per-stage 2" + kSmallModel);
+      std::ofstream(out.string() + ".log") << result.exit_code << "\n" << result.output;
+    }));
+    std::ifstream log(run_->string() + ".log");
+    log >> train_exit_;
+    train_output_ = new std::string(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
   }
   static void TearDownTestSuite() {
     delete dir_;
     delete data_;
     delete train_output_;
+    delete run_;
   }
   void SetUp() override {
     if (!sieve::testing::trifashion_sources_installed())
       GTEST_SKIP() << "dataset-fashion-mnist, wordnet-base, espeak-ng or sox is not installed";
     ASSERT_EQ(train_exit_, 0) << *train_output_;
   }
-  static std::string run() { return (*dir_ / "run").string(); }
+  static std::string run() { return run_->string(); }
 
   static sieve::testing::TempDir* dir_;
   static fs::path* data_;
+  static fs::path* run_;
   static std::string* train_output_;
   static int train_exit_;
 };
 
 sieve::testing::TempDir* TrifashionCli::dir_ = nullptr;
 fs::path* TrifashionCli::data_ = nullptr;
+fs::path* TrifashionCli::run_ = nullptr;
 std::string* TrifashionCli::train_output_ = nullptr;
 int TrifashionCli::train_exit_ = -1;
 
@@ -78,7 +88,9 @@ TEST_F(TrifashionCli, TrainsAllThreeStagesIntoAModelDirectory) {
                            "stage-3-fusion/metrics.jsonl"})
     EXPECT_TRUE(fs::exists(fs::path(run()) / file)) << file;
   // Not over a finished run without --resume; with it, the finished stages are skipped.
-  const std::string again = "train --task trifashion --data " + data_->string() + " --out " + run() +
+  // On a copy: the shared run is read by the other tests meanwhile.
+  fs::copy(*run_, *dir_ / "copy", fs::copy_options::recursive);
+  const std::string again = "train --task trifashion --data " + data_->string() + " --out " + (*dir_ / "copy").string() +
                             " --stages 1,2,3 --steps-per-stage 2" + kSmallModel;
   auto result = run_sieve(again);
   EXPECT_EQ(result.exit_code, 2) << result.output;

@@ -1,7 +1,7 @@
-// One tiny trifashion data set (`--size tiny`, seed 1) shared by every test process that trains
-// or evaluates on it: built once under the build tree's test cache (SIEVE_TEST_CACHE_DIR), under
-// a file lock so that tests running side by side wait for the first build instead of repeating
-// it (its spoken clips take ~20 s). `build(out)` makes it: in-process or through the CLI.
+// Test artifacts that take seconds to make — the tiny trifashion data set (`--size tiny`, seed 1,
+// ~20 s of speech synthesis), a model trained on it — made once under the build tree's test
+// cache (SIEVE_TEST_CACHE_DIR) and shared by every test process, under a file lock so that tests
+// running side by side wait for the first instead of repeating it.
 #pragma once
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
+#include <string>
 
 namespace sieve::testing {
 
@@ -20,17 +21,24 @@ inline bool trifashion_sources_installed() {
          std::filesystem::exists("/usr/bin/sox");
 }
 
-inline std::filesystem::path shared_tiny_trifashion(const std::function<void(const std::filesystem::path&)>& build) {
+// SIEVE_TEST_CACHE_DIR/name, made by `build(dir)` unless dir/done_file exists (written last by
+// the build, so one cut short is made again).
+inline std::filesystem::path shared_test_artifact(const std::string& name, const std::string& done_file,
+                                                  const std::function<void(const std::filesystem::path&)>& build) {
   const std::filesystem::path cache = SIEVE_TEST_CACHE_DIR;
   std::filesystem::create_directories(cache);
-  const std::filesystem::path out = cache / "trifashion-tiny-1";
-  const int lock = ::open((cache / "trifashion-tiny-1.lock").c_str(), O_CREAT | O_RDWR, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock the test data cache");
-  // A build cut short leaves no manifest (it is written last); the builder then needs --force.
-  if (!std::filesystem::exists(out / "manifest.json")) build(out);
+  const std::filesystem::path out = cache / name;
+  const int lock = ::open((cache / (name + ".lock")).c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock the test cache");
+  if (!std::filesystem::exists(out / done_file)) build(out);
   ::flock(lock, LOCK_UN);
   ::close(lock);
   return out;
+}
+
+// The data set (its manifest is written last; a build cut short needs --force).
+inline std::filesystem::path shared_tiny_trifashion(const std::function<void(const std::filesystem::path&)>& build) {
+  return shared_test_artifact("trifashion-tiny-1", "manifest.json", build);
 }
 
 }  // namespace sieve::testing
