@@ -37,7 +37,7 @@ CmafLayer::CmafLayer(const TriModalConfig& config, bool learned_alpha, core::Rng
 
 void CmafLayer::forward(ModalityTokens& tokens) const {
   const std::vector<int> modalities = present(tokens);
-  // Cross-attention reads the other modalities as they were at the start of the layer.
+  // Self-attention first, for every modality; cross-attention then reads the others after it.
   ModalityTokens after_self = tokens;
   for (const int m : modalities) {
     TokenSequences& seq = *after_self[m];

@@ -153,6 +153,8 @@ TokenSequences TextStem::forward(const Tensor& ids, std::span<const std::int64_t
   SIEVE_CHECK(ids.dim() == 2 && ids.size(1) <= position_embedding_.size(0),
               "text stem: ids must be [B, T] with T <= {}", position_embedding_.size(0));
   SIEVE_CHECK(static_cast<std::int64_t>(lengths.size()) == ids.size(0), "text stem: one length per row");
+  for (const std::int64_t length : lengths)
+    SIEVE_CHECK(length >= 1 && length <= ids.size(1), "text stem: a row has {} valid tokens of {}", length, ids.size(1));
   TokenSequences out;
   out.tokens = ops::add(ops::add(tokens_->forward(ids), ops::slice(position_embedding_, 0, 0, ids.size(1))), modality_);
   out.lengths.assign(lengths.begin(), lengths.end());
