@@ -15,6 +15,7 @@
 #include "sieve/io/model_dir.h"
 #include "sieve/io/trimodal_model_dir.h"
 #include "sieve/multimodal/file_inputs.h"
+#include "sieve/multimodal/trifashion_inputs.h"
 #include "sieve/ops/activation.h"
 #include "sieve/ops/shape_ops.h"
 
@@ -75,14 +76,7 @@ void run_infer(const InferArgs& args) {
   const nn::TriModalConfig& config = model->config();
   const data::Tokenizer tokenizer = data::Tokenizer::load(std::filesystem::path(args.model_dir) / io::kTokenizerFile);
   const auto text_batch = [&](const std::string& text) {
-    std::vector<std::int32_t> ids = tokenizer.encode(text);
-    SIEVE_USER_CHECK(!ids.empty(), "cannot read an empty text");
-    ids.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(config.max_text_tokens)));
-    nn::TextBatch batch;
-    batch.ids = core::Tensor::from_vector(std::vector<std::int64_t>(ids.begin(), ids.end()),
-                                          {1, static_cast<std::int64_t>(ids.size())});
-    batch.lengths = {static_cast<std::int64_t>(ids.size())};
-    return batch;
+    return multimodal::text_batch(tokenizer, std::span<const std::string>(&text, 1), config.max_text_tokens);
   };
   const autograd::NoGradGuard no_grad;
   model->set_training(false);

@@ -51,18 +51,25 @@ std::string QuestionInputs::corruption_name() const {
   return corrupted ? std::string(nn::kModalityNames[static_cast<int>(*corrupted)]) : "none";
 }
 
-QuestionInputs parse_question_inputs(std::string_view list, std::string_view flag) {
-  QuestionInputs inputs{.image = false, .text = false, .audio = false};
+std::vector<std::string_view> split_list(std::string_view list) {
+  std::vector<std::string_view> out;
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = std::min(list.find(',', start), list.size());
-    const std::string_view name = list.substr(start, comma - start);
+    out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+QuestionInputs parse_question_inputs(std::string_view list, std::string_view flag) {
+  QuestionInputs inputs{.image = false, .text = false, .audio = false};
+  for (const std::string_view name : split_list(list)) {
     const std::optional<nn::Modality> m = modality_named(name);
     SIEVE_USER_CHECK(m.has_value(), "{}: '{}' is not a modality (image, text, audio)", flag, name);
     bool& given = *m == nn::Modality::kImage ? inputs.image : *m == nn::Modality::kText ? inputs.text : inputs.audio;
     SIEVE_USER_CHECK(!given, "{}: '{}' is listed twice", flag, name);
     given = true;
-    start = comma + 1;
   }
   return inputs;
 }

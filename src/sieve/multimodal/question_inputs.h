@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sieve/multimodal/trifashion_inputs.h"
 
@@ -23,6 +24,9 @@ struct QuestionInputs {
   std::string modality_list() const;  // "image,text,audio": what parse_question_inputs reads
   std::string corruption_name() const;  // "none", or the corrupted modality
 };
+
+// The items of a comma-separated flag value ("1,2,3" → "1", "2", "3"; "" → one empty item).
+std::vector<std::string_view> split_list(std::string_view list);
 
 // "image,text,audio" (any non-empty subset) → the modalities. Throws core::UserError naming `flag`.
 QuestionInputs parse_question_inputs(std::string_view list, std::string_view flag);

@@ -125,7 +125,6 @@ void StageTask::begin_step(std::int64_t, std::int64_t micro_batches) {
       d.questions = draw(question_pool_, fusion);
     }
     micro_batches_.push_back(std::move(d));
-    ++draws_;
   }
 }
 
@@ -239,11 +238,10 @@ train::Evaluation StageTask::evaluate() {
   return out;
 }
 
-nlohmann::json StageTask::data_state() const { return {{"rng", rng_.state()}, {"draws", draws_}}; }
+nlohmann::json StageTask::data_state() const { return {{"rng", rng_.state()}}; }
 
 void StageTask::restore_data_state(const nlohmann::json& state) {
   rng_.set_state(state.at("rng").get<core::Rng::State>());
-  draws_ = state.at("draws").get<std::int64_t>();
 }
 
 }  // namespace sieve::multimodal

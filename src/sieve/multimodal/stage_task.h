@@ -71,7 +71,6 @@ class StageTask : public train::TrainingTask {
   const TrifashionInputs& inputs_;
   StageOptions options_;
   core::Rng rng_;
-  std::int64_t draws_ = 0;
   // Training-split index pools.
   std::vector<std::int64_t> item_pool_, word_pool_, caption_pool_, question_pool_, pair_pool_;
   std::vector<Draw> micro_batches_;

@@ -42,9 +42,9 @@ TrifashionInputs::TrifashionInputs(const tf::Dataset& dataset, const nn::TriModa
   for (const tf::Split split : {tf::Split::kTrain, tf::Split::kTest}) {
     const tf::SplitData& data = this->split(split);
     const std::size_t s = split_index(split);
-    for (const tf::Caption& c : data.captions) caption_tokens_[s].push_back(tokenize(c.text));
-    for (const tf::Question& q : data.questions) question_tokens_[s].push_back(tokenize(q.text));
-    for (const tf::MatchingPair& p : data.pairs) pair_tokens_[s].push_back(tokenize(p.text));
+    for (const tf::Caption& c : data.captions) caption_tokens_[s].push_back(tokenize_text(tokenizer_, c.text, config_.max_text_tokens));
+    for (const tf::Question& q : data.questions) question_tokens_[s].push_back(tokenize_text(tokenizer_, q.text, config_.max_text_tokens));
+    for (const tf::MatchingPair& p : data.pairs) pair_tokens_[s].push_back(tokenize_text(tokenizer_, p.text, config_.max_text_tokens));
   }
   // Spoken words: a word utterance's text is a class word.
   std::vector<int> word_of_utterance(dataset_.utterances.size(), -1);
@@ -67,15 +67,10 @@ TrifashionInputs::TrifashionInputs(const tf::Dataset& dataset, const nn::TriModa
   }
 }
 
-std::vector<std::int32_t> TrifashionInputs::tokenize(const std::string& text) const {
-  std::vector<std::int32_t> ids = tokenizer_.encode(text);
-  SIEVE_USER_CHECK(!ids.empty(), "cannot encode an empty text");
-  if (static_cast<std::int64_t>(ids.size()) > config_.max_text_tokens)
-    ids.resize(static_cast<std::size_t>(config_.max_text_tokens));
-  return ids;
-}
+namespace {
 
-nn::TextBatch TrifashionInputs::batch_of(const TokenLists& lists, std::span<const std::int64_t> indices) const {
+// Token lists `indices` of `lists` as one batch, zero-padded to the longest.
+nn::TextBatch padded_batch(const std::vector<std::vector<std::int32_t>>& lists, std::span<const std::int64_t> indices) {
   std::int64_t width = 1;
   for (const std::int64_t i : indices) {
     SIEVE_CHECK(i >= 0 && i < static_cast<std::int64_t>(lists.size()), "text index {} out of range", i);
@@ -92,6 +87,28 @@ nn::TextBatch TrifashionInputs::batch_of(const TokenLists& lists, std::span<cons
   return batch;
 }
 
+}  // namespace
+
+std::vector<std::int32_t> tokenize_text(const data::Tokenizer& tokenizer, const std::string& text,
+                                        std::int64_t max_tokens) {
+  std::vector<std::int32_t> ids = tokenizer.encode(text);
+  SIEVE_USER_CHECK(!ids.empty(), "cannot encode an empty text");
+  if (static_cast<std::int64_t>(ids.size()) > max_tokens) ids.resize(static_cast<std::size_t>(max_tokens));
+  return ids;
+}
+
+nn::TextBatch text_batch(const data::Tokenizer& tokenizer, std::span<const std::string> texts,
+                         std::int64_t max_tokens) {
+  std::vector<std::vector<std::int32_t>> lists;
+  std::vector<std::int64_t> indices;
+  for (const std::string& text : texts) {
+    indices.push_back(static_cast<std::int64_t>(lists.size()));
+    lists.push_back(tokenize_text(tokenizer, text, max_tokens));
+  }
+  return padded_batch(lists, indices);
+}
+
+
 nn::ImageBatch TrifashionInputs::items(tf::Split split, std::span<const std::int64_t> indices) const {
   return image_batch(this->split(split).classification.images, indices);
 }
@@ -101,25 +118,15 @@ nn::ImageBatch TrifashionInputs::scenes(tf::Split split, std::span<const std::in
 }
 
 nn::TextBatch TrifashionInputs::caption_texts(tf::Split split, std::span<const std::int64_t> indices) const {
-  return batch_of(caption_tokens_[split_index(split)], indices);
+  return padded_batch(caption_tokens_[split_index(split)], indices);
 }
 
 nn::TextBatch TrifashionInputs::question_texts(tf::Split split, std::span<const std::int64_t> indices) const {
-  return batch_of(question_tokens_[split_index(split)], indices);
+  return padded_batch(question_tokens_[split_index(split)], indices);
 }
 
 nn::TextBatch TrifashionInputs::pair_texts(tf::Split split, std::span<const std::int64_t> indices) const {
-  return batch_of(pair_tokens_[split_index(split)], indices);
-}
-
-nn::TextBatch TrifashionInputs::texts(std::span<const std::string> texts) const {
-  TokenLists lists;
-  std::vector<std::int64_t> indices;
-  for (const std::string& text : texts) {
-    indices.push_back(static_cast<std::int64_t>(lists.size()));
-    lists.push_back(tokenize(text));
-  }
-  return batch_of(lists, indices);
+  return padded_batch(pair_tokens_[split_index(split)], indices);
 }
 
 nn::AudioBatch TrifashionInputs::clips(std::span<const std::size_t> clips) const {

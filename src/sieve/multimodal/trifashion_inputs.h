@@ -22,6 +22,13 @@ struct WordClip {
   int word = 0;
 };
 
+// A text's pieces, cut to `max_tokens`; an empty text is a core::UserError.
+std::vector<std::int32_t> tokenize_text(const data::Tokenizer& tokenizer, const std::string& text,
+                                        std::int64_t max_tokens);
+// Texts as one padded batch (tokenize_text each).
+nn::TextBatch text_batch(const data::Tokenizer& tokenizer, std::span<const std::string> texts,
+                         std::int64_t max_tokens);
+
 class TrifashionInputs {
  public:
   // Tokenizes every caption, question and pair text with the data set's tokenizer (cut to
@@ -41,8 +48,6 @@ class TrifashionInputs {
   nn::TextBatch caption_texts(tf::Split split, std::span<const std::int64_t> indices) const;
   nn::TextBatch question_texts(tf::Split split, std::span<const std::int64_t> indices) const;
   nn::TextBatch pair_texts(tf::Split split, std::span<const std::int64_t> indices) const;
-  // Any text (tokenized now).
-  nn::TextBatch texts(std::span<const std::string> texts) const;
   // Clips by index into dataset().spoken.clips (standardised log-mel, cut to the model's
   // longest clip).
   nn::AudioBatch clips(std::span<const std::size_t> clips) const;
@@ -61,8 +66,6 @@ class TrifashionInputs {
 
  private:
   using TokenLists = std::vector<std::vector<std::int32_t>>;
-  nn::TextBatch batch_of(const TokenLists& lists, std::span<const std::int64_t> indices) const;
-  std::vector<std::int32_t> tokenize(const std::string& text) const;
 
   const tf::Dataset& dataset_;
   nn::TriModalConfig config_;
