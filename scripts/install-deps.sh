@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sieve needs. Does nothing when all are present; otherwise runs
 # apt-get (as root, or through sudo).
-#   scripts/install-deps.sh          what building and running Sieve needs (`make demo`)
+#   scripts/install-deps.sh          what building and running Sieve needs (`make demo`), then
+#                                    the dashboard's npm packages (scripts/install-web.sh)
 #   scripts/install-deps.sh --python that plus the Python module's build needs (`make python`)
 #   scripts/install-deps.sh --test   that plus what the tests and benchmarks use (`make test`,
 #                                    `make bench`): GoogleTest, the fuzzers' clang, PyTorch,
-#                                    Node.js and npm, then the npm verifiers
+#                                    then the npm verifiers
 #                                    (scripts/install-verifiers.sh: llama.cpp's libraries,
 #                                    ONNX Runtime)
 set -euo pipefail
@@ -25,6 +26,7 @@ build_and_run=(
   espeak-ng sox                                 # speech synthesis for the spoken data (run as processes: GPL)
   festival festvox-kallpc16k                    # a second speech engine: the spoken data's held-out festival voices
   libpng-dev                                    # PNG image files
+  nodejs                                        # npm: the dashboard's front-end packages, built into the binary
   dataset-fashion-mnist wordnet-base            # `sieve data build trifashion`
 )
 python_module=(
@@ -37,7 +39,7 @@ test_and_bench=(
   python3-sentencepiece                         # the serving peer tokenizes like Sieve
   libopenblas0-pthread                          # so the PyTorch peer gets an optimised BLAS
   dict-foldoc                                   # computing text for the corpus tests
-  nodejs git                                    # npm verifiers (scripts/install-verifiers.sh)
+  git                                           # llama.cpp's source bundle (scripts/install-verifiers.sh)
   python3-onnx                                  # onnx.checker on the ONNX exports
   python3-pytest                                # the Python package's tests
 )
@@ -55,7 +57,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 # Debian's npm, unless the installed Node.js brings its own (NodeSource's does, and conflicts with it).
-if [ "${1:-}" = "--test" ] && ! command -v npm > /dev/null; then
+if ! command -v npm > /dev/null; then
   missing+=(npm)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -65,6 +67,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+"$(dirname "$0")/install-web.sh"
 if [ "${1:-}" = "--test" ]; then
   "$(dirname "$0")/install-verifiers.sh"
 fi
