@@ -42,6 +42,7 @@ test_and_bench=(
   git                                           # llama.cpp's source bundle (scripts/install-verifiers.sh)
   python3-onnx                                  # onnx.checker on the ONNX exports
   python3-pytest                                # the Python package's tests
+  chromium                                      # the dashboard's browser tests (playwright-core)
 )
 
 packages=("${build_and_run[@]}")

@@ -8,6 +8,8 @@
 #                                                                headers, the vocabulary test files
 #   npm/node_modules/onnxruntime-node                            ONNX Runtime's CPU library and its Node
 #                                                                binding (tests/onnx runs the ONNX exports)
+#   npm/node_modules/playwright-core                             drives Debian's chromium headless
+#                                                                (tests/dashboard_browser: the web app)
 # Does nothing when the pinned versions are already there. Needs node and npm
 # (scripts/install-deps.sh --test installs them) and the npm registry. The sieve binary never
 # uses any of this.
@@ -18,6 +20,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${SIEVE_VERIFIERS_DIR:-$root/.cache/verifiers}
 llama_version=3.22.1
 onnxruntime_version=1.22.0
+playwright_version=1.65.2
 
 npm_dir="$dir/npm"
 package_json="$npm_dir/node_modules/node-llama-cpp/package.json"
@@ -50,4 +53,16 @@ if [ "$ort_installed" != "$onnxruntime_version" ]; then
   # --ignore-scripts: the install script would download the GPU libraries (and fails offline);
   # the CPU library ships in the package.
   (cd "$npm_dir" && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$onnxruntime_version")
+fi
+
+playwright_package_json="$npm_dir/node_modules/playwright-core/package.json"
+playwright_installed=""
+[ -f "$playwright_package_json" ] && playwright_installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$playwright_package_json" | head -1)
+if [ "$playwright_installed" != "$playwright_version" ]; then
+  echo "install-verifiers: playwright-core $playwright_version (drives Debian's chromium) into $npm_dir"
+  mkdir -p "$npm_dir"
+  [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
+  # playwright-core downloads no browser: the tests use /usr/bin/chromium (install-deps.sh --test).
+  # --ignore-scripts --omit=optional as above, so this install leaves node-llama-cpp's as it is.
+  (cd "$npm_dir" && npm install --ignore-scripts --omit=optional --no-audit --no-fund "playwright-core@$playwright_version")
 fi

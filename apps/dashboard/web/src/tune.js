@@ -1,0 +1,66 @@
+// Tune: launch a run from a form (POST /api/launch, then its page), and start or follow
+// hyperparameter searches (search.js).
+import { postJson } from './api.js';
+import { h, fill, toast } from './dom.js';
+import { subscribe, runHref } from './runs.js';
+import { runFields, bindConditionalFields, readRunFields } from './forms.js';
+import { searchForm, searchList } from './search.js';
+
+function launchForm(runNames) {
+  const message = h('p', { class: 'form-message', role: 'alert' });
+  const submit = h('button', { class: 'button primary', type: 'submit' }, 'Launch');
+  const form = h('form', { class: 'form', id: 'launch-form', autocomplete: 'off' },
+    h('div', { class: 'form-grid' },
+      h('label', { class: 'field', dataset: { field: 'name' } }, h('span', { class: 'field-label' }, 'Run name'),
+        h('input', { name: 'name', type: 'text', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]*',
+          placeholder: 'my-run', title: 'Letters, digits, . _ - (a new directory under --runs)' })),
+      runFields(runNames)),
+    h('div', { class: 'form-actions' }, submit, message));
+  bindConditionalFields(form);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = { name: form.elements.name.value.trim(), ...readRunFields(form) };
+    fill(message);
+    submit.disabled = true;
+    try {
+      const answer = await postJson('/api/launch', body);
+      toast(`Launched ${answer.run}.`);
+      window.location.hash = runHref(answer.run);
+    } catch (error) {
+      fill(message, error.message);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+export function mount(view) {
+  const launchSlot = h('div');
+  const searchSlot = h('div');
+  const listSlot = h('div');
+  fill(view,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Tune')),
+    h('section', { class: 'card' }, h('h2', {}, 'Launch a run'),
+      h('p', { class: 'muted' }, 'Starts `sieve train` with these settings in a new directory under --runs; its page opens and follows it live.'),
+      launchSlot),
+    h('section', { class: 'card' }, h('h2', {}, 'Hyperparameter search'),
+      h('p', { class: 'muted' }, 'Grid or random search over chosen ranges; successive halving stops the poorer trials at each rung (by validation loss). Trials run at most as many at once as the machine has cores to spare.'),
+      searchSlot),
+    h('section', { class: 'card' }, h('h2', {}, 'Searches'), listSlot));
+
+  // The forms are built once the run names are known (the model field suggests them).
+  let built = false;
+  const unsubscribe = subscribe((runs) => {
+    if (built) return;
+    built = true;
+    const names = runs.map((r) => r.name);
+    fill(launchSlot, launchForm(names));
+    fill(searchSlot, searchForm(names));
+  });
+  const stopList = searchList(listSlot);
+  return () => {
+    unsubscribe();
+    stopList();
+  };
+}
