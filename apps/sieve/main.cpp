@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   sieve::apps::add_distill_verb(app);
   sieve::apps::add_prune_verb(app);
   sieve::apps::add_serve_verb(app);
+  sieve::apps::add_dashboard_verb(app);
   sieve::apps::add_export_verb(app);
   sieve::apps::add_import_verb(app);
   sieve::apps::add_data_verb(app);

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "apps/sieve/listen_address.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/core/error.h"
 #include "sieve/serve/service.h"
@@ -41,25 +42,6 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
   return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
-// "HOST:PORT" → (HOST, PORT).
-std::pair<std::string, int> parse_address(const std::string& text, const char* flag) {
-  const auto colon = text.rfind(':');
-  SIEVE_USER_CHECK(colon != std::string::npos && colon > 0, "{} takes HOST:PORT, got '{}'", flag, text);
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = -1;
-  try {
-    std::size_t used = 0;
-    port = std::stoi(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1) port = -1;
-  } catch (const std::exception&) {
-  }
-  SIEVE_USER_CHECK(port >= 0 && port <= 65535, "{}: bad port in '{}'", flag, text);
-  if (host != "127.0.0.1" && host != "localhost" && host != "::1")
-    std::fprintf(stderr, "sieve serve: warning: %s %s is reachable beyond this machine\n", flag, text.c_str());
-  return std::make_pair(host, port);
-}
-
 // Blocks the signals the server handles, so every thread it starts inherits the mask and only
 // the main thread's sigwait sees them.
 sigset_t block_server_signals() {
@@ -73,8 +55,8 @@ sigset_t block_server_signals() {
 void run_serve(const ServeArgs& args) {
   SIEVE_USER_CHECK(!args.models.empty(), "sieve serve needs at least one --model NAME=DIR");
   SIEVE_USER_CHECK(args.drain_seconds >= 0.0, "--drain-timeout must be >= 0, got {}", args.drain_seconds);
-  const auto [host, port] = parse_address(args.http, "--http");
-  if (!args.grpc.empty()) parse_address(args.grpc, "--grpc");
+  const auto [host, port] = parse_listen_address(args.http, "--http", "sieve serve");
+  if (!args.grpc.empty()) parse_listen_address(args.grpc, "--grpc", "sieve serve");
   std::optional<serve::AdminToken> admin_token;
   if (!args.admin_token_file.empty()) admin_token = serve::AdminToken::from_file(args.admin_token_file);
 

@@ -20,6 +20,8 @@ void add_distill_verb(CLI::App& app);
 // `sieve prune` (verb_prune.cpp): structured pruning of heads, MLP channels and layers.
 void add_prune_verb(CLI::App& app);
 void add_serve_verb(CLI::App& app);
+// `sieve dashboard` (verb_dashboard.cpp): the web dashboard over a directory of runs.
+void add_dashboard_verb(CLI::App& app);
 // `sieve data` (verb_data.cpp): build the data sets Sieve makes, such as trifashion.
 void add_data_verb(CLI::App& app);
 // `sieve infer` (verb_infer.cpp): a trimodal model on an image, a WAV file and/or texts.

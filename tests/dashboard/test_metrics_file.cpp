@@ -4,24 +4,18 @@
 #include <fstream>
 
 #include "apps/dashboard/runs/metrics_file.h"
+#include "temp_dir.h"
 
 namespace sieve::dashboard {
 namespace {
-
-std::filesystem::path fresh_file(const char* name) {
-  const auto dir = std::filesystem::temp_directory_path() / "sieve_test_metrics_file";
-  std::filesystem::create_directories(dir);
-  const auto file = dir / name;
-  std::filesystem::remove(file);
-  return file;
-}
 
 void append(const std::filesystem::path& file, const std::string& text) {
   std::ofstream(file, std::ios::app) << text;
 }
 
 TEST(MetricsFile, ReadsAppendedLinesAndWaitsForAPartialOne) {
-  const auto file = fresh_file("partial.jsonl");
+  const testing::TempDir dir;
+  const auto file = dir / "metrics.jsonl";
   MetricsFile metrics(file);
   EXPECT_EQ(metrics.refresh(), 0u);  // no file yet
   append(file, "{\"event\":\"start\",\"step\":0,\"steps\":10}\n{\"event\":\"train\",\"st");
@@ -35,7 +29,8 @@ TEST(MetricsFile, ReadsAppendedLinesAndWaitsForAPartialOne) {
 }
 
 TEST(MetricsFile, SkipsLinesThatAreNotRecords) {
-  const auto file = fresh_file("bad.jsonl");
+  const testing::TempDir dir;
+  const auto file = dir / "metrics.jsonl";
   append(file, "not json\n[1,2]\n{\"step\":3}\n{\"event\":\"eval\",\"step\":3,\"val_loss\":1}\n");
   MetricsFile metrics(file);
   EXPECT_EQ(metrics.refresh(), 1u);
@@ -43,7 +38,8 @@ TEST(MetricsFile, SkipsLinesThatAreNotRecords) {
 }
 
 TEST(MetricsFile, ReadsAReplacedFileAgain) {
-  const auto file = fresh_file("replaced.jsonl");
+  const testing::TempDir dir;
+  const auto file = dir / "metrics.jsonl";
   append(file, "{\"event\":\"train\",\"step\":1}\n{\"event\":\"train\",\"step\":2}\n");
   MetricsFile metrics(file);
   EXPECT_EQ(metrics.refresh(), 2u);

@@ -2,8 +2,8 @@
 # URL=FILE pairs in ASSETS (a ;-list). Run by the build (cmake -P) whenever a file changes.
 function(content_type_of file out)
   get_filename_component(ext "${file}" LAST_EXT)
-  set(types ".html=text/html; charset=utf-8" ".js=text/javascript; charset=utf-8"
-            ".css=text/css; charset=utf-8" ".svg=image/svg+xml" ".png=image/png" ".json=application/json")
+  set(types ".html=text/html" ".js=text/javascript" ".css=text/css" ".svg=image/svg+xml" ".png=image/png"
+            ".json=application/json")
   set(type "application/octet-stream")
   foreach(pair IN LISTS types)
     string(FIND "${pair}" "=" eq)
@@ -13,6 +13,9 @@ function(content_type_of file out)
       string(SUBSTRING "${pair}" ${start} -1 type)
     endif()
   endforeach()
+  if(type MATCHES "^text/")
+    string(APPEND type "; charset=utf-8")
+  endif()
   set(${out} "${type}" PARENT_SCOPE)
 endfunction()
 

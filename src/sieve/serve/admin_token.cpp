@@ -1,4 +1,7 @@
+#include <fmt/format.h>
+
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "sieve/core/error.h"
@@ -19,6 +22,13 @@ AdminToken AdminToken::from_file(const std::filesystem::path& file) {
                    file.string());
   SIEVE_USER_CHECK(token.find_first_of(" \t\r\n") == std::string::npos,
                    "--admin-token-file '{}': the token must be one line without spaces", file.string());
+  return AdminToken(std::move(token));
+}
+
+AdminToken AdminToken::random() {
+  std::random_device device;
+  std::string token;
+  for (int i = 0; i < 4; ++i) token += fmt::format("{:08x}", static_cast<std::uint32_t>(device()));
   return AdminToken(std::move(token));
 }
 

@@ -98,11 +98,14 @@ class Service {
   std::unique_ptr<Impl> impl_;
 };
 
-// Admin bearer token: read from a file (trimmed; empty or unreadable → core::UserError), compared
-// in constant time against an `Authorization` value.
+// Admin bearer token: read from a file (trimmed; empty or unreadable → core::UserError) or drawn
+// at random, compared in constant time against an `Authorization` value.
 class AdminToken {
  public:
   static AdminToken from_file(const std::filesystem::path& file);
+  // 128 bits from std::random_device, as 32 hex digits.
+  static AdminToken random();
+  const std::string& text() const { return token_; }
   // `authorization` is the whole header value ("Bearer <token>").
   bool accepts(std::string_view authorization) const;
 

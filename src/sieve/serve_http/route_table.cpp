@@ -24,6 +24,17 @@ std::vector<std::string> split_path(std::string_view path) {
   }
 }
 
+// The request path's segments, each percent-decoded after the split, so that an encoded slash
+// ("%2F", as in a model id "org/model") stays inside its segment. httplib's `path` is decoded
+// whole; its `target` keeps the request line's form.
+std::vector<std::string> request_segments(const httplib::Request& request) {
+  if (request.target.empty()) return split_path(request.path);
+  const std::string_view target = request.target;
+  std::vector<std::string> segments = split_path(target.substr(0, target.find('?')));
+  for (std::string& segment : segments) segment = httplib::detail::decode_url(segment, false);
+  return segments;
+}
+
 bool is_placeholder(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
@@ -66,7 +77,7 @@ void RouteTable::add(const std::string& method, const std::string& pattern, Rout
 
 void RouteTable::dispatch(const httplib::Request& request, const std::string& body, httplib::Response& response) const {
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
-  const std::vector<std::string> path = split_path(request.path);
+  const std::vector<std::string> path = request_segments(request);
   std::set<std::string> allowed;  // methods of the routes whose pattern matches the path
   for (const Route& route : routes_) {
     std::optional<std::vector<std::string>> params = match_path(route.segments, path);

@@ -24,7 +24,8 @@ using RouteHandler = std::function<void(const HttpCall& call, httplib::Response&
 class RouteTable {
  public:
   // `pattern` is a path whose "{name}" segments each match one non-empty segment ("/health/{name}");
-  // it must match the whole path. A GET route answers HEAD too.
+  // it must match the whole path. Segments are matched percent-decoded, so "%2F" is a slash
+  // inside one segment. A GET route answers HEAD too.
   void add(const std::string& method, const std::string& pattern, RouteHandler handler);
 
   // Runs the matching handler. BadRequest and core::UserError become 400, any other exception 500.

@@ -1,0 +1,208 @@
+#include "apps/dashboard/runs/run_views.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <fstream>
+#include <set>
+
+namespace sieve::dashboard {
+namespace {
+
+constexpr std::uintmax_t kMaxRunJsonBytes = 1 << 20;
+constexpr std::uintmax_t kLogTailBytes = 4096;
+// A run whose metrics changed this recently is taken to be training.
+constexpr double kActiveSeconds = 60.0;
+// The ETA uses the pace over the last this-many train records of the current session.
+constexpr std::size_t kPaceRecords = 5;
+
+// The train and eval fields the run list shows, newest value of each.
+const char* const kLatestFields[] = {"loss",         "lr",          "grad_norm",      "tokens_per_s",
+                                     "loss_scale",   "skipped_total", "peak_rss_mb",  "peak_memory_mb",
+                                     "val_loss",     "val_ppl",     "dense_mass_coverage"};
+
+// The records after the last "start" (the current session of a resumed run).
+std::vector<nlohmann::json> current_session(const std::vector<nlohmann::json>& records) {
+  std::vector<nlohmann::json> session;
+  for (const nlohmann::json& record : records) {
+    if (record["event"] == "start") session.clear();
+    if (record["event"] == "train") session.push_back(record);
+  }
+  return session;
+}
+
+nlohmann::json latest_values(const std::vector<nlohmann::json>& records) {
+  nlohmann::json latest = nlohmann::json::object();
+  for (const nlohmann::json& record : records)
+    for (const char* field : kLatestFields)
+      if (const auto it = record.find(field); it != record.end() && it->is_number()) latest[field] = *it;
+  return latest;
+}
+
+std::string log_tail(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(kLogTailBytes));
+  in.seekg(start);
+  std::string text(static_cast<std::size_t>(size - start), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  // Progress lines redraw with '\r': keep what a terminal would show.
+  std::string shown;
+  std::size_t line_start = 0;
+  for (const char c : text) {
+    if (c == '\r') {
+      shown.resize(line_start);
+    } else {
+      shown.push_back(c);
+      if (c == '\n') line_start = shown.size();
+    }
+  }
+  return shown;  // invalid UTF-8 is replaced when the reply is written
+}
+
+std::vector<std::string> checkpoint_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& child : std::filesystem::directory_iterator(dir / "checkpoints", error))
+    if (child.is_directory(error) && child.path().filename().string().starts_with("step-"))
+      names.push_back(child.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// key → value for one run: config.json's fields, the start record's, and the command's flags.
+std::map<std::string, nlohmann::json> settings_of(const RunSnapshot& run) {
+  std::map<std::string, nlohmann::json> settings;
+  const nlohmann::json config = read_run_json(run.dir / "config.json");
+  if (config.is_object())
+    for (const auto& [key, value] : config.items()) settings["config." + key] = value;
+  const RunSeries series = series_of(run.records);
+  if (series.start.is_object())
+    for (const auto& [key, value] : series.start.items())
+      if (key != "event" && key != "step" && key != "unix_time") settings["start." + key] = value;
+  const nlohmann::json command = read_run_json(run.dir / "command.json");
+  if (command.is_object() && command["args"].is_array()) {
+    const nlohmann::json& args = command["args"];
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].is_string() || !args[i].get_ref<const std::string&>().starts_with("--")) continue;
+      const bool has_value = i + 1 < args.size() && args[i + 1].is_string() &&
+                             !args[i + 1].get_ref<const std::string&>().starts_with("--");
+      settings["flag." + args[i].get<std::string>()] = has_value ? args[i + 1] : nlohmann::json(true);
+    }
+  }
+  return settings;
+}
+
+nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
+  const RunSeries series = series_of(run.records);
+  nlohmann::json row = {{"name", name}};
+  if (!series.train.empty()) {
+    const nlohmann::json& last = series.train.back();
+    row["step"] = last["step"];
+    for (const char* field : {"loss", "skipped_total", "peak_rss_mb"})
+      if (last.contains(field)) row[field] = last[field];
+    double rate_sum = 0.0;
+    int rates = 0;
+    for (const nlohmann::json& record : series.train)
+      if (const double rate = number_or(record, "tokens_per_s", -1); rate >= 0) rate_sum += rate, ++rates;
+    if (rates > 0) row["mean_tokens_per_s"] = rate_sum / rates;
+  }
+  if (!series.eval.empty()) {
+    row["val_loss"] = series.eval.back()["val_loss"];
+    row["val_ppl"] = series.eval.back()["val_ppl"];
+    double best = std::numeric_limits<double>::infinity();
+    for (const nlohmann::json& record : series.eval) best = std::min(best, number_or(record, "val_loss", best));
+    if (std::isfinite(best)) row["best_val_loss"] = best;
+  }
+  return row;
+}
+
+}  // namespace
+
+nlohmann::json read_run_json(const std::filesystem::path& file) {
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(file, error);
+  if (error || size > kMaxRunJsonBytes) return nullptr;
+  std::ifstream in(file, std::ios::binary);
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return value.is_discarded() ? nlohmann::json(nullptr) : value;
+}
+
+std::string run_status(const RunSnapshot& run, double now_unix_time) {
+  const nlohmann::json job = read_run_json(run.dir / "job.json");
+  if (job.is_object() && job["state"].is_string()) return job["state"];
+  if (run.records.empty()) return "idle";
+  const RunSeries series = series_of(run.records);
+  const double steps = number_or(series.start, "steps", -1);
+  if (!series.train.empty() && steps > 0 && number_or(series.train.back(), "step", 0) >= steps) return "finished";
+  return now_unix_time - run.modified_unix_time < kActiveSeconds ? "running" : "stopped";
+}
+
+nlohmann::json run_progress(const RunSnapshot& run, double now_unix_time) {
+  const RunSeries series = series_of(run.records);
+  const std::vector<nlohmann::json> session = current_session(run.records);
+  const auto steps = static_cast<std::int64_t>(number_or(series.start, "steps", 0));
+  const auto step = static_cast<std::int64_t>(
+      series.train.empty() ? number_or(series.start, "step", 0) : number_or(series.train.back(), "step", 0));
+  nlohmann::json progress = {{"step", step}, {"steps", steps}, {"fraction", steps > 0 ? std::min(1.0, static_cast<double>(step) / static_cast<double>(steps)) : 0.0},
+                             {"elapsed_s", session.empty() ? 0.0 : number_or(session.back(), "time_s", 0)},
+                             {"tokens_per_s", nullptr}, {"eta_s", nullptr}};
+  if (!session.empty()) progress["tokens_per_s"] = session.back().value("tokens_per_s", nlohmann::json());
+  if (session.size() >= 2 && step < steps && run_status(run, now_unix_time) == "running") {
+    const nlohmann::json& first = session[session.size() - std::min(session.size(), kPaceRecords)];
+    const nlohmann::json& last = session.back();
+    const double seconds = number_or(last, "unix_time", 0) - number_or(first, "unix_time", 0);
+    const double done = number_or(last, "step", 0) - number_or(first, "step", 0);
+    if (seconds > 0 && done > 0) progress["eta_s"] = static_cast<double>(steps - step) * seconds / done;
+  }
+  return progress;
+}
+
+nlohmann::json run_summary(const std::string& name, const RunSnapshot& run, double now_unix_time) {
+  const nlohmann::json progress = run_progress(run, now_unix_time);
+  return {{"name", name},
+          {"status", run_status(run, now_unix_time)},
+          {"step", progress["step"]},
+          {"steps", progress["steps"]},
+          {"updated_unix_time", run.modified_unix_time},
+          {"latest", latest_values(run.records)}};
+}
+
+nlohmann::json run_detail(const std::string& name, const RunSnapshot& run, double now_unix_time) {
+  nlohmann::json detail = run_summary(name, run, now_unix_time);
+  detail["config"] = read_run_json(run.dir / "config.json");
+  detail["command"] = read_run_json(run.dir / "command.json");
+  detail["start"] = series_of(run.records).start;
+  detail["progress"] = run_progress(run, now_unix_time);
+  detail["checkpoints"] = checkpoint_names(run.dir);
+  detail["log_tail"] = log_tail(run.dir / "train.log");
+  detail["bad_lines"] = run.bad_lines;
+  return detail;
+}
+
+nlohmann::json compare_runs(const std::vector<std::string>& names, const std::vector<RunSnapshot>& runs) {
+  nlohmann::json final_rows = nlohmann::json::array();
+  std::vector<std::map<std::string, nlohmann::json>> settings;
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    final_rows.push_back(final_metrics(names[i], runs[i]));
+    settings.push_back(settings_of(runs[i]));
+    for (const auto& [key, value] : settings.back()) keys.insert(key);
+  }
+  nlohmann::json differences = nlohmann::json::array();
+  for (const std::string& key : keys) {
+    nlohmann::json values = nlohmann::json::array();
+    for (const auto& run_settings : settings) {
+      const auto it = run_settings.find(key);
+      values.push_back(it == run_settings.end() ? nlohmann::json(nullptr) : it->second);
+    }
+    if (std::any_of(values.begin(), values.end(), [&](const nlohmann::json& v) { return v != values.front(); }))
+      differences.push_back({{"key", key}, {"values", values}});
+  }
+  return {{"runs", names}, {"final", final_rows}, {"config_differences", differences}};
+}
+
+}  // namespace sieve::dashboard

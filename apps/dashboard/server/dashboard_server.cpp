@@ -1,0 +1,131 @@
+#include "apps/dashboard/server/dashboard_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "apps/dashboard/runs/run_catalog.h"
+#include "apps/dashboard/server/run_routes.h"
+#include "apps/dashboard/server/web_routes.h"
+#include "sieve/core/error.h"
+#include "sieve/serve/service.h"
+#include "sieve/serve_http/http_reply.h"
+#include "sieve/serve_http/route_table.h"
+
+namespace sieve::dashboard {
+namespace {
+
+constexpr std::size_t kMaxRequestBytes = 1 << 20;
+constexpr std::size_t kMaxPathBytes = 2048;
+constexpr std::size_t kIoThreads = 16;
+
+bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+// The host part of a Host header ("127.0.0.1:8787", "[::1]:8787", "localhost").
+std::string host_name(const std::string& header) {
+  if (header.starts_with('[')) return header.substr(1, header.find(']') - 1);
+  return header.substr(0, header.find(':'));
+}
+
+}  // namespace
+
+struct DashboardServer::Impl {
+  explicit Impl(DashboardOptions options_in)
+      : options(std::move(options_in)), catalog(options.runs), token(serve::AdminToken::random()) {
+    add_run_routes(routes, catalog, nullptr, options.results);
+    add_web_routes(routes);
+    configure();
+  }
+
+  void configure();
+
+  DashboardOptions options;
+  RunCatalog catalog;
+  serve::AdminToken token;
+  serve_http::RouteTable routes;
+  httplib::Server server;
+  std::thread listener;
+  std::atomic<bool> listener_ended{false};
+  int port = 0;
+};
+
+void DashboardServer::Impl::configure() {
+  server.new_task_queue = [] { return new httplib::ThreadPool(kIoThreads); };
+  server.set_payload_max_length(kMaxRequestBytes);
+  server.set_socket_options([](socket_t socket) {
+    const int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // On loopback, a page of another site that a DNS name was re-pointed to 127.0.0.1 for must
+  // not read the API: requests must name a loopback host.
+  const bool loopback = is_loopback(options.host);
+  server.set_pre_routing_handler([loopback](const httplib::Request& request, httplib::Response& response) {
+    if (request.path.size() > kMaxPathBytes) {
+      serve_http::reply_http_error(response, 414, "uri_too_long", "the path is too long");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (loopback && !is_loopback(host_name(request.get_header_value("Host")))) {
+      serve_http::reply_http_error(response, 403, "forbidden",
+                                   "this dashboard answers only requests addressed to a loopback host");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  const auto dispatch = [this](const httplib::Request& request, httplib::Response& response) {
+    routes.dispatch(request, request.body, response);
+  };
+  server.Get(".*", dispatch).Post(".*", dispatch).Put(".*", dispatch).Delete(".*", dispatch);
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& response) {
+        if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        serve_http::reply_http_error(response, response.status, "invalid_request",
+                                     response.status == 413 ? "the request body is larger than a megabyte"
+                                                            : "the request could not be served");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+}
+
+DashboardServer::DashboardServer(DashboardOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+DashboardServer::~DashboardServer() { stop(); }
+
+void DashboardServer::start() {
+  SIEVE_CHECK(!impl_->listener.joinable(), "DashboardServer::start called twice");
+  const DashboardOptions& options = impl_->options;
+  errno = 0;
+  impl_->port = options.port == 0 ? impl_->server.bind_to_any_port(options.host)
+                                  : (impl_->server.bind_to_port(options.host, options.port) ? options.port : -1);
+  if (impl_->port < 0) {
+    const int error = errno;
+    impl_->port = 0;
+    core::throw_user_error("cannot serve the dashboard on {}:{}{}", options.host, options.port,
+                           error != 0 ? fmt::format(" ({})", std::strerror(error)) : "");
+  }
+  impl_->listener = std::thread([impl = impl_.get()] {
+    impl->server.listen_after_bind();
+    impl->listener_ended = true;
+  });
+  while (!impl_->server.is_running() && !impl_->listener_ended) std::this_thread::yield();
+}
+
+int DashboardServer::port() const { return impl_->port; }
+
+const std::string& DashboardServer::token() const { return impl_->token.text(); }
+
+std::string DashboardServer::url() const {
+  const std::string& host = impl_->options.host;
+  const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return fmt::format("http://{}:{}/?token={}", shown, impl_->port, token());
+}
+
+void DashboardServer::stop() {
+  if (!impl_->listener.joinable()) return;
+  impl_->server.stop();
+  impl_->listener.join();
+}
+
+}  // namespace sieve::dashboard

@@ -1,0 +1,20 @@
+// GET routes over the runs: the list, a run's page, its metrics from an index on (the page polls
+// them), the comparison of several runs, and the results tables.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "apps/dashboard/runs/run_catalog.h"
+#include "sieve/serve_http/route_table.h"
+
+namespace sieve::dashboard {
+
+// `catalog` must outlive the routes. `overlay` may replace a run's status ("running", ...) with
+// what the process that trains it says; it returns an empty string to keep the files' view.
+using StatusOverlay = std::function<std::string(const std::string& run)>;
+void add_run_routes(serve_http::RouteTable& routes, RunCatalog& catalog, StatusOverlay overlay,
+                    std::filesystem::path results_file);
+
+}  // namespace sieve::dashboard
