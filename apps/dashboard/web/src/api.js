@@ -30,6 +30,12 @@ export class ApiError extends Error {
   }
 }
 
+// The server answers errors as {"error": {"message": ...}} (or {"error": "message"}).
+function errorMessage(body) {
+  const error = body && body.error;
+  return typeof error === 'string' ? error : error && error.message;
+}
+
 async function request(path, options) {
   let response;
   try {
@@ -46,7 +52,7 @@ async function request(path, options) {
   }
   if (!response.ok) {
     if (response.status === 401) throw new ApiError(401, NO_TOKEN_MESSAGE);
-    throw new ApiError(response.status, (body && body.error) || `${response.status} ${response.statusText}`);
+    throw new ApiError(response.status, errorMessage(body) || `${response.status} ${response.statusText}`);
   }
   return body;
 }

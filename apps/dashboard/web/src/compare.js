@@ -44,8 +44,8 @@ export function mount(view, initial) {
   const grid = h('div', { class: 'chart-grid' });
   const slots = Object.fromEntries(METRICS.map((m) => [m.key, h('div', { class: 'chart-slot' })]));
   grid.append(...Object.values(slots));
-  const finals = h('div');
-  const differences = h('div');
+  const finals = h('div', { id: 'compare-finals' });
+  const differences = h('div', { id: 'compare-differences' });
   const hint = h('p', { class: 'muted empty' }, 'Pick two or more runs to overlay their curves.');
 
   fill(view,

@@ -1,0 +1,202 @@
+// The dashboard's web app in a real browser (headless Debian chromium through playwright-core)
+// against `sieve dashboard` over copies of the fixture runs (tests/fixtures/dashboard_runs):
+// the page loads without console errors, lists the runs, plots every record, follows a growing
+// metrics.jsonl, shows the advisor's suggestions where the fixtures call for them, compares
+// runs, launches and stops a tiny run from the form, and keeps writes behind the token. Saves
+// screenshots of the main views to SIEVE_TEST_ARTIFACTS (docs/dashboard.md uses them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { config, copyFixtureRuns, startDashboard, launchBrowser, openPage, stepsOf, screenshot } from './harness.mjs';
+
+const FIXTURE_RUNS = ['healthy', 'diverging', 'fp16-overflows', 'plateau', 'overfitting', 'low-coverage', 'slow'];
+const WITH_ADVICE = ['diverging', 'fp16-overflows', 'plateau'];
+
+let runsDir;
+let dashboard;
+let browser;
+let page;
+
+const runUrl = (name) => `${dashboard.base}/#/run/${encodeURIComponent(name)}`;
+
+// The number of x values (steps) a run page's plot holds, or -1 while it has none.
+const pointsOf = (metric) => page.evaluate((key) => {
+  const plot = window.sieveDashboard.charts[key];
+  return plot ? plot.data[0].length : -1;
+}, metric);
+
+async function openRun(name) {
+  await page.goto(runUrl(name));
+  await page.waitForFunction(() => window.sieveDashboard && window.sieveDashboard.charts.loss);
+}
+
+before(async () => {
+  runsDir = copyFixtureRuns();
+  const results = path.join(runsDir, 'results.jsonl');
+  fs.writeFileSync(results, [
+    { bench: 'compression_table', method: 'int8 weights', size_mb: 17.2, val_ppl: 31.4, tokens_per_s: 5120 },
+    { bench: 'compression_table', method: 'int4 + LoRA', size_mb: 9.1, val_ppl: 33.0, tokens_per_s: 6010 },
+    { bench: 'train_throughput', precision: 'bf16', tokens_per_s: 4410 },
+  ].map((row) => JSON.stringify(row)).join('\n') + '\n');
+  dashboard = await startDashboard(runsDir, ['--results', results]);
+  browser = await launchBrowser();
+  page = await openPage(browser);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (dashboard) await dashboard.stop();
+  if (runsDir) fs.rmSync(runsDir, { recursive: true, force: true });
+});
+
+test('the page loads without console errors and lists the fixture runs', async () => {
+  await page.goto(dashboard.url);
+  await page.waitForFunction((n) => document.querySelectorAll('#run-list li[data-run]').length >= n, FIXTURE_RUNS.length);
+  const listed = await page.$$eval('#run-list li[data-run]', (items) => items.map((li) => li.dataset.run));
+  assert.deepEqual([...listed].sort(), [...FIXTURE_RUNS].sort());
+  // The token left the address bar but stays with the tab.
+  assert.ok(!page.url().includes('token='), page.url());
+  assert.equal(await page.textContent('#access'), 'token ✓');
+  await page.waitForSelector('.runs-table tbody tr[data-run="healthy"]');
+  assert.deepEqual(page.problems, []);
+});
+
+test('a plot holds one point per record of metrics.jsonl', async () => {
+  await openRun('healthy');
+  const metrics = path.join(runsDir, 'healthy', 'metrics.jsonl');
+  const trainSteps = stepsOf(metrics, 'train').size;
+  const evalSteps = stepsOf(metrics, 'eval').size;
+  assert.ok(trainSteps > 10, `the fixture has ${trainSteps} train records`);
+  await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length === n, trainSteps, { timeout: 5000 });
+  const plotted = await page.evaluate(() => {
+    const { charts } = window.sieveDashboard;
+    const loss = charts.loss.data;
+    return { steps: loss[0], loss: loss[loss.length - 1], val: charts.val_ppl ? charts.val_ppl.data[0].length : -1 };
+  });
+  assert.equal(plotted.val, evalSteps);
+  // The values are the file's: the first train record's loss at its step.
+  const first = fs.readFileSync(metrics, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    .find((r) => r.event === 'train');
+  assert.equal(plotted.steps[0], first.step);
+  assert.ok(Math.abs(plotted.loss[0] - first.loss) < 1e-9, `${plotted.loss[0]} vs ${first.loss}`);
+  await page.waitForSelector('#advisor h2');
+  await screenshot(page, 'run', { fullPage: false });
+  assert.deepEqual(page.problems, []);
+});
+
+test('a record appended to metrics.jsonl appears on the open page within seconds', async () => {
+  await openRun('healthy');
+  const metrics = path.join(runsDir, 'healthy', 'metrics.jsonl');
+  const steps = [...stepsOf(metrics, 'train')];
+  await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length === n, steps.length);
+  const step = Math.max(...steps) + 1000;
+  const record = { event: 'train', step, loss: 0.123, lr: 1e-4, grad_norm: 0.5, tokens_per_s: 1000, loss_scale: 1,
+    skipped: 0, skipped_total: 0, unix_time: Date.now() / 1000 };
+  fs.appendFileSync(metrics, `${JSON.stringify(record)}\n`);
+  const started = Date.now();
+  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 5000 });
+  const last = await page.evaluate(() => {
+    const data = window.sieveDashboard.charts.loss.data;
+    return data[data.length - 1][data[0].length - 1];
+  });
+  assert.equal(last, 0.123);
+  assert.equal(await pointsOf('loss'), steps.length + 1);
+  console.log(`appended record shown after ${Date.now() - started} ms`);
+  assert.deepEqual(page.problems, []);
+});
+
+test('the advisor suggests changes on the diverging, overflowing and plateaued runs and none on the healthy one', async () => {
+  for (const name of WITH_ADVICE) {
+    await openRun(name);
+    await page.waitForSelector('#advisor .suggestion', { timeout: 10000 });
+    const cards = await page.$$eval('#advisor .suggestion', (els) => els.map((el) => ({
+      rule: el.dataset.rule, text: el.textContent, button: Boolean(el.querySelector('button')) })));
+    assert.ok(cards.length > 0, name);
+    for (const card of cards) {
+      assert.match(card.text, /Evidence: .+/, `${name}: ${card.rule}`);
+      assert.match(card.text, /Expected effect: .+/, `${name}: ${card.rule}`);
+      assert.ok(card.button, `${name}: ${card.rule} has a Try it button`);
+    }
+    if (name === 'diverging') await screenshot(page, 'advisor', { fullPage: false });
+  }
+  await openRun('healthy');
+  await page.waitForSelector('#advisor .advisor-quiet', { timeout: 10000 });
+  assert.equal(await page.$$eval('#advisor .suggestion', (els) => els.length), 0);
+  assert.deepEqual(page.problems, []);
+});
+
+test('compare overlays the curves of the picked runs and tabulates their differences', async () => {
+  const picked = ['healthy', 'diverging'];
+  await page.goto(`${dashboard.base}/#/compare?runs=${picked.join(',')}`);
+  await page.waitForFunction(() => {
+    const plot = window.sieveDashboard.compareCharts.loss;
+    return plot && plot.series.length === 5;  // steps, and a faint and a shown series per run
+  });
+  // Each run's series has its own records; the x values are the union of their steps.
+  const counts = await page.evaluate(() => {
+    const data = window.sieveDashboard.compareCharts.loss.data;
+    return [3, 4].map((i) => data[i].filter((v) => v !== null && v !== undefined).length);
+  });
+  assert.deepEqual(counts, picked.map((name) => stepsOf(path.join(runsDir, name, 'metrics.jsonl'), 'train').size));
+  await page.waitForSelector('#compare-finals tbody tr');
+  const finals = await page.$$eval('#compare-finals tbody tr', (rows) => rows.map((r) => r.cells[0].textContent));
+  assert.deepEqual(finals, picked);
+  await screenshot(page, 'compare', { fullPage: false });
+  assert.deepEqual(page.problems, []);
+});
+
+test('the tables view renders the benchmark results', async () => {
+  await page.goto(`${dashboard.base}/#/tables`);
+  await page.waitForSelector('section[data-bench="compression_table"] tbody tr');
+  const rows = await page.$$eval('section[data-bench="compression_table"] tbody tr', (trs) => trs.length);
+  assert.equal(rows, 2);
+  assert.deepEqual(page.problems, []);
+});
+
+test('writes need the token: without it Stop says how to get one', async () => {
+  const anonymous = await openPage(browser);  // a new tab: no token in its sessionStorage
+  await anonymous.goto(`${dashboard.base}/#/run/healthy`);
+  await anonymous.waitForSelector('#access .access-none');
+  await anonymous.evaluate(() => {
+    // The healthy run is finished, so its Stop button is disabled: press it as a script would.
+    const button = [...document.querySelectorAll('.page-head button')].find((b) => b.textContent === 'Stop');
+    button.disabled = false;
+    button.click();
+  });
+  await anonymous.waitForSelector('#toast:not([hidden])');
+  assert.match(await anonymous.textContent('#toast'), /token/);
+  assert.deepEqual(anonymous.problems, []);
+  await anonymous.close();
+});
+
+test('a tiny run launched from the form trains live and stops', { timeout: 240000 }, async () => {
+  // A small text file under --runs is the data set.
+  const words = 'the quick brown fox jumps over the lazy dog while a sieve keeps what matters '.repeat(400);
+  fs.writeFileSync(path.join(runsDir, 'tiny.txt'), words);
+  await page.goto(`${dashboard.base}/#/tune`);
+  await page.waitForSelector('#launch-form');
+  await screenshot(page, 'tune', { fullPage: false });
+  const form = '#launch-form';
+  await page.fill(`${form} [name=name]`, 'from-the-form');
+  await page.selectOption(`${form} [name=preset]`, 'tiny');
+  await page.fill(`${form} [name=dataset]`, 'tiny.txt');
+  await page.fill(`${form} [name=steps]`, '100000');
+  await page.fill(`${form} [name=batch]`, '2');
+  await page.fill(`${form} [name=context]`, '32');
+  await page.fill(`${form} [name=log_interval]`, '1');
+  await page.fill(`${form} [name=eval_interval]`, '100000');
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction(() => window.location.hash === '#/run/from-the-form', null, { timeout: 10000 });
+  // The curve grows while the page is open.
+  await page.waitForFunction(() => window.sieveDashboard.charts.loss && window.sieveDashboard.charts.loss.data[0].length >= 2,
+    null, { timeout: 120000 });
+  const early = await pointsOf('loss');
+  await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length > n, early, { timeout: 60000 });
+  await page.waitForSelector('.page-head .pill.status-running');
+  await page.click('.page-head button.danger');
+  await page.waitForSelector('.page-head .pill.status-stopped', { timeout: 60000 });
+  const job = JSON.parse(fs.readFileSync(path.join(runsDir, 'from-the-form', 'job.json'), 'utf8'));
+  assert.notEqual(job.state, 'running');
+  assert.deepEqual(page.problems, []);
+});
