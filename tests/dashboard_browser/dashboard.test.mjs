@@ -4,16 +4,16 @@
 // metrics.jsonl, shows the advisor's suggestions where the fixtures call for them, compares
 // runs, launches and stops a tiny run from the form, and keeps writes behind the token. Saves
 // screenshots of the main views to SIEVE_TEST_ARTIFACTS (docs/dashboard.md uses them).
-import { test, before, after } from 'node:test';
+import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { config, copyFixtureRuns, startDashboard, launchBrowser, openPage, stepsOf, screenshot } from './harness.mjs';
 
-const FIXTURE_RUNS = ['healthy', 'diverging', 'fp16-overflows', 'plateau', 'overfitting', 'low-coverage', 'slow'];
 const WITH_ADVICE = ['diverging', 'fp16-overflows', 'plateau'];
 
 let runsDir;
+let fixtureRuns;  // the fixture directory's runs: its folders with a metrics.jsonl
 let dashboard;
 let browser;
 let page;
@@ -33,6 +33,7 @@ async function openRun(name) {
 
 before(async () => {
   runsDir = copyFixtureRuns();
+  fixtureRuns = fs.readdirSync(runsDir).filter((name) => fs.existsSync(path.join(runsDir, name, 'metrics.jsonl')));
   const results = path.join(runsDir, 'results.jsonl');
   fs.writeFileSync(results, [
     { bench: 'compression_table', method: 'int8 weights', size_mb: 17.2, val_ppl: 31.4, tokens_per_s: 5120 },
@@ -44,6 +45,9 @@ before(async () => {
   page = await openPage(browser);
 });
 
+// Each test answers for the console messages of its own steps.
+beforeEach(() => { if (page) page.problems.length = 0; });
+
 after(async () => {
   if (browser) await browser.close();
   if (dashboard) await dashboard.stop();
@@ -52,9 +56,10 @@ after(async () => {
 
 test('the page loads without console errors and lists the fixture runs', async () => {
   await page.goto(dashboard.url);
-  await page.waitForFunction((n) => document.querySelectorAll('#run-list li[data-run]').length >= n, FIXTURE_RUNS.length);
+  await page.waitForFunction((n) => document.querySelectorAll('#run-list li[data-run]').length >= n, fixtureRuns.length);
   const listed = await page.$$eval('#run-list li[data-run]', (items) => items.map((li) => li.dataset.run));
-  assert.deepEqual([...listed].sort(), [...FIXTURE_RUNS].sort());
+  assert.deepEqual([...listed].sort(), [...fixtureRuns].sort());
+  for (const name of ['healthy', ...WITH_ADVICE]) assert.ok(listed.includes(name), `${name} is listed`);
   // The token left the address bar but stays with the tab.
   assert.ok(!page.url().includes('token='), page.url());
   assert.equal(await page.textContent('#access'), 'token ✓');

@@ -75,7 +75,9 @@ export async function openPage(browser) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.problems = [];
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') page.problems.push(`${message.type()}: ${message.text()}`);
+    if (message.type() !== 'error' && message.type() !== 'warning') return;
+    const where = message.location() && message.location().url;
+    page.problems.push(`${message.type()}: ${message.text()}${where ? ` (${where})` : ''}`);
   });
   page.on('pageerror', (error) => page.problems.push(`uncaught: ${error.message}`));
   return page;

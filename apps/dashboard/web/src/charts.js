@@ -33,7 +33,8 @@ export function ema(values, weight) {
 const positiveOnly = (values) => values.map((v) => (v !== null && v > 0 ? v : null));
 
 export class Chart {
-  // series: [{label, axis?: 'right', color?}]; options: {log, smoothing, syncKey, registry, spanGaps}.
+  // series: [{label, axis?: 'right', color?}];
+  // options: {log, smoothing, syncKey, registry, spanGaps, showLatest (default true)}.
   constructor(parent, key, title, series, options = {}) {
     this.key = key;
     this.series = series;
@@ -42,6 +43,7 @@ export class Chart {
     this.syncKey = options.syncKey;
     this.registry = options.registry || {};
     this.spanGaps = Boolean(options.spanGaps);
+    this.showsLatest = options.showLatest !== false;
     this.x = [];
     this.values = series.map(() => []);
     this.zoomed = false;
@@ -96,11 +98,13 @@ export class Chart {
     return [this.x, ...faint, ...shown.map((v) => ema(v, this.smoothing))];
   }
 
+  // The last value of the first series (a run page's plots; overlays of several runs have none).
   showLatest() {
+    if (!this.showsLatest) return;
     const first = this.values[0] || [];
     let value = null;
-    for (let i = first.length - 1; i >= 0 && value === null; --i) value = first[i];
-    this.latest.textContent = value === null ? '' : num(value);
+    for (let i = first.length - 1; i >= 0 && (value === null || value === undefined); --i) value = first[i];
+    this.latest.textContent = value === null || value === undefined ? '' : num(value);
   }
 
   width() {

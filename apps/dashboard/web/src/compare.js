@@ -73,7 +73,7 @@ export function mount(view, initial) {
       if (!entry) {
         const series = data.names.map((name) => ({ label: name }));
         const chart = new Chart(slots[metric.key], metric.key, metric.title, series,
-          { log: metric.log, smoothing: smoothing.value(), syncKey: 'compare', registry, spanGaps: true });
+          { log: metric.log, smoothing: smoothing.value(), syncKey: 'compare', registry, spanGaps: true, showLatest: false });
         entry = { chart, names };
         charts.set(metric.key, entry);
       }

@@ -1,7 +1,7 @@
 // The parts of a run page that come from GET /api/runs/{name}: the progress bar with its ETA,
 // the config, the command that started the run, the checkpoints and the end of train.log.
 import { h, fill } from './dom.js';
-import { num, duration, percent, cell } from './format.js';
+import { num, duration, percent } from './format.js';
 
 export function progressBar(progress, status) {
   if (!progress || !progress.steps) {
@@ -29,7 +29,7 @@ function flatten(object, prefix = '', out = []) {
 export function configTable(config) {
   if (!config) return h('p', { class: 'muted' }, 'No config.json in this run.');
   return h('table', { class: 'kv-table' },
-    h('tbody', {}, flatten(config).map(([key, value]) => h('tr', {}, h('th', {}, key), h('td', {}, cell(value))))));
+    h('tbody', {}, flatten(config).map(([key, value]) => h('tr', {}, h('th', {}, key), h('td', {}, JSON.stringify(value))))));
 }
 
 function shellQuote(arg) {
@@ -50,8 +50,11 @@ export function checkpointList(checkpoints) {
   return h('ul', { class: 'checkpoints' }, checkpoints.map((c) => h('li', {}, c)));
 }
 
-// The log tail, kept scrolled to its end unless the user scrolled up to read.
-export function updateLog(pre, text) {
+// The log tail, kept scrolled to its end unless the user scrolled up to read. Hidden when the
+// run has no train.log (runs not launched by the dashboard).
+export function updateLog(pre, text, emptyNote) {
+  pre.hidden = !text;
+  emptyNote.hidden = Boolean(text);
   const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
   if (pre.textContent !== (text || '')) fill(pre, text || '');
   if (atEnd) pre.scrollTop = pre.scrollHeight;

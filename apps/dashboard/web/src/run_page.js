@@ -56,6 +56,7 @@ export function mount(view, name) {
   const commandSlot = h('div');
   const checkpointSlot = h('div');
   const logPre = h('pre', { class: 'log', id: 'log-tail' });
+  const logEmpty = h('p', { class: 'muted' }, 'No train.log: the dashboard keeps the output of the runs it launches.');
 
   fill(view,
     h('div', { class: 'page-head' },
@@ -73,7 +74,7 @@ export function mount(view, name) {
     h('div', { class: 'details' },
       h('section', { class: 'card' }, h('h2', {}, 'Config'), configSlot),
       h('section', { class: 'card' }, h('h2', {}, 'Command'), commandSlot, h('h2', {}, 'Checkpoints'), checkpointSlot)),
-    h('section', { class: 'card' }, h('h2', {}, 'Log'), logPre));
+    h('section', { class: 'card' }, h('h2', {}, 'Log'), logPre, logEmpty));
 
   async function act(verb, doing) {
     try {
@@ -124,7 +125,7 @@ export function mount(view, name) {
       fill(commandSlot, commandLine(detail.command));
     }
     fill(checkpointSlot, checkpointList(detail.checkpoints));
-    updateLog(logPre, detail.log_tail);
+    updateLog(logPre, detail.log_tail, logEmpty);
   }
 
   let stopped = false;

@@ -4,6 +4,15 @@ import { getJson } from './api.js';
 import { h, fill } from './dom.js';
 import { cell } from './format.js';
 
+function resultTable(t) {
+  const head = h('thead', {}, h('tr', {}, t.columns.map((c) => h('th', {}, c))));
+  const rows = t.rows.map((row) => h('tr', {},
+    row.map((v) => h('td', { class: typeof v === 'number' ? 'numeric' : null }, cell(v)))));
+  return h('section', { class: 'card', dataset: { bench: t.bench } },
+    h('h2', {}, t.bench.replaceAll('_', ' ')),
+    h('div', { class: 'table-scroll' }, h('table', { class: 'data-table' }, head, h('tbody', {}, rows))));
+}
+
 export function mount(view) {
   const body = h('div', { class: 'tables' }, h('p', { class: 'muted' }, 'Loading…'));
   fill(view, h('div', { class: 'page-head' }, h('h1', {}, 'Tables')), body);
@@ -14,12 +23,7 @@ export function mount(view) {
       fill(body, h('div', { class: 'card empty' }, 'No benchmark results: run `make bench` (bench/results.jsonl), or start the dashboard with --results FILE.'));
       return;
     }
-    fill(body, answer.tables.map((t) => h('section', { class: 'card', dataset: { bench: t.bench } },
-      h('h2', {}, t.bench.replaceAll('_', ' ')),
-      h('div', { class: 'table-scroll' },
-        h('table', { class: 'data-table' },
-          h('thead', {}, h('tr', {}, t.columns.map((c) => h('th', {}, c)))),
-          h('tbody', {}, t.rows.map((row) => h('tr', {}, row.map((v) => h('td', { class: typeof v === 'number' ? 'numeric' : null }, cell(v))))))))));
+    fill(body, answer.tables.map(resultTable));
   }).catch((error) => {
     if (!left) fill(body, h('div', { class: 'card empty' }, error.message));
   });
