@@ -6,6 +6,7 @@ import { getJson, postJson, runPath } from './api.js';
 import { h, fill, toast, statusPill } from './dom.js';
 import { num } from './format.js';
 import { every } from './poll.js';
+import { runHref } from './runs.js';
 
 // {"--lr": "3e-4", "--bf16": ""} → "--lr 3e-4 --bf16".
 export function flagText(change) {
@@ -19,11 +20,14 @@ function trialView(trial) {
   const label = MEASURE_LABELS[measure] || measure;
   const head = h('div', { class: 'trial-head' }, 'A/B trial ', statusPill(trial.state),
     trial.steps ? h('span', { class: 'muted' }, ` ${num(trial.steps)} steps each`) : null);
-  if (trial.state !== 'done') {
-    const runs = [trial.baseline && trial.baseline.run, trial.variant && trial.variant.run].filter(Boolean);
+  const runs = [trial.baseline && trial.baseline.run, trial.variant && trial.variant.run].filter(Boolean);
+  const runLinks = runs.length === 0 ? null : h('div', { class: 'muted small' }, 'runs: ',
+    runs.map((run, i) => [i ? ' vs ' : '', h('a', { href: runHref(run) }, run)]));
+  if (trial.state === 'failed') {
     return h('div', { class: 'trial', dataset: { state: trial.state } }, head,
-      runs.length ? h('div', { class: 'muted small' }, `runs: ${runs.join(' vs ')}`) : null);
+      h('div', { class: 'form-message' }, trial.error || 'the trial failed'), runLinks);
   }
+  if (trial.state !== 'done') return h('div', { class: 'trial', dataset: { state: trial.state } }, head, runLinks);
   const baseline = trial.baseline ? trial.baseline[measure] : null;
   const variant = trial.variant ? trial.variant[measure] : null;
   const relative = typeof trial.relative === 'number' ? ` (${trial.relative >= 0 ? '+' : ''}${(trial.relative * 100).toFixed(1)}%)` : '';
@@ -32,7 +36,8 @@ function trialView(trial) {
     h('div', { class: 'trial-result' },
       h('span', {}, `${label}: ${num(baseline)} → ${num(variant)}`),
       h('span', { class: 'muted' }, ` difference ${num(trial.difference)}${relative}`),
-      h('span', { class: `verdict ${verdictClass}` }, trial.verdict || '')));
+      h('span', { class: `verdict ${verdictClass}` }, trial.verdict || '')),
+    runLinks);
 }
 
 export function mount(panel, name) {

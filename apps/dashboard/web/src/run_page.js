@@ -32,6 +32,11 @@ function headlineStats(stream) {
     start.precision ? stat('precision', start.precision) : null,
     share === null ? null : stat('trainable (LoRA)', percent(share, 2),
       `${num(start.trainable_parameters)} of ${num(start.parameters)} parameters`),
+    start.sparse_threshold === undefined ? null : stat('sparse τ', num(start.sparse_threshold)),
+    start.sparse_keep_ratio === undefined ? null : stat('sparse keep ratio', num(start.sparse_keep_ratio)),
+    start.sparse_global_cap === undefined ? null : stat('global cap', num(start.sparse_global_cap)),
+    typeof stream.latest('eval', 'dense_mass_coverage') === 'number'
+      ? stat('dense-mass coverage', percent(stream.latest('eval', 'dense_mass_coverage'))) : null,
   ];
 }
 
