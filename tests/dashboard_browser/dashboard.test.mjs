@@ -111,6 +111,54 @@ test('a record appended to metrics.jsonl appears on the open page within seconds
   assert.deepEqual(page.problems, []);
 });
 
+test('plots zoom by dragging, reset on double-click, smooth and switch to a log scale', async () => {
+  await openRun('healthy');
+  await page.waitForFunction(() => window.sieveDashboard.charts.loss.data[0].length > 10);
+  const range = () => page.evaluate(() => {
+    const { min, max } = window.sieveDashboard.charts.loss.scales.x;
+    return [min, max];
+  });
+  const full = await range();
+  const over = await page.$('[data-metric="loss"] .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const zoomed = await range();
+  assert.ok(zoomed[0] > full[0] && zoomed[1] < full[1], `zoomed ${zoomed} within ${full}`);
+  // A new record does not undo the zoom the user made.
+  const metrics = path.join(runsDir, 'healthy', 'metrics.jsonl');
+  const step = Math.max(...stepsOf(metrics, 'train')) + 2000;
+  fs.appendFileSync(metrics, `${JSON.stringify({ event: 'train', step, loss: 0.5, lr: 1e-4 })}\n`);
+  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 5000 });
+  assert.deepEqual(await range(), zoomed);
+  await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+  const reset = await range();
+  assert.ok(reset[0] <= full[0] && reset[1] >= step, `reset to ${reset}: every step`);
+
+  // Smoothing: the shown series becomes an average, the raw one stays underneath.
+  await page.$eval('#smoothing', (slider) => {
+    slider.value = '0.9';
+    slider.dispatchEvent(new Event('input'));
+  });
+  const series = await page.evaluate(() => {
+    const data = window.sieveDashboard.charts.loss.data;
+    return { raw: data[1], shown: data[2] };
+  });
+  const roughness = (v) => v.slice(1).reduce((sum, x, i) => sum + Math.abs(x - v[i]), 0);
+  assert.ok(roughness(series.shown) < roughness(series.raw), 'the smoothed curve moves less');
+  await page.$eval('#smoothing', (slider) => {
+    slider.value = '0';
+    slider.dispatchEvent(new Event('input'));
+  });
+
+  assert.equal(await page.evaluate(() => window.sieveDashboard.charts.loss.scales.y.distr), 1);
+  await page.click('[data-metric="loss"] .chip');
+  assert.equal(await page.evaluate(() => window.sieveDashboard.charts.loss.scales.y.distr), 3);
+  assert.deepEqual(page.problems, []);
+});
+
 test('the advisor suggests changes on the diverging, overflowing and plateaued runs and none on the healthy one', async () => {
   for (const name of WITH_ADVICE) {
     await openRun(name);

@@ -51,10 +51,12 @@ export function mount(panel, name) {
     if (slot) fill(slot, trial ? trialView(trial) : null);
   }
 
-  async function tryIt(suggestion, button) {
+  async function tryIt(suggestion, button, stepsInput) {
     button.disabled = true;
     try {
-      const answer = await postJson(`${runPath(name)}/try`, { rule: suggestion.rule });
+      const body = { rule: suggestion.rule };
+      if (stepsInput.value) body.steps = parseInt(stepsInput.value, 10);
+      const answer = await postJson(`${runPath(name)}/try`, body);
       trialsByRule.set(suggestion.rule, { id: answer.trial, rule: suggestion.rule, state: 'queued', measure: suggestion.measure });
       showTrial(suggestion.rule);
       toast(`Started an A/B trial of “${suggestion.title}”.`);
@@ -78,12 +80,15 @@ export function mount(panel, name) {
       const slot = h('div', { class: 'trial-slot' });
       trialSlots.set(s.rule, slot);
       const button = h('button', { class: 'button', type: 'button', title: 'Run a short A/B trial of this change against the current settings' }, 'Try it');
-      button.addEventListener('click', () => tryIt(s, button));
+      const steps = h('input', { type: 'number', min: '1', step: '1', placeholder: 'steps', class: 'trial-steps',
+        'aria-label': 'steps of each trial run', title: 'Steps of each of the two trial runs (default: the server\'s, 200)' });
+      button.addEventListener('click', () => tryIt(s, button, steps));
       const card = h('article', { class: `suggestion severity-${s.severity || 'info'}`, dataset: { rule: s.rule } },
         h('header', {}, h('span', { class: 'severity' }, s.severity || 'info'), h('h3', {}, s.title)),
         h('p', {}, h('strong', {}, 'Evidence: '), s.evidence),
         h('p', {}, h('strong', {}, 'Expected effect: '), s.expected_effect),
-        h('div', { class: 'change' }, h('code', {}, flagText(s.change) || '(no flag change)'), button),
+        h('div', { class: 'change' }, h('code', {}, flagText(s.change) || '(no flag change)'),
+          h('span', { class: 'try' }, steps, button)),
         slot);
       return card;
     })));

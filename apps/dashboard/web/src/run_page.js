@@ -63,6 +63,7 @@ export function mount(view, name) {
   const logPre = h('pre', { class: 'log', id: 'log-tail' });
   const logEmpty = h('p', { class: 'muted' }, 'No train.log: the dashboard keeps the output of the runs it launches.');
 
+  document.title = `${name} · Sieve dashboard`;
   fill(view,
     h('div', { class: 'page-head' },
       h('h1', {}, name), statusSlot,
@@ -147,6 +148,7 @@ export function mount(view, name) {
   function cleanup() {
     if (stopped) return;
     stopped = true;
+    document.title = 'Sieve dashboard';
     stopDetail();
     stopMetrics();
     stopAdvisor();
