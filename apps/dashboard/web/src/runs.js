@@ -47,8 +47,10 @@ function render() {
 export function startRunList() {
   document.getElementById('run-filter').addEventListener('input', () => { if (runs) render(); });
   let previous = '';
+  const connection = document.getElementById('connection');
   every(2000, async () => {
     const answer = await getJson('/api/runs');
+    connection.hidden = true;
     const text = JSON.stringify(answer.runs);
     if (text === previous) return;
     previous = text;
@@ -58,5 +60,5 @@ export function startRunList() {
       || (b.updated_unix_time || 0) - (a.updated_unix_time || 0) || a.name.localeCompare(b.name));
     render();
     for (const fn of listeners) fn(runs);
-  });
+  }, () => { connection.hidden = false; });
 }

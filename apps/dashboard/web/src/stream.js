@@ -3,6 +3,9 @@
 // earlier one (a resumed run repeats steps, docs/metrics.md); the last `start` record is kept.
 import { getJson, runPath } from './api.js';
 
+// Replies at least this long may have left records for the next request.
+const FULL_REPLY = 1000;
+
 export class MetricsStream {
   constructor(name) {
     this.name = name;
@@ -17,13 +20,19 @@ export class MetricsStream {
     this.version = 0;
   }
 
-  // Fetches the records appended since the last call; true when anything changed.
+  // Fetches the records appended since the last call; true when anything changed. The server
+  // answers a few thousand records at a time: a long run's file takes several requests.
   async poll() {
-    const answer = await getJson(`${runPath(this.name)}/metrics?after=${this.next}`);
-    if (answer.reset) this.clear();
-    for (const record of answer.records) this.add(record);
-    this.next = answer.next;
-    return Boolean(answer.reset) || answer.records.length > 0;
+    let changed = false;
+    for (;;) {
+      const answer = await getJson(`${runPath(this.name)}/metrics?after=${this.next}`);
+      if (answer.reset) this.clear();
+      for (const record of answer.records) this.add(record);
+      changed = changed || Boolean(answer.reset) || answer.records.length > 0;
+      const more = answer.records.length > 0 && answer.next > this.next && answer.records.length >= FULL_REPLY;
+      this.next = answer.next;
+      if (!more) return changed;
+    }
   }
 
   add(record) {
