@@ -239,6 +239,7 @@ test('a tiny run launched from the form trains live and stops', { timeout: 24000
   await page.fill(`${form} [name=context]`, '32');
   await page.fill(`${form} [name=log_interval]`, '1');
   await page.fill(`${form} [name=eval_interval]`, '100000');
+  await page.fill(`${form} [name=eval_windows]`, '2');
   await page.click(`${form} button[type=submit]`);
   await page.waitForFunction(() => window.location.hash === '#/run/from-the-form', null, { timeout: 10000 });
   // The curve grows while the page is open.

@@ -19,13 +19,22 @@ export const RUN_FIELDS = [
   { name: 'batch', label: 'Batch', type: 'int', hint: 'default' },
   { name: 'grad_accum', label: 'Gradient accumulation', type: 'int', hint: '1' },
   { name: 'context', label: 'Context (tokens)', type: 'int', hint: 'default' },
-  { name: 'attention', label: 'Attention', type: 'select', options: ['dense', 'local', 'sparse'], value: 'dense' },
-  { name: 'tau', label: 'Sparse τ', type: 'float', hint: 'default', showIf: (form) => form.elements.attention.value === 'sparse' },
-  { name: 'lora_rank', label: 'LoRA rank', type: 'int', hint: '0 (off)', showIf: (form) => form.elements.model.value.trim() !== '' },
+  // A model directory brings its own attention.
+  { name: 'attention', label: 'Attention', type: 'select', options: ['dense', 'local', 'sparse'], value: 'dense',
+    showIf: (form) => !hasModel(form) },
+  { name: 'tau', label: 'Sparse τ', type: 'float', hint: 'default',
+    showIf: (form) => !hasModel(form) && form.elements.attention.value === 'sparse' },
+  { name: 'lora_rank', label: 'LoRA rank', type: 'int', hint: '0 (off)', showIf: hasModel },
   { name: 'max_bytes', label: 'Data limit (bytes)', type: 'int', hint: 'all' },
   { name: 'eval_interval', label: 'Eval interval', type: 'int', hint: 'default' },
   { name: 'log_interval', label: 'Log interval', type: 'int', hint: 'default' },
+  { name: 'eval_windows', label: 'Eval windows', type: 'int', hint: 'default' },
+  { name: 'val_fraction', label: 'Validation share', type: 'float', hint: 'default' },
 ];
+
+function hasModel(form) {
+  return form.elements.model.value.trim() !== '';
+}
 
 let listCounter = 0;
 
