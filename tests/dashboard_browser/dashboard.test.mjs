@@ -254,3 +254,24 @@ test('a tiny run launched from the form trains live and stops', { timeout: 24000
   assert.notEqual(job.state, 'running');
   assert.deepEqual(page.problems, []);
 });
+
+test('Try it measures a suggestion with a short A/B run and shows the difference', { timeout: 300000 }, async () => {
+  // A run with the diverging fixture's metrics and the command of the tiny run launched above,
+  // so that the advisor fires and the A/B trial trains in seconds.
+  const dir = path.join(runsDir, 'tiny-diverging');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(runsDir, 'from-the-form', 'command.json'), path.join(dir, 'command.json'));
+  fs.copyFileSync(path.join(runsDir, 'diverging', 'metrics.jsonl'), path.join(dir, 'metrics.jsonl'));
+  await openRun('tiny-diverging');
+  const card = '#advisor .suggestion[data-rule="divergence"]';
+  await page.waitForSelector(card, { timeout: 10000 });
+  await page.fill(`${card} .trial-steps`, '20');
+  await page.click(`${card} button`);
+  await page.waitForSelector(`${card} .trial[data-state="done"]`, { timeout: 240000 });
+  const result = await page.textContent(`${card} .trial-result`);
+  assert.match(result, /validation loss: [\d.]+ → [\d.]+/);
+  assert.match(result, /better|worse|no clear difference/);
+  await page.$eval(card, (el) => el.scrollIntoView({ block: 'center' }));
+  await screenshot(page, 'try-it', { fullPage: false });
+  assert.deepEqual(page.problems, []);
+});
