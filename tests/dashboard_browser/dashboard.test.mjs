@@ -180,17 +180,18 @@ test('the advisor suggests changes on the diverging, overflowing and plateaued r
 });
 
 test('compare overlays the curves of the picked runs and tabulates their differences', async () => {
-  const picked = ['healthy', 'diverging'];
+  const picked = ['plateau', 'diverging', 'overfitting'];
   await page.goto(`${dashboard.base}/#/compare?runs=${picked.join(',')}`);
-  await page.waitForFunction(() => {
+  // Steps, then a faint (raw) and a shown series per run.
+  await page.waitForFunction((n) => {
     const plot = window.sieveDashboard.compareCharts.loss;
-    return plot && plot.series.length === 5;  // steps, and a faint and a shown series per run
-  });
+    return plot && plot.series.length === 1 + 2 * n;
+  }, picked.length);
   // Each run's series has its own records; the x values are the union of their steps.
-  const counts = await page.evaluate(() => {
+  const counts = await page.evaluate((n) => {
     const data = window.sieveDashboard.compareCharts.loss.data;
-    return [3, 4].map((i) => data[i].filter((v) => v !== null && v !== undefined).length);
-  });
+    return data.slice(1 + n).map((values) => values.filter((v) => v !== null && v !== undefined).length);
+  }, picked.length);
   assert.deepEqual(counts, picked.map((name) => stepsOf(path.join(runsDir, name, 'metrics.jsonl'), 'train').size));
   await page.waitForSelector('#compare-finals tbody tr');
   const finals = await page.$$eval('#compare-finals tbody tr', (rows) => rows.map((r) => r.cells[0].textContent));
