@@ -6,25 +6,10 @@ import { h, fill } from './dom.js';
 import { cell } from './format.js';
 import { every } from './poll.js';
 import { MetricsStream } from './stream.js';
-import { METRICS, columnsOf } from './metrics.js';
+import { METRICS, overlay } from './metrics.js';
 import { Chart } from './charts.js';
 import { subscribe } from './runs.js';
 import { smoothingControl } from './smoothing.js';
-
-// The first series of a metric for each run, on the union of their steps (null elsewhere).
-function overlay(metric, streams) {
-  const tables = [];
-  const names = [];
-  for (const stream of streams) {
-    const columns = columnsOf({ ...metric, series: [metric.series[0]] }, stream);
-    if (!columns) continue;
-    tables.push([columns.x, columns.series[0].values]);
-    names.push(stream.name);
-  }
-  if (tables.length === 0) return null;
-  const joined = uPlot.join(tables);
-  return { names, x: joined[0], values: joined.slice(1) };
-}
 
 function table(columns, rows) {
   return h('table', { class: 'data-table' },

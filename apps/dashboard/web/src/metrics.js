@@ -53,3 +53,19 @@ export function trainableShare(start) {
   if (start.trainable_parameters >= start.parameters) return null;
   return start.trainable_parameters / start.parameters;
 }
+
+// The first series of a metric for each run, on the union of their steps (a gap where a run
+// has no record), as uPlot.join (the global of uPlot.iife.min.js) aligns them.
+export function overlay(metric, streams) {
+  const tables = [];
+  const names = [];
+  for (const stream of streams) {
+    const columns = columnsOf({ ...metric, series: [metric.series[0]] }, stream);
+    if (!columns) continue;
+    tables.push([columns.x, columns.series[0].values]);
+    names.push(stream.name);
+  }
+  if (tables.length === 0) return null;
+  const joined = uPlot.join(tables);
+  return { names, x: joined[0], values: joined.slice(1) };
+}

@@ -6,6 +6,13 @@ import { num } from './format.js';
 import { every } from './poll.js';
 import { runHref } from './runs.js';
 import { runFields, bindConditionalFields, readRunFields } from './forms.js';
+import { MetricsStream } from './stream.js';
+import { overlay } from './metrics.js';
+import { Chart } from './charts.js';
+
+// What ranks the trials.
+const VAL_LOSS = { key: 'search_val_loss', title: 'Validation loss of the trials', events: ['eval'],
+  series: [{ field: 'val_loss', label: 'val loss' }] };
 
 const SEARCHABLE = ['lr', 'batch', 'grad_accum', 'context', 'tau', 'lora_rank', 'precision', 'attention'];
 
@@ -111,29 +118,67 @@ function paramsText(params) {
   return Object.entries(params || {}).map(([k, v]) => `${k}=${typeof v === 'number' ? num(v) : v}`).join('  ');
 }
 
+// The trials' validation losses overlaid, one curve per trial, kept live.
+function trialCurves(parent) {
+  const registry = window.sieveDashboard.charts;
+  const streams = new Map();
+  let chart = null;
+  let names = '';
+  return {
+    async update(runs) {
+      for (const run of runs) if (!streams.has(run)) streams.set(run, new MetricsStream(run));
+      const mine = runs.map((run) => streams.get(run));
+      await Promise.all(mine.map((s) => s.poll().catch(() => false)));
+      const data = overlay(VAL_LOSS, mine);
+      if (!data) return;
+      if (data.names.join('|') !== names) {
+        if (chart) chart.destroy();
+        names = data.names.join('|');
+        chart = new Chart(parent, VAL_LOSS.key, VAL_LOSS.title, data.names.map((label) => ({ label })),
+          { registry, spanGaps: true, showLatest: false });
+      }
+      chart.update(data.x, data.values);
+    },
+    destroy() {
+      if (chart) chart.destroy();
+    },
+  };
+}
+
 export function mountSearchPage(view, id) {
   const title = h('h1', {}, 'Search');
   const stateSlot = h('span');
   const compareLink = h('a', { class: 'button ghost', href: '#/compare' }, 'Compare trials');
   const body = h('tbody');
+  const curvesSlot = h('div', { class: 'search-curves' });
+  const curves = trialCurves(curvesSlot);
+  const numeric = new Set(['rank', 'rung', 'step', 'val loss']);
   fill(view,
     h('div', { class: 'page-head' }, title, stateSlot, h('div', { class: 'actions' }, compareLink)),
     h('section', { class: 'card' },
       h('table', { class: 'data-table', id: 'trials-table' },
-        h('thead', {}, h('tr', {}, ['rank', 'run', 'parameters', 'state', 'rung', 'step', 'val loss'].map((c) => h('th', {}, c)))),
-        body)));
-  return every(2000, async () => {
+        h('thead', {}, h('tr', {}, ['rank', 'run', 'parameters', 'state', 'rung', 'step', 'val loss']
+          .map((c) => h('th', { class: numeric.has(c) ? 'numeric' : null }, c)))),
+        body)),
+    curvesSlot);
+  const stop = every(2000, async () => {
     const search = await getJson(`/api/searches/${encodeURIComponent(id)}`);
     title.textContent = search.name || search.id;
     fill(stateSlot, statusPill(search.state));
     compareLink.href = `#/compare?runs=${encodeURIComponent(search.trials.map((t) => t.run).join(','))}`;
     fill(body, search.trials.map((t, i) => h('tr', { dataset: { run: t.run } },
-      h('td', {}, String(i + 1)),
+      h('td', { class: 'numeric' }, String(i + 1)),
       h('td', {}, h('a', { href: runHref(t.run) }, t.run)),
       h('td', { class: 'mono' }, paramsText(t.params)),
       h('td', {}, statusPill(t.state)),
       h('td', { class: 'numeric' }, num(t.rung)),
       h('td', { class: 'numeric' }, num(t.step)),
       h('td', { class: 'numeric' }, num(t.val_loss)))));
+    // A queued trial has no run directory yet.
+    await curves.update(search.trials.filter((t) => t.state !== 'queued').map((t) => t.run));
   });
+  return () => {
+    stop();
+    curves.destroy();
+  };
 }
