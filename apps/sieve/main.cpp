@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "apps/sieve/model_limit_flag.h"
+#include "apps/sieve/run_command.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/core/error.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
   for (const char* bench : {"sparse-sweep", "decode", "prefill"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand(bench));
+  sieve::apps::remember_command_line(argc, argv);  // training runs save it (command.json)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
