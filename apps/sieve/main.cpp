@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   sieve::apps::add_import_verb(app);
   sieve::apps::add_data_verb(app);
   sieve::apps::add_infer_verb(app);
+  sieve::apps::add_advise_verb(app);
   // Every verb that builds a model from a config file or a model directory.
   for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "distill", "quantize", "serve", "export", "import", "infer"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
