@@ -64,8 +64,8 @@ MachineProfile measure_machine_for_run(const nlohmann::json& config, const nlohm
   if (!config.is_object() || tokens <= 0) return measure_machine();
   try {
     return measure_machine(io::parse_llama_config(config, "config.json"), tokens);
-  } catch (const core::UserError&) {
-    return measure_machine();  // not a language-model config (a trimodal run, say)
+  } catch (const std::exception&) {
+    return measure_machine();  // not a language-model config (a trimodal run, say) or a malformed one
   }
 }
 

@@ -56,9 +56,8 @@ std::optional<Suggestion> overfitting_rule(const RunInput& run) {
   const auto best = std::min_element(validation.begin(), validation.end(),
                                      [](const Point& a, const Point& b) { return a.value < b.value; });
   const Point last = validation.back();
-  if (static_cast<std::size_t>(validation.end() - best) <= kValidationsAfterBest ||
-      last.value <= (1.0 + kValidationRise) * best->value)
-    return std::nullopt;
+  const auto after_best = static_cast<std::size_t>(validation.end() - best - 1);
+  if (after_best < kValidationsAfterBest || last.value <= (1.0 + kValidationRise) * best->value) return std::nullopt;
   const double train_at_best = training_loss_at(training, best->step);
   const double train_last = training.back().value;
   if (train_last >= (1.0 - kTrainingFall) * train_at_best) return std::nullopt;

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "apps/dashboard/advisor/rules.h"
-#include "sieve/core/error.h"
 #include "sieve/io/model_config.h"
 
 namespace sieve::dashboard {
@@ -109,8 +108,8 @@ double gemm_parameters(const RunInput& run) {
         count += hidden * (2.0 * q + 2.0 * kv + 3.0 * static_cast<double>(config.intermediate(layer)));
       }
       return count;
-    } catch (const core::UserError&) {
-      // not a language-model config: fall back to the start record's count
+    } catch (const std::exception&) {
+      // not a language-model config (or a malformed one): fall back to the start record's count
     }
   }
   return std::max(0.0, number_or(run.series.start, "parameters", 0.0));
