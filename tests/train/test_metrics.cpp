@@ -90,6 +90,7 @@ TEST(Metrics, EveryLoggedStepAndEvaluationIsAJsonLine) {
 // Trains `model` for two steps into dir/run and returns its metrics lines.
 std::vector<nlohmann::json> two_steps(nn::LlamaForCausalLM& model, const std::filesystem::path& dir,
                                       std::int64_t context) {
+  std::filesystem::create_directories(dir);
   const Shards shards = write_shards(dir);
   TrainerOptions options = small_options(2);
   options.context = context;
@@ -128,7 +129,7 @@ TEST(Metrics, SparseModelsReportTauTheCapAndDenseMassCoverage) {
   config.attention.threshold = 0.4;
   config.attention.dense_below = 0;  // run the sparse kernel at this short context
   nn::LlamaForCausalLM model(config, 5);
-  const auto lines = two_steps(model, dir, 128);
+  const auto lines = two_steps(model, dir.path(), 128);
   EXPECT_DOUBLE_EQ(lines.front().at("sparse_threshold").get<double>(), 0.4);
   EXPECT_EQ(lines.front().at("sparse_global_cap"), 16);
   int evals = 0;
