@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "apps/dashboard/advisor/advisor.h"
+#include "apps/dashboard/advisor/run_inputs.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/core/error.h"
 #include "sieve/train/metrics_log.h"
@@ -22,15 +22,6 @@ struct AdviseArgs {
   bool json = false;
   std::string machine_file;
 };
-
-// The JSON object in `file`, or null when it is absent or not one (the advisor then does
-// without it).
-nlohmann::json optional_json(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) return nullptr;
-  nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return json.is_object() ? json : nlohmann::json(nullptr);
-}
 
 void print_text(const std::vector<dashboard::Suggestion>& suggestions, const std::string& run_dir) {
   if (suggestions.empty()) {
@@ -54,15 +45,11 @@ void run_advise(const AdviseArgs& args) {
   SIEVE_USER_CHECK(fs::is_regular_file(metrics_path),
                    "'{}' has no {}: not a training run directory (sieve train, finetune and distill write one)",
                    args.run_dir, train::kMetricsFile);
-  dashboard::MetricsFile metrics(metrics_path);
-  metrics.refresh();
-  const dashboard::RunSeries series = dashboard::series_of(metrics.records());
-  const nlohmann::json config = optional_json(dir / "config.json");
-  const nlohmann::json command = optional_json(dir / "command.json");
+  const dashboard::RunInputs run = dashboard::read_run_inputs(dir);
 
   dashboard::MachineProfile machine;
   if (args.machine_file.empty()) {
-    machine = dashboard::measure_machine_for_run(config, series.start);
+    machine = dashboard::measure_machine_for_run(run.config, run.series.start);
   } else {
     std::ifstream in(args.machine_file);
     SIEVE_USER_CHECK(static_cast<bool>(in), "--machine: cannot read '{}'", args.machine_file);
@@ -70,7 +57,7 @@ void run_advise(const AdviseArgs& args) {
     SIEVE_USER_CHECK(!json.is_discarded(), "--machine: '{}' is not JSON", args.machine_file);
     machine = dashboard::machine_profile_from_json(json, args.machine_file);
   }
-  const std::vector<dashboard::Suggestion> suggestions = dashboard::advise(series, config, command, machine);
+  const std::vector<dashboard::Suggestion> suggestions = dashboard::advise(run.series, run.config, run.command, machine);
   if (!args.json) {
     print_text(suggestions, args.run_dir);
     return;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/dashboard/advisor/advisor.h"
+#include "apps/dashboard/advisor/run_inputs.h"
 
 namespace sieve::dashboard::testing {
 
@@ -24,17 +25,7 @@ inline nlohmann::json read_json(const std::filesystem::path& file) {
   return nlohmann::json::parse(in);
 }
 
-struct FixtureRun {
-  RunSeries series;
-  nlohmann::json config, command;
-};
-
-inline FixtureRun load_fixture(const std::string& name) {
-  MetricsFile metrics(fixture_run(name) / "metrics.jsonl");
-  metrics.refresh();
-  return {series_of(metrics.records()), read_json(fixture_run(name) / "config.json"),
-          read_json(fixture_run(name) / "command.json")};
-}
+inline RunInputs load_fixture(const std::string& name) { return read_run_inputs(fixture_run(name)); }
 
 // 2 cores of an AVX2-only CPU: no bf16 GEMM, modest fp32 speed.
 inline MachineProfile slow_avx2_machine() {

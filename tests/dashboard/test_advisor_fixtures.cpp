@@ -18,7 +18,7 @@ Suggestion only_suggestion(const std::vector<Suggestion>& suggestions) {
 }
 
 std::vector<Suggestion> advise_fixture(const std::string& name, const MachineProfile& machine) {
-  const FixtureRun run = load_fixture(name);
+  const RunInputs run = load_fixture(name);
   return advise(run.series, run.config, run.command, machine);
 }
 
@@ -103,7 +103,7 @@ TEST(AdvisorFixtures, SuggestionJsonHasTheDocumentedFields) {
 
 TEST(AdvisorFixtures, HealthyRunIsQuietOnThisMachine) {
   ::setenv("SIEVE_CACHE_DIR", SIEVE_TEST_CACHE_DIR, 0);  // the GEMM measurement's cache
-  const FixtureRun run = load_fixture("healthy");
+  const RunInputs run = load_fixture("healthy");
   const MachineProfile machine = measure_machine_for_run(run.config, run.series.start);
   EXPECT_GT(machine.gemm_gflops_fp32, 0.0);
   EXPECT_GT(machine.cores, 0);
@@ -111,7 +111,7 @@ TEST(AdvisorFixtures, HealthyRunIsQuietOnThisMachine) {
   EXPECT_EQ(machine.bf16_native, machine.gemm_gflops_bf16 > 0.0);
   EXPECT_TRUE(advise(run.series, run.config, run.command, machine).empty());
   // And the slow run is slow here too.
-  const FixtureRun slow = load_fixture("slow");
+  const RunInputs slow = load_fixture("slow");
   EXPECT_EQ(rules_of(advise(slow.series, slow.config, slow.command, machine)), std::set<std::string>{"throughput"});
 }
 
