@@ -63,7 +63,9 @@ MachineProfile measure_machine_for_run(const nlohmann::json& config, const nlohm
                           : kReferenceTokens;
   if (!config.is_object() || tokens <= 0) return measure_machine();
   try {
-    return measure_machine(io::parse_llama_config(config, "config.json"), tokens);
+    const nn::LlamaConfig model = io::parse_llama_config(config, "config.json");
+    io::check_model_fits(model, "config.json");  // the timing allocates the model's largest layers
+    return measure_machine(model, tokens);
   } catch (const std::exception&) {
     return measure_machine();  // not a language-model config (a trimodal run, say) or a malformed one
   }
