@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "apps/sieve/model_limit_flag.h"
+#include "apps/sieve/run_command.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/core/error.h"
 
@@ -26,11 +27,13 @@ int main(int argc, char** argv) {
   sieve::apps::add_import_verb(app);
   sieve::apps::add_data_verb(app);
   sieve::apps::add_infer_verb(app);
+  sieve::apps::add_advise_verb(app);
   // Every verb that builds a model from a config file or a model directory.
   for (const char* verb : {"train", "eval", "generate", "inspect", "finetune", "distill", "quantize", "serve", "export", "import", "infer"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand(verb));
   for (const char* bench : {"sparse-sweep", "decode", "prefill"})
     sieve::apps::add_max_model_bytes_flag(app.get_subcommand("bench")->get_subcommand(bench));
+  sieve::apps::remember_command_line(argc, argv);  // training runs save it (command.json)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "apps/sieve/inference_model.h"
+#include "apps/sieve/run_command.h"
 #include "apps/sieve/training_run_flags.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/compress/distill/distill_trainer.h"
@@ -103,6 +104,7 @@ void run_distill(const DistillArgs& args) {
   const data::PrepareResult dataset = prepare_training_data(args.run, tokenizer, out_dir);
   compress::DistillTrainer trainer(*teacher, *student, data::TokenShard::open(dataset.train_path),
                                    data::TokenShard::open(dataset.val_path), trainer_options, args.distill);
+  write_command_file(out_dir, "distill");
   std::signal(SIGINT, on_distill_interrupt);
   std::signal(SIGTERM, on_distill_interrupt);
   const auto start = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 
 #include "apps/sieve/attention_flags.h"
 #include "apps/sieve/finetune.h"
+#include "apps/sieve/run_command.h"
 #include "apps/sieve/verbs.h"
 #include "sieve/io/adapters.h"
 #include "sieve/io/model_dir.h"
@@ -72,6 +73,7 @@ void run_finetune(FinetuneRequest args, const std::atomic<bool>* stop) {
 
   train::Trainer trainer(*model, data::TokenShard::open(dataset.train_path), data::TokenShard::open(dataset.val_path),
                          trainer_options);
+  write_command_file(out_dir, "finetune");
   const train::TrainResult result = trainer.run(stop);
   std::printf("validation perplexity: %.2f before, %.2f after %lld steps (%.0f tokens/s)\n",
               std::exp(result.initial_val_loss), std::exp(result.final_val_loss),

@@ -11,6 +11,7 @@
 
 #include "apps/sieve/attention_flags.h"
 #include "apps/sieve/new_model.h"
+#include "apps/sieve/run_command.h"
 #include "apps/sieve/train_summary.h"
 #include "apps/sieve/trifashion_train.h"
 #include "apps/sieve/verbs.h"
@@ -137,6 +138,7 @@ void run_train(TrainArgs args) {
   options.max_seconds = args.max_minutes * 60.0;
 
   train::MixedPrecisionTrainer trainer(options);
+  write_command_file(trainer.output_dir(), "train");
   train::TrainRequest request;
   request.dataset = args.datasets.front();
   request.more_datasets.assign(args.datasets.begin() + 1, args.datasets.end());

@@ -29,6 +29,8 @@ void add_infer_verb(CLI::App& app);
 // `sieve export` / `sieve import` (verb_export.cpp, verb_import.cpp; the formats in conversion_formats.h).
 void add_export_verb(CLI::App& app);
 void add_import_verb(CLI::App& app);
+// `sieve advise` (verb_advise.cpp): the optimization advisor's suggestions for a run directory.
+void add_advise_verb(CLI::App& app);
 // `sieve bench decode` and `sieve bench prefill` (bench_inference.cpp), registered by add_bench_verb.
 void add_inference_benches(CLI::App* bench);
 // `sieve bench sparse-sweep` (bench_sparse_sweep.cpp), registered by add_bench_verb.

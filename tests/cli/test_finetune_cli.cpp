@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "run_sieve.h"
@@ -73,6 +74,19 @@ TEST_F(Finetune, LoraSavesAdaptersAndAMergedModel) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // tiny, rank 4 on attention: (4·64 + 64·4)·2 + (4·64 + 32·4)·2 = 1792 per layer, 2 layers.
   EXPECT_NE(r.output.find("trainable parameters: 3,584 of "), std::string::npos) << r.output;
+  // The metrics stream's start record says the same; command.json keeps the command line.
+  std::ifstream metrics(out / "metrics.jsonl");
+  std::string first_line;
+  std::getline(metrics, first_line);
+  const auto start = nlohmann::json::parse(first_line);
+  EXPECT_EQ(start["event"], "start");
+  EXPECT_EQ(start["trainable_parameters"], 3584);
+  EXPECT_GT(start["parameters"].get<std::int64_t>(), 30 * 3584);
+  std::ifstream command_file(out / "command.json");
+  const auto command = nlohmann::json::parse(command_file);
+  EXPECT_EQ(command["verb"], "finetune");
+  EXPECT_EQ(command["args"][0], "--model");
+  EXPECT_EQ(command["args"].back(), "--merge");
   EXPECT_NE(r.output.find("validation perplexity"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(out / "adapter.safetensors"));
   EXPECT_FALSE(fs::exists(out / "model.safetensors"));

@@ -66,6 +66,25 @@ TEST(SparseCli, ASparseModelTrainsEvaluatesAndGenerates) {
   const auto json = nlohmann::json::parse(config);
   EXPECT_EQ(json["attention"]["type"], "sparse");
   EXPECT_EQ(json["attention"]["window"], 64);
+  // The run's command line (command.json) and the sparse fields of its metrics (docs/metrics.md).
+  std::ifstream command_file(dir / "model" / "command.json");
+  const auto command = nlohmann::json::parse(command_file);
+  EXPECT_EQ(command["verb"], "train");
+  EXPECT_EQ(command["args"][0], "--dataset");
+  EXPECT_EQ(command["args"].back(), "2");
+  EXPECT_EQ(command["cwd"], std::filesystem::current_path().string());
+  std::ifstream metrics(dir / "model" / "metrics.jsonl");
+  bool coverage_seen = false;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["event"] == "start") {
+      EXPECT_DOUBLE_EQ(record["sparse_threshold"].get<double>(), 0.3);
+      EXPECT_EQ(record["sparse_global_cap"], 32);
+      EXPECT_EQ(record["trainable_parameters"], record["parameters"]);
+    }
+    if (record["event"] == "eval") coverage_seen = record["dense_mass_coverage"].get<double>() > 0.0;
+  }
+  EXPECT_TRUE(coverage_seen);
 
   result = run_sieve("eval --model " + model + " --data " + corpus.string() +
                      " --max-windows 2 --dynamic-sparse-threshold 0.7");

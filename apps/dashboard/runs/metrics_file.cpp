@@ -66,7 +66,7 @@ RunSeries series_of(const std::vector<nlohmann::json>& records) {
   std::map<std::int64_t, nlohmann::json> train;
   std::map<std::int64_t, nlohmann::json> eval;
   for (const nlohmann::json& record : records) {
-    const std::string& event = record["event"].get_ref<const std::string&>();
+    const std::string& event = record.at("event").get_ref<const std::string&>();
     const std::int64_t step = static_cast<std::int64_t>(number_or(record, "step", -1));
     if (event == "start") {
       series.start = record;

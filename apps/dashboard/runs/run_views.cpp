@@ -25,8 +25,8 @@ const char* const kLatestFields[] = {"loss",         "lr",          "grad_norm",
 std::vector<nlohmann::json> current_session(const std::vector<nlohmann::json>& records) {
   std::vector<nlohmann::json> session;
   for (const nlohmann::json& record : records) {
-    if (record["event"] == "start") session.clear();
-    if (record["event"] == "train") session.push_back(record);
+    if (record.at("event") == "start") session.clear();
+    if (record.at("event") == "train") session.push_back(record);
   }
   return session;
 }
@@ -82,8 +82,8 @@ std::map<std::string, nlohmann::json> settings_of(const RunSnapshot& run) {
     for (const auto& [key, value] : series.start.items())
       if (key != "event" && key != "step" && key != "unix_time") settings["start." + key] = value;
   const nlohmann::json command = read_run_json(run.dir / "command.json");
-  if (command.is_object() && command["args"].is_array()) {
-    const nlohmann::json& args = command["args"];
+  if (command.is_object() && command.value("args", nlohmann::json()).is_array()) {
+    const nlohmann::json& args = command.at("args");
     for (std::size_t i = 0; i < args.size(); ++i) {
       if (!args[i].is_string() || !args[i].get_ref<const std::string&>().starts_with("--")) continue;
       const bool has_value = i + 1 < args.size() && args[i + 1].is_string() &&
@@ -99,7 +99,7 @@ nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
   nlohmann::json row = {{"name", name}};
   if (!series.train.empty()) {
     const nlohmann::json& last = series.train.back();
-    row["step"] = last["step"];
+    row["step"] = last.at("step");
     for (const char* field : {"loss", "skipped_total", "peak_rss_mb"})
       if (last.contains(field)) row[field] = last[field];
     double rate_sum = 0.0;
@@ -109,8 +109,8 @@ nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
     if (rates > 0) row["mean_tokens_per_s"] = rate_sum / rates;
   }
   if (!series.eval.empty()) {
-    row["val_loss"] = series.eval.back()["val_loss"];
-    row["val_ppl"] = series.eval.back()["val_ppl"];
+    row["val_loss"] = series.eval.back().value("val_loss", nlohmann::json());
+    row["val_ppl"] = series.eval.back().value("val_ppl", nlohmann::json());
     double best = std::numeric_limits<double>::infinity();
     for (const nlohmann::json& record : series.eval) best = std::min(best, number_or(record, "val_loss", best));
     if (std::isfinite(best)) row["best_val_loss"] = best;
@@ -133,7 +133,7 @@ nlohmann::json read_run_json(const std::filesystem::path& file) {
 
 std::string run_status(const RunSnapshot& run, double now_unix_time) {
   const nlohmann::json job = read_run_json(run.dir / "job.json");
-  if (job.is_object() && job["state"].is_string()) return job["state"];
+  if (job.is_object() && job.value("state", nlohmann::json()).is_string()) return job.at("state");
   if (run.records.empty()) return "idle";
   const RunSeries series = series_of(run.records);
   const double steps = number_or(series.start, "steps", -1);

@@ -3,8 +3,26 @@
 #include <cmath>
 
 #include "sieve/autograd/grad_mode.h"
+#include "sieve/nn/attention/sparse.h"
 
 namespace sieve::train {
+namespace {
+
+// Validation measures the sparse layers' dense-mass coverage on its first windows only: a
+// measured forward also runs dense attention and builds the sparse plan a second time, and a
+// handful of windows already average thousands of query × head pairs.
+constexpr std::int64_t kCoverageWindows = 8;
+
+// The sparse layers with a scorer (local layers drop keys by design, not by choice).
+std::vector<nn::SparseAttention*> scorer_layers(const nn::Module& model) {
+  std::vector<nn::SparseAttention*> layers;
+  for (auto& [path, module] : model.named_modules())
+    if (auto* sparse = dynamic_cast<nn::SparseAttention*>(module.get()); sparse != nullptr && sparse->scorer())
+      layers.push_back(sparse);
+  return layers;
+}
+
+}  // namespace
 
 void check_scorer_warmup(const nn::LlamaForCausalLM& model, std::int64_t steps, float weight) {
   SIEVE_USER_CHECK(steps >= 0, "--scorer-warmup-steps must be >= 0 (0: off), got {}", steps);
@@ -110,30 +128,50 @@ std::string LanguageModelTask::term_label(const std::string& name) const {
   return name == "scorer_distill_loss" ? "scorer distill" : name;
 }
 
-double LanguageModelTask::validation_loss() {
+double LanguageModelTask::validation_loss() { return validate(false).loss; }
+
+LanguageModelTask::Validation LanguageModelTask::validate(bool measure_coverage) {
   autograd::NoGradGuard no_grad;
   const ops::PrecisionScope precision(options_.precision);  // validate as the model trains
   const bool was_training = model_.training();
   const float blend = model_.dense_blend();
   model_.set_training(false);
   model_.set_dense_blend(0.0f);
+  const std::vector<nn::SparseAttention*> layers =
+      measure_coverage ? scorer_layers(model_) : std::vector<nn::SparseAttention*>{};
+  for (nn::SparseAttention* layer : layers) layer->reset_coverage();
   data::EvalWindows windows(data::TokenShard::open(validation_.path()), options_.context, options_.eval_windows);
   double total = 0.0;
   std::int64_t rows = 0;
   while (auto batch = windows.next_batch(options_.batch)) {
     const std::int64_t n = batch->inputs.size(0);
+    for (nn::SparseAttention* layer : layers) layer->set_measure_coverage(rows < kCoverageWindows);
     total += model_.loss(batch->inputs, batch->targets).item() * static_cast<double>(n);
     rows += n;
   }
+  Validation result{.loss = total / static_cast<double>(rows)};
+  double coverage_sum = 0.0;
+  std::int64_t queries = 0;
+  for (nn::SparseAttention* layer : layers) {
+    layer->set_measure_coverage(false);
+    coverage_sum += layer->coverage().sum;
+    queries += layer->coverage().queries;
+    layer->reset_coverage();
+  }
+  // No query measured: the scorer layers run dense attention (NOTE [Sparse layer mode]).
+  if (queries > 0) result.dense_mass_coverage = coverage_sum / static_cast<double>(queries);
   model_.set_training(was_training);
   model_.set_dense_blend(blend);
-  return total / static_cast<double>(rows);
+  return result;
 }
 
 Evaluation LanguageModelTask::evaluate() {
+  const Validation validation = validate(true);
   Evaluation evaluation;
-  evaluation.loss = validation_loss();
+  evaluation.loss = validation.loss;
   evaluation.metrics.push_back({"val_ppl", "perplexity", std::exp(evaluation.loss), 2});
+  if (validation.dense_mass_coverage)
+    evaluation.metrics.push_back({"dense_mass_coverage", "dense mass covered", *validation.dense_mass_coverage, 4});
   return evaluation;
 }
 

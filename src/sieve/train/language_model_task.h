@@ -5,6 +5,7 @@
 #pragma once
 
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "sieve/data/batch_loader.h"
@@ -57,6 +58,9 @@ class LanguageModelTask : public TrainingTask {
   void end_step(StepResult& result) override;
   void end_run() override;
   std::string term_label(const std::string& name) const override;
+  // The validation loss, val_ppl and, for a model whose scorer layers run sparse, the share of
+  // the dense attention mass their key sets cover (dense_mass_coverage; nn::SparseAttention::
+  // Coverage) on the first validation windows.
   Evaluation evaluate() override;
   std::string data_state_key() const override { return "loader"; }
   nlohmann::json data_state() const override;
@@ -75,6 +79,12 @@ class LanguageModelTask : public TrainingTask {
   nn::Module* auxiliary_;
   data::BatchLoader loader_;
   data::TokenShard validation_;
+  struct Validation {
+    double loss = 0.0;
+    std::optional<double> dense_mass_coverage{};  // none: not measured, or no layer runs sparse
+  };
+  Validation validate(bool measure_coverage);
+
   LanguageModelTaskOptions options_;
   std::vector<data::Batch> micro_batches_;  // the current step's
   double last_distill_loss_ = std::numeric_limits<double>::quiet_NaN();

@@ -15,12 +15,27 @@ LanguageModelTaskOptions task_options(const TrainerOptions& options) {
           .dense_blend_steps = options.dense_blend_steps};
 }
 
+// The "start" record's LM fields: the batch shape and, for a model with sparse (scorer) layers,
+// how they choose their global keys — τ (null in keep-ratio mode, which names its share instead)
+// and the cap.
+nlohmann::json start_record(const nn::LlamaForCausalLM& model, const TrainerOptions& options) {
+  nlohmann::json record{{"batch", options.batch}, {"context", options.context}};
+  if (model.scorer_layer_count() > 0) {
+    const nn::AttentionConfig& attention = model.config().attention;
+    const bool keep_ratio_mode = attention.keep_ratio > 0.0;
+    record["sparse_threshold"] = keep_ratio_mode ? nlohmann::json(nullptr) : nlohmann::json(attention.threshold);
+    if (keep_ratio_mode) record["sparse_keep_ratio"] = attention.keep_ratio;
+    record["sparse_global_cap"] = attention.global_cap;
+  }
+  return record;
+}
+
 }  // namespace
 
 Trainer::Trainer(nn::LlamaForCausalLM& model, data::TokenShard train, data::TokenShard validation,
                  TrainerOptions options, nn::Module* auxiliary)
     : task_(model, std::move(train), std::move(validation), task_options(options), auxiliary),
-      loop_(task_, options, {{"batch", options.batch}, {"context", options.context}}) {}
+      loop_(task_, options, start_record(model, options)) {}
 
 void Trainer::connect_hooks() {
   task_.loss_function = loss_function;

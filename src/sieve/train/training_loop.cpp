@@ -34,6 +34,17 @@ double allocator_peak_mb() {
   return static_cast<double>(core::allocator().stats().peak_allocated_bytes) / (1024.0 * 1024.0);
 }
 
+// Elements of every parameter the run holds, and of those the optimizer updates (the rest are
+// frozen: a LoRA base, for example).
+std::pair<std::int64_t, std::int64_t> parameter_counts(const nn::NamedTensors& named) {
+  std::int64_t all = 0, trainable = 0;
+  for (const auto& [name, tensor] : named) {
+    all += tensor.numel();
+    if (tensor.requires_grad()) trainable += tensor.numel();
+  }
+  return {all, trainable};
+}
+
 std::vector<core::Tensor> tensors_of(const nn::NamedTensors& named) {
   std::vector<core::Tensor> tensors;
   tensors.reserve(named.size());
@@ -124,7 +135,10 @@ TrainResult TrainingLoop::run(const std::atomic<bool>* stop) {
   task_.set_training(true);
   nlohmann::json start{{"event", "start"}, {"step", step_}, {"steps", options_.steps}};
   start.update(start_record_);
+  const auto [parameter_count, trainable_count] = parameter_counts(parameters_);
   start.update({{"grad_accum", options_.gradient_accumulation_steps},
+                {"parameters", parameter_count},
+                {"trainable_parameters", trainable_count},
                 {"loss_scaling", scaler_.enabled()},
                 {"precision", ops::describe(options_.precision)},
                 {"unix_time", unix_time_seconds()}});
