@@ -208,18 +208,19 @@ test('the tables view renders the benchmark results', async () => {
   assert.deepEqual(page.problems, []);
 });
 
-test('writes need the token: without it Stop says how to get one', async () => {
+test('writes need the token: a tab without it says how to get one', async () => {
   const anonymous = await openPage(browser);  // a new tab: no token in its sessionStorage
-  await anonymous.goto(`${dashboard.base}/#/run/healthy`);
+  await anonymous.goto(`${dashboard.base}/#/run/diverging`);
   await anonymous.waitForSelector('#access .access-none');
-  await anonymous.evaluate(() => {
-    // The healthy run is finished, so its Stop button is disabled: press it as a script would.
-    const button = [...document.querySelectorAll('.page-head button')].find((b) => b.textContent === 'Stop');
-    button.disabled = false;
-    button.click();
-  });
+  await anonymous.click('#advisor .suggestion button');
   await anonymous.waitForSelector('#toast:not([hidden])');
   assert.match(await anonymous.textContent('#toast'), /token/);
+  await anonymous.goto(`${dashboard.base}/#/tune`);
+  await anonymous.fill('#launch-form [name=name]', 'no-token');
+  await anonymous.click('#launch-form button[type=submit]');
+  await anonymous.waitForSelector('#launch-form .form-message:not(:empty)');
+  assert.match(await anonymous.textContent('#launch-form .form-message'), /token/);
+  assert.ok(!fs.existsSync(path.join(runsDir, 'no-token')));
   assert.deepEqual(anonymous.problems, []);
   await anonymous.close();
 });
