@@ -124,6 +124,21 @@ TEST_F(DashboardApi, AnswersOnlyLoopbackHostNames) {
   EXPECT_EQ(localhost->status, 200);
 }
 
+TEST_F(DashboardApi, AdviceOnFixtureRunsAndTheMachine) {
+  const std::filesystem::path fixtures = std::filesystem::path(SIEVE_FIXTURE_DIR) / "dashboard_runs";
+  for (const char* name : {"diverging", "healthy"})
+    std::filesystem::copy(fixtures / name, runs / name, std::filesystem::copy_options::recursive);
+  const nlohmann::json diverging = get_json("/api/runs/diverging/advice", 200);
+  ASSERT_EQ(diverging["suggestions"].size(), 1u);
+  EXPECT_EQ(diverging["suggestions"][0]["rule"], "divergence");
+  EXPECT_TRUE(diverging["suggestions"][0]["change"].contains("--lr"));
+  EXPECT_TRUE(get_json("/api/runs/healthy/advice", 200)["suggestions"].empty());
+  get_json("/api/runs/nope/advice", 404);
+  const nlohmann::json machine = get_json("/api/machine", 200);
+  EXPECT_GE(machine["cores"].get<int>(), 1);
+  EXPECT_GT(machine["gemm_gflops"]["fp32"].get<double>(), 0.0);
+}
+
 TEST_F(DashboardApi, MissingRunsDirectoryIsAClearError) {
   EXPECT_THROW(DashboardServer(DashboardOptions{.runs = runs / "missing", .port = 0}), std::exception);
 }

@@ -1,8 +1,7 @@
 #include "apps/dashboard/advisor/run_inputs.h"
 
-#include <fstream>
-
 #include "apps/dashboard/advisor/rules.h"
+#include "apps/dashboard/runs/run_json.h"
 #include "sieve/io/model_config.h"
 #include "sieve/nn/models/presets.h"
 
@@ -12,9 +11,7 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json json_object_in(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) return nullptr;
-  nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json = read_run_json(file);
   return json.is_object() ? json : nlohmann::json(nullptr);
 }
 

@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <set>
+
+#include "apps/dashboard/runs/run_json.h"
 
 namespace sieve::dashboard {
 namespace {
 
-constexpr std::uintmax_t kMaxRunJsonBytes = 1 << 20;
 constexpr std::uintmax_t kLogTailBytes = 4096;
 // A run whose metrics changed this recently is taken to be training.
 constexpr double kActiveSeconds = 60.0;
@@ -119,17 +120,6 @@ nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
 }
 
 }  // namespace
-
-nlohmann::json read_run_json(const std::filesystem::path& file) {
-  std::error_code error;
-  const std::uintmax_t size = std::filesystem::file_size(file, error);
-  if (error || size > kMaxRunJsonBytes) return nullptr;
-  std::ifstream in(file, std::ios::binary);
-  std::string text(size, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return value.is_discarded() ? nlohmann::json(nullptr) : value;
-}
 
 std::string run_status(const RunSnapshot& run, double now_unix_time) {
   const nlohmann::json job = read_run_json(run.dir / "job.json");

@@ -12,10 +12,6 @@
 
 namespace sieve::dashboard {
 
-// A JSON file of a run (config.json, command.json, job.json), or null when it is missing, larger
-// than a megabyte or not JSON.
-nlohmann::json read_run_json(const std::filesystem::path& file);
-
 // "finished" (trained to its steps), "running" (its metrics changed in the last minute),
 // "stopped" (neither), "idle" (no records); a job.json's "state" wins (jobs/ writes it).
 std::string run_status(const RunSnapshot& run, double now_unix_time);

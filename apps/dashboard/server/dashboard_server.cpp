@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "apps/dashboard/runs/run_catalog.h"
+#include "apps/dashboard/server/advice_routes.h"
 #include "apps/dashboard/server/run_routes.h"
 #include "apps/dashboard/server/web_routes.h"
 #include "sieve/core/error.h"
@@ -37,6 +38,7 @@ struct DashboardServer::Impl {
   explicit Impl(DashboardOptions options_in)
       : options(std::move(options_in)), catalog(options.runs), token(serve::AdminToken::random()) {
     add_run_routes(routes, catalog, nullptr, options.results);
+    add_advice_routes(routes, catalog);
     add_web_routes(routes);
     configure();
   }
