@@ -91,8 +91,10 @@ test('a plot holds one point per record of metrics.jsonl', async () => {
 });
 
 test('a record appended to metrics.jsonl appears on the open page within seconds', async () => {
-  await openRun('healthy');
-  const metrics = path.join(runsDir, 'healthy', 'metrics.jsonl');
+  // A copy of the healthy run grows; the healthy one stays as the advisor test expects it.
+  fs.cpSync(path.join(runsDir, 'healthy'), path.join(runsDir, 'growing'), { recursive: true });
+  await openRun('growing');
+  const metrics = path.join(runsDir, 'growing', 'metrics.jsonl');
   const steps = [...stepsOf(metrics, 'train')];
   await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length === n, steps.length);
   const step = Math.max(...steps) + 1000;
@@ -112,7 +114,7 @@ test('a record appended to metrics.jsonl appears on the open page within seconds
 });
 
 test('plots zoom by dragging, reset on double-click, smooth and switch to a log scale', async () => {
-  await openRun('healthy');
+  await openRun('growing');
   await page.waitForFunction(() => window.sieveDashboard.charts.loss.data[0].length > 10);
   const range = () => page.evaluate(() => {
     const { min, max } = window.sieveDashboard.charts.loss.scales.x;
@@ -128,7 +130,7 @@ test('plots zoom by dragging, reset on double-click, smooth and switch to a log 
   const zoomed = await range();
   assert.ok(zoomed[0] > full[0] && zoomed[1] < full[1], `zoomed ${zoomed} within ${full}`);
   // A new record does not undo the zoom the user made.
-  const metrics = path.join(runsDir, 'healthy', 'metrics.jsonl');
+  const metrics = path.join(runsDir, 'growing', 'metrics.jsonl');
   const step = Math.max(...stepsOf(metrics, 'train')) + 2000;
   fs.appendFileSync(metrics, `${JSON.stringify({ event: 'train', step, loss: 0.5, lr: 1e-4 })}\n`);
   await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 5000 });
