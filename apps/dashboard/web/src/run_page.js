@@ -86,7 +86,7 @@ export function mount(view, name) {
     try {
       await postJson(`${runPath(name)}/${verb}`);
       toast(`${doing} ${name}…`);
-      refreshDetail();
+      refreshDetail().catch(() => {});  // the next poll shows it otherwise
     } catch (error) {
       toast(error.message, 'error');
     }
