@@ -228,9 +228,10 @@ test('writes need the token: a tab without it says how to get one', async () => 
 });
 
 test('a tiny run launched from the form trains live and stops', { timeout: 240000 }, async () => {
-  // A small text file under --runs is the data set.
-  const words = 'the quick brown fox jumps over the lazy dog while a sieve keeps what matters '.repeat(400);
-  fs.writeFileSync(path.join(runsDir, 'tiny.txt'), words);
+  // A text file under --runs is the data set: the project's docs, a few hundred KB of English.
+  const docs = new URL('../../docs/', import.meta.url);
+  const text = fs.readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => fs.readFileSync(new URL(f, docs), 'utf8'));
+  fs.writeFileSync(path.join(runsDir, 'tiny.txt'), text.join('\n'));
   await page.goto(`${dashboard.base}/#/tune`);
   await page.waitForSelector('#launch-form');
   await screenshot(page, 'tune', { fullPage: false });
