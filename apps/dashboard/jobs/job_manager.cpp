@@ -257,7 +257,7 @@ void JobManager::recover_recorded_jobs() {
   std::error_code error;
   for (auto it = fs::recursive_directory_iterator(root_, fs::directory_options::skip_permission_denied, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (it->is_directory() && it.depth() + 1 >= kMaxScanDepth) it.disable_recursion_pending();
+    if (it->is_directory() && it.depth() >= kMaxScanDepth) it.disable_recursion_pending();
     if (it->path().filename() != "job.json") continue;
     const fs::path dir = it->path().parent_path();
     const nlohmann::json record = read_job_record(dir);
