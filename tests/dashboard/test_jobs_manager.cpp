@@ -67,6 +67,10 @@ TEST_F(JobManagerTest, StoppedRunCheckpointsAndResumesToTheEnd) {
   const std::string run = jobs.launch(JobsRunsRoot::tiny_form("long", kLongSteps));
   const fs::path dir = root() / run;
   ASSERT_TRUE(eventually([&] { return last_train_step(dir) >= 10; }, 60s)) << read_text(dir / "train.log");
+  // Alone, it has every core; Sieve reads either variable.
+  const std::string environment = read_text(fs::path("/proc") / std::to_string(jobs.status(run)->pid) / "environ");
+  EXPECT_NE(environment.find(std::string("OMP_NUM_THREADS=2") + '\0'), std::string::npos);
+  EXPECT_NE(environment.find(std::string("SIEVE_NUM_THREADS=2") + '\0'), std::string::npos);
   jobs.stop(run);
   EXPECT_EQ(state_of(jobs, run), "stopping");
   ASSERT_TRUE(jobs.wait_until_ended(run, 60s));

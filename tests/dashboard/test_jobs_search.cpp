@@ -131,15 +131,19 @@ TEST(SearchSpec, RefusesBadSpecs) {
   EXPECT_NE(refusal(random, root).find("needs 'trials'"), std::string::npos);
 }
 
-// Three learning rates, two rungs, eta 3: after the first rung only the best goes on.
+// Three learning rates, two rungs, eta 3: after the first rung only the best goes on, resumed from
+// the checkpoint its stop wrote.
 TEST(SearchManagerTest, SuccessiveHalvingPrunesTheWorseTrialsAndRanksThem) {
   JobsRunsRoot runs;
   const fs::path root = fs::canonical(runs.root());
   JobManager jobs(root, SIEVE_BINARY, 2);
   SearchManager searches(jobs);
-  constexpr int kFinal = 1500;
+  // Batches of 8 slow the steps enough that the stop at the first rung lands well before the end.
+  constexpr int kFinal = 600;
+  json base = tiny_base();
+  base["batch"] = 8;
   const json spec = {{"name", "halving"},
-                     {"base", tiny_base()},
+                     {"base", base},
                      {"parameters", {{{"name", "lr"}, {"values", {1e-5, 1e-2, 1e-6}}}}},
                      {"rungs", {50, kFinal}},
                      {"eta", 3}};
@@ -174,25 +178,35 @@ TEST(SearchManagerTest, SuccessiveHalvingPrunesTheWorseTrialsAndRanksThem) {
   EXPECT_THROW(searches.stop_search(id), JobConflict);
 }
 
-TEST(SearchManagerTest, StopSearchStopsItsTrials) {
+TEST(SearchManagerTest, StopSearchStopsItsTrialsAndARestartListsIt) {
   JobsRunsRoot runs;
   const fs::path root = fs::canonical(runs.root());
+  {
+    JobManager jobs(root, SIEVE_BINARY, 2);
+    SearchManager searches(jobs);
+    const json spec = {{"name", "halted"},
+                       {"base", tiny_base()},
+                       {"parameters", {{{"name", "lr"}, {"values", {1e-3, 2e-3, 3e-3}}}}},
+                       {"rungs", {20000}},
+                       {"parallel", 1}};
+    const std::string id = searches.start_search(spec);
+    ASSERT_TRUE(eventually([&] { return last_train_step(root / "halted" / "trial-01") >= 5; }, 60s));
+    searches.stop_search(id);
+    const json search = searches.search(id);
+    EXPECT_EQ(search["state"], "stopped");
+    for (const json& trial : search["trials"]) EXPECT_EQ(trial["state"], "stopped") << search.dump(2);
+    ASSERT_TRUE(jobs.wait_until_ended("halted/trial-01", 60s));
+    EXPECT_EQ(jobs.status("halted/trial-01")->state, "stopped");
+    EXPECT_FALSE(jobs.status("halted/trial-02").has_value());  // never started
+  }
   JobManager jobs(root, SIEVE_BINARY, 2);
   SearchManager searches(jobs);
-  const json spec = {{"name", "halted"},
-                     {"base", tiny_base()},
-                     {"parameters", {{{"name", "lr"}, {"values", {1e-3, 2e-3, 3e-3}}}}},
-                     {"rungs", {20000}},
-                     {"parallel", 1}};
-  const std::string id = searches.start_search(spec);
-  ASSERT_TRUE(eventually([&] { return last_train_step(root / "halted" / "trial-01") >= 5; }, 60s));
-  searches.stop_search(id);
-  const json search = searches.search(id);
-  EXPECT_EQ(search["state"], "stopped");
-  for (const json& trial : search["trials"]) EXPECT_EQ(trial["state"], "stopped") << search.dump(2);
-  ASSERT_TRUE(jobs.wait_until_ended("halted/trial-01", 60s));
-  EXPECT_EQ(jobs.status("halted/trial-01")->state, "stopped");
-  EXPECT_FALSE(jobs.status("halted/trial-02").has_value());  // never started
+  const json listed = searches.searches()["searches"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], "halted");
+  EXPECT_EQ(listed[0]["state"], "stopped");
+  EXPECT_EQ(searches.search("halted")["trials"].size(), 3u);
+  EXPECT_THROW(searches.stop_search("halted"), JobConflict);
 }
 
 }  // namespace

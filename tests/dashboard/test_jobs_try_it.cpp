@@ -120,6 +120,14 @@ TEST_F(TryItTest, BaselineAndVariantRunOneAfterTheOtherAndAreJudged) {
               checkpointing["verdict"] == "no clear difference");
   EXPECT_EQ(tries.trials()["trials"].size(), 2u);
   EXPECT_EQ(tries.trials()["trials"][0]["id"], id);
+
+  // A restarted dashboard lists them with their results.
+  const TryItManager restarted(jobs);
+  const json listed = restarted.trials()["trials"];
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["verdict"], "worse");
+  EXPECT_EQ(restarted.trial(again)["state"], "done");
 }
 
 TEST_F(TryItTest, RefusesBadRequests) {

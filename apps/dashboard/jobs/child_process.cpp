@@ -58,10 +58,13 @@ pid_t spawn_job_process(const std::filesystem::path& binary, const JobCommand& c
   for (std::string& word : words) argv.push_back(word.data());
   argv.push_back(nullptr);
 
+  // Sieve reads SIEVE_NUM_THREADS before OMP_NUM_THREADS (core/parallel.h): set both.
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry)
-    if (std::strncmp(*entry, "OMP_NUM_THREADS=", 16) != 0) environment.emplace_back(*entry);
+    if (std::strncmp(*entry, "OMP_NUM_THREADS=", 16) != 0 && std::strncmp(*entry, "SIEVE_NUM_THREADS=", 18) != 0)
+      environment.emplace_back(*entry);
   environment.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
+  environment.push_back("SIEVE_NUM_THREADS=" + std::to_string(threads));
   std::vector<char*> envp;
   for (std::string& entry : environment) envp.push_back(entry.data());
   envp.push_back(nullptr);

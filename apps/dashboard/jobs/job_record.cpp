@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 // Job files are small; anything larger is not one of ours.
 constexpr std::uintmax_t kMaxRecordBytes = 1 << 20;
 
-nlohmann::json read_json_file(const fs::path& file) {
+}  // namespace
+
+nlohmann::json read_json_record(const fs::path& file) {
   std::error_code error;
   const std::uintmax_t size = fs::file_size(file, error);
   if (error || size > kMaxRecordBytes) return nullptr;
@@ -25,8 +27,6 @@ nlohmann::json read_json_file(const fs::path& file) {
   nlohmann::json value = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   return value.is_discarded() ? nlohmann::json(nullptr) : value;
 }
-
-}  // namespace
 
 nlohmann::json command_json(const JobCommand& command) {
   return {{"verb", command.verb}, {"args", command.args}, {"cwd", command.cwd.string()}};
@@ -51,14 +51,14 @@ JobCommand command_from_json(const nlohmann::json& json) {
 }
 
 std::optional<JobCommand> recorded_command(const fs::path& run_dir) {
-  const nlohmann::json command = read_json_file(run_dir / "command.json");
+  const nlohmann::json command = read_json_record(run_dir / "command.json");
   if (command.is_object()) return command_from_json(command);
   const nlohmann::json job = read_job_record(run_dir);
   if (job.is_object() && job.contains("command")) return command_from_json(job["command"]);
   return std::nullopt;
 }
 
-nlohmann::json read_job_record(const fs::path& run_dir) { return read_json_file(run_dir / "job.json"); }
+nlohmann::json read_job_record(const fs::path& run_dir) { return read_json_record(run_dir / "job.json"); }
 
 void write_job_record(const fs::path& run_dir, const nlohmann::json& record) {
   core::write_file_atomically(run_dir / "job.json", record.dump(2) + "\n");

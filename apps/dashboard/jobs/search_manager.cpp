@@ -24,6 +24,7 @@ bool is_active(const std::string& state) { return state == "queued" || state == 
 }  // namespace
 
 SearchManager::SearchManager(JobManager& jobs) : jobs_(jobs) {
+  load_earlier_searches();
   monitor_ = std::thread([this] { monitor(); });
 }
 
@@ -57,8 +58,28 @@ std::string SearchManager::start_search(const json& spec) {
   return search.plan.name;
 }
 
+void SearchManager::load_earlier_searches() {
+  std::error_code error;
+  for (auto it = fs::directory_iterator(jobs_.root(), error); !error && it != fs::directory_iterator(); it.increment(error)) {
+    json search = read_json_record(it->path() / "search.json");
+    if (!search.is_object() || !search.contains("id") || !search["id"].is_string() || !search.contains("trials") ||
+        !search["trials"].is_array())
+      continue;
+    if (search["state"] == "running") {
+      search["state"] = "stopped";
+      for (json& trial : search["trials"])
+        if (trial.is_object() && trial["state"].is_string() &&
+            (is_active(trial["state"].get<std::string>()) || trial["state"] == "pending" || trial["state"] == "waiting"))
+          trial["state"] = "stopped";
+    }
+    const std::string id = search["id"];
+    earlier_[id] = std::move(search);
+  }
+}
+
 void SearchManager::stop_search(const std::string& id) {
   std::lock_guard lock(mutex_);
+  if (earlier_.contains(id)) throw JobConflict(fmt::format("search '{}' is {}", id, earlier_.at(id)["state"].dump()));
   const auto it = searches_.find(id);
   if (it == searches_.end()) throw NoSuchRun(fmt::format("no search '{}'", id));
   if (it->second.state != "running") throw JobConflict(fmt::format("search '{}' is {}", id, it->second.state));
@@ -67,17 +88,18 @@ void SearchManager::stop_search(const std::string& id) {
 
 json SearchManager::searches() const {
   std::lock_guard lock(mutex_);
-  std::vector<const Search*> ordered;
-  for (const auto& [id, search] : searches_) ordered.push_back(&search);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const Search* a, const Search* b) { return a->created_unix_time > b->created_unix_time; });
-  json list = json::array();
-  for (const Search* search : ordered) list.push_back(search_json(*search));
+  std::vector<json> list;
+  for (const auto& [id, search] : searches_) list.push_back(search_json(search));
+  for (const auto& [id, search] : earlier_) list.push_back(search);
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
+    return number_or(a, "created_unix_time", 0) > number_or(b, "created_unix_time", 0);
+  });
   return {{"searches", list}};
 }
 
 json SearchManager::search(const std::string& id) const {
   std::lock_guard lock(mutex_);
+  if (const auto earlier = earlier_.find(id); earlier != earlier_.end()) return earlier->second;
   const auto it = searches_.find(id);
   if (it == searches_.end()) throw NoSuchRun(fmt::format("no search '{}'", id));
   return search_json(it->second);

@@ -11,7 +11,8 @@
 // (not started at its rung yet), its job's ("queued", "running", "stopping"), "waiting" (reported
 // its rung, stopped until the rung completes), "pruned", "finished", "failed" or "stopped"; its
 // "rung" is the index of the furthest rung reported (-1: none), "val_loss" the loss there.
-// The search JSON is also kept in <runs>/<search>/search.json.
+// The search JSON is also kept in <runs>/<search>/search.json; a manager lists the searches it
+// finds there at start (one that was running then is "stopped": its trials are no longer watched).
 //
 // Thread-safe; destroy before the JobManager. The destructor stops running searches' trials.
 #pragma once
@@ -74,6 +75,7 @@ class SearchManager {
     std::string saved;  // the search.json last written
   };
 
+  void load_earlier_searches();
   void monitor();
   void advance(Search& search);
   void observe(Search& search, Trial& trial);
@@ -89,6 +91,7 @@ class SearchManager {
   std::condition_variable wake_;
   bool closing_ = false;
   std::map<std::string, Search> searches_;
+  std::map<std::string, nlohmann::json> earlier_;  // search.json of searches from before the start
   std::thread monitor_;
 };
 

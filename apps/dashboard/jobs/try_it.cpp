@@ -22,6 +22,8 @@ using nlohmann::json;
 constexpr std::int64_t kDefaultSteps = 200;
 constexpr std::int64_t kMaxSteps = 100'000;
 constexpr std::size_t kMaxChanges = 16;
+// Deepest try.json the start-up scan looks at (<run>.try-R-N is at most 3 directories deep).
+constexpr int kMaxScanDepth = 3;
 
 // Noise bands: a difference inside its band is "no clear difference".
 //  - val_loss: 0.02 (nats). Baseline and variant start from the same initialisation and read the
@@ -80,6 +82,7 @@ std::string try_verdict(const std::string& measure, double baseline, double vari
 }
 
 TryItManager::TryItManager(JobManager& jobs) : jobs_(jobs) {
+  load_earlier_trials();
   worker_ = std::thread([this] { work(); });
 }
 
@@ -90,6 +93,24 @@ TryItManager::~TryItManager() {
   }
   wake_.notify_all();
   worker_.join();
+}
+
+void TryItManager::load_earlier_trials() {
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(jobs_.root(), fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_directory() && it.depth() >= kMaxScanDepth) it.disable_recursion_pending();
+    if (it->path().filename() != "try.json") continue;
+    json trial = read_json_record(it->path());
+    if (!trial.is_object() || !trial.contains("id") || !trial["id"].is_string()) continue;
+    if (trial["state"] == "queued" || trial["state"] == "running") {
+      trial["state"] = "failed";
+      trial["error"] = "the dashboard stopped before the trial finished";
+    }
+    Trial& kept = trials_[trial["id"].get<std::string>()];
+    kept.dir = it->path().parent_path();
+    kept.json = std::move(trial);
+  }
 }
 
 std::string TryItManager::try_suggestion(const std::string& run, const std::string& rule, const json& change,
@@ -133,12 +154,11 @@ std::string TryItManager::try_suggestion(const std::string& run, const std::stri
   trial.dir = dir;
   trial.baseline = std::move(baseline);
   trial.variant = std::move(variant);
-  trial.order = static_cast<int>(trials_.size());
   trial.json = {{"id", id},           {"run", run},           {"rule", rule},
                 {"state", "queued"},  {"steps", steps},       {"change", change},
                 {"measure", measure}, {"baseline", {{"run", id + "/baseline"}}},
                 {"variant", {{"run", id + "/variant"}}},      {"difference", nullptr},
-                {"relative", nullptr}, {"verdict", nullptr}};
+                {"relative", nullptr}, {"verdict", nullptr}, {"created_unix_time", unix_time_now()}};
   save(trial);
   queue_.push_back(id);
   wake_.notify_all();
@@ -147,11 +167,11 @@ std::string TryItManager::try_suggestion(const std::string& run, const std::stri
 
 json TryItManager::trials() const {
   std::lock_guard lock(mutex_);
-  std::vector<const Trial*> ordered;
-  for (const auto& [id, trial] : trials_) ordered.push_back(&trial);
-  std::sort(ordered.begin(), ordered.end(), [](const Trial* a, const Trial* b) { return a->order < b->order; });
-  json list = json::array();
-  for (const Trial* trial : ordered) list.push_back(trial->json);
+  std::vector<json> list;
+  for (const auto& [id, trial] : trials_) list.push_back(trial.json);
+  std::stable_sort(list.begin(), list.end(), [](const json& a, const json& b) {
+    return number_or(a, "created_unix_time", 0) < number_or(b, "created_unix_time", 0);
+  });
   return {{"trials", list}};
 }
 

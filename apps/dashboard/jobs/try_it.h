@@ -6,8 +6,9 @@
 // TryIt JSON: {"id","run","rule","state":"queued"|"running"|"done"|"failed","steps","change",
 // "measure","baseline":{"run","val_loss","tokens_per_s","skipped_total","peak_rss_mb"},
 // "variant":{same},"difference" (variant - baseline),"relative" (difference / |baseline|),
-// "verdict","error" (when failed)}; its id is the trial directory's run name. Also kept in the
-// trial directory as try.json.
+// "verdict","error" (when failed),"created_unix_time"}; its id is the trial directory's run name.
+// Also kept in the trial directory as try.json, from which a manager lists earlier trials at
+// start (one that had not finished then has failed).
 //
 // Thread-safe; one trial trains at a time (timing fairness). Destroy before the JobManager: the
 // destructor stops the trial that is training.
@@ -57,9 +58,9 @@ class TryItManager {
     std::filesystem::path dir;
     JobCommand baseline;
     JobCommand variant;
-    int order = 0;
   };
 
+  void load_earlier_trials();
   void work();
   std::string train(const std::string& run, const JobCommand& command, int threads);
   void conclude(Trial& trial);
