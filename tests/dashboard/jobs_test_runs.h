@@ -19,6 +19,9 @@
 
 namespace sieve::dashboard::testing {
 
+// Tiny models train fastest on one thread, and a busy machine makes more threads spin.
+constexpr int kTestThreads = 1;
+
 class JobsRunsRoot {
  public:
   JobsRunsRoot() { sieve::testing::write_made_up_corpus(root() / "corpus.txt", 7); }

@@ -136,7 +136,7 @@ TEST(SearchSpec, RefusesBadSpecs) {
 TEST(SearchManagerTest, SuccessiveHalvingPrunesTheWorseTrialsAndRanksThem) {
   JobsRunsRoot runs;
   const fs::path root = fs::canonical(runs.root());
-  JobManager jobs(root, SIEVE_BINARY, 2);
+  JobManager jobs(root, SIEVE_BINARY, 2, testing::kTestThreads);
   SearchManager searches(jobs);
   // Batches of 8 slow the steps enough that the stop at the first rung lands well before the end.
   constexpr int kFinal = 600;
@@ -182,7 +182,7 @@ TEST(SearchManagerTest, StopSearchStopsItsTrialsAndARestartListsIt) {
   JobsRunsRoot runs;
   const fs::path root = fs::canonical(runs.root());
   {
-    JobManager jobs(root, SIEVE_BINARY, 2);
+    JobManager jobs(root, SIEVE_BINARY, 2, testing::kTestThreads);
     SearchManager searches(jobs);
     const json spec = {{"name", "halted"},
                        {"base", tiny_base()},
@@ -199,7 +199,7 @@ TEST(SearchManagerTest, StopSearchStopsItsTrialsAndARestartListsIt) {
     EXPECT_EQ(jobs.status("halted/trial-01")->state, "stopped");
     EXPECT_FALSE(jobs.status("halted/trial-02").has_value());  // never started
   }
-  JobManager jobs(root, SIEVE_BINARY, 2);
+  JobManager jobs(root, SIEVE_BINARY, 2, testing::kTestThreads);
   SearchManager searches(jobs);
   const json listed = searches.searches()["searches"];
   ASSERT_EQ(listed.size(), 1u);

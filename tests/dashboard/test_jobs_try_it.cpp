@@ -60,7 +60,7 @@ class TryItTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     runs_ = new JobsRunsRoot();
-    JobManager jobs(runs_->root(), SIEVE_BINARY, 2);
+    JobManager jobs(runs_->root(), SIEVE_BINARY, 2, testing::kTestThreads);
     const std::string run = jobs.launch(JobsRunsRoot::tiny_form("base", 20));
     ASSERT_TRUE(jobs.wait_until_ended(run, 120s));
     ASSERT_EQ(jobs.status(run)->state, "finished");
@@ -75,7 +75,7 @@ class TryItTest : public ::testing::Test {
 };
 
 TEST_F(TryItTest, BaselineAndVariantRunOneAfterTheOtherAndAreJudged) {
-  JobManager jobs(root(), SIEVE_BINARY, 2);
+  JobManager jobs(root(), SIEVE_BINARY, 2, testing::kTestThreads);
   TryItManager tries(jobs);
   const std::string id = tries.try_suggestion("base", "lower-lr", {{"--lr", "0.00001"}}, "val_loss", 30);
   EXPECT_EQ(id, "base.try-lower-lr-1");
@@ -131,7 +131,7 @@ TEST_F(TryItTest, BaselineAndVariantRunOneAfterTheOtherAndAreJudged) {
 }
 
 TEST_F(TryItTest, RefusesBadRequests) {
-  JobManager jobs(root(), SIEVE_BINARY, 2);
+  JobManager jobs(root(), SIEVE_BINARY, 2, testing::kTestThreads);
   TryItManager tries(jobs);
   const json lower = {{"--lr", "0.0001"}};
   EXPECT_THROW(tries.try_suggestion("nowhere", "r", lower, "val_loss", 10), NoSuchRun);

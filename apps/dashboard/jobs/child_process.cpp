@@ -50,6 +50,9 @@ pid_t spawn_job_process(const std::filesystem::path& binary, const JobCommand& c
   posix_spawn_file_actions_addopen(&setup.actions, STDOUT_FILENO, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_adddup2(&setup.actions, STDOUT_FILENO, STDERR_FILENO);
+  // Nothing else of the server's (its listening socket above all) stays open in a process that
+  // may outlive it.
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions, STDERR_FILENO + 1);
   posix_spawn_file_actions_addchdir_np(&setup.actions, command.cwd.c_str());
 
   std::vector<std::string> words{binary.string(), command.verb};

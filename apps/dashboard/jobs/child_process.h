@@ -1,7 +1,7 @@
 // Starting a `sieve` process for a job: in its own process group (so a stop reaches everything it
-// started), stdin from /dev/null, stdout and stderr appended to a log file, default signal
-// dispositions, and its thread count (OMP_NUM_THREADS, SIEVE_NUM_THREADS) set so that concurrent
-// jobs share the cores.
+// started), stdin from /dev/null, stdout and stderr appended to a log file, no other descriptor of
+// the server's inherited, default signal dispositions, and its thread count (OMP_NUM_THREADS,
+// SIEVE_NUM_THREADS) set so that concurrent jobs share the cores.
 #pragma once
 
 #include <sys/types.h>

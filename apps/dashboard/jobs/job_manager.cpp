@@ -36,12 +36,13 @@ std::string outcome_of_vanished(const fs::path& dir) {
 
 }  // namespace
 
-JobManager::JobManager(fs::path runs_root, fs::path sieve_binary, int cores)
-    : binary_(std::move(sieve_binary)), cores_(cores) {
+JobManager::JobManager(fs::path runs_root, fs::path sieve_binary, int cores, int threads_per_job)
+    : binary_(std::move(sieve_binary)), cores_(cores), threads_per_job_(threads_per_job) {
   std::error_code error;
   root_ = fs::canonical(runs_root, error);
   SIEVE_USER_CHECK(!error && fs::is_directory(root_), "runs directory '{}' does not exist", runs_root.string());
   SIEVE_USER_CHECK(cores_ >= 1, "the jobs need at least one core, not {}", cores_);
+  SIEVE_USER_CHECK(threads_per_job_ >= 0, "threads per job must be >= 0, not {}", threads_per_job_);
   recover_recorded_jobs();
   reaper_ = std::thread([this] { reap(); });
 }
@@ -194,7 +195,9 @@ void JobManager::start_queued() {
     queue_.pop_front();
     Job& job = jobs_.at(run);
     const int sharing = std::min(cores_, running_count() + 1 + static_cast<int>(queue_.size()));
-    job.running_threads = job.threads > 0 ? job.threads : std::max(1, cores_ / sharing);
+    job.running_threads = job.threads > 0             ? job.threads
+                          : threads_per_job_ > 0 ? threads_per_job_
+                                                 : std::max(1, cores_ / sharing);
     try {
       job.status.pid = spawn_job_process(binary_, job.command, job.dir / "train.log", job.running_threads);
     } catch (const std::exception& e) {

@@ -48,20 +48,24 @@ struct JobStatus {
 class JobManager {
  public:
   // `runs_root` must exist; `cores`: how many training processes may run at once (>= 1).
-  JobManager(std::filesystem::path runs_root, std::filesystem::path sieve_binary, int cores);
+  // `threads_per_job` > 0 gives every process that many threads; 0 shares the cores among the
+  // jobs running and queued when a process starts (a job alone gets them all).
+  JobManager(std::filesystem::path runs_root, std::filesystem::path sieve_binary, int cores, int threads_per_job = 0);
   ~JobManager();
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
   const std::filesystem::path& root() const { return root_; }
   int cores() const { return cores_; }
+  // The threads a job gets when it runs alone.
+  int solo_threads() const { return threads_per_job_ > 0 ? threads_per_job_ : cores_; }
 
   // Checks a LaunchForm (launch_form.h), creates its run directory and queues the job; returns
   // the run's name. Throws core::UserError for a bad form.
   std::string launch(const nlohmann::json& form);
   // Creates the new run directory `run` under the root and queues `command` for it (searches and
-  // try-it build their own commands). `threads` > 0 fixes OMP_NUM_THREADS; 0 picks it when the
-  // process starts: the cores shared among the jobs running and queued then.
+  // try-it build their own commands). `threads` > 0 fixes its thread count; 0 follows
+  // `threads_per_job`.
   void start(const std::string& run, const JobCommand& command, int threads = 0);
   // SIGTERM to a running job's process group (a queued one just leaves the queue). Throws
   // NoSuchRun for an unknown run and JobConflict when it is not running or queued.
@@ -101,6 +105,7 @@ class JobManager {
   std::filesystem::path root_;
   std::filesystem::path binary_;
   int cores_;
+  int threads_per_job_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::map<std::string, Job> jobs_;

@@ -195,9 +195,9 @@ void TryItManager::work() {
     const JobCommand baseline = trial.baseline;
     const JobCommand variant = trial.variant;
     lock.unlock();
-    // Both runs get every core the jobs may use, so their speeds compare.
-    std::string error = train(id + "/baseline", baseline, jobs_.cores());
-    if (error.empty()) error = train(id + "/variant", variant, jobs_.cores());
+    // Both runs get the threads of a job alone, so their speeds compare.
+    std::string error = train(id + "/baseline", baseline, jobs_.solo_threads());
+    if (error.empty()) error = train(id + "/variant", variant, jobs_.solo_threads());
     lock.lock();
     if (error.empty()) {
       conclude(trial);
