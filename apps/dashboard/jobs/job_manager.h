@@ -71,7 +71,7 @@ class JobManager {
   // NoSuchRun for an unknown run and JobConflict when it is not running or queued.
   void stop(const std::string& run);
   // Queues the run again with its recorded command (command.json, or the one kept in job.json)
-  // plus --resume. Throws NoSuchRun, JobConflict when it is active or finished, core::UserError
+  // plus --resume, with the thread count it was started with. Throws NoSuchRun, JobConflict when it is active or finished, core::UserError
   // when it has no usable command record.
   void resume(const std::string& run);
 

@@ -211,7 +211,8 @@ void SearchManager::launch_pending(Search& search) {
       if (trial.started) {
         jobs_.resume(trial.plan.run);
       } else {
-        jobs_.start(trial.plan.run, trial.plan.command);
+        // The search's share of the cores, split among its parallel trials.
+        jobs_.start(trial.plan.run, trial.plan.command, std::max(1, jobs_.solo_threads() / search.plan.parallel));
         trial.started = true;
       }
       trial.state = "queued";
