@@ -136,6 +136,20 @@ TEST_F(JobManagerTest, DestructorStopsWhatItStarted) {
   EXPECT_EQ(read_json(root() / "left-running" / "job.json")["state"], "stopped");
 }
 
+TEST_F(JobManagerTest, RemovedRunDirectoryStillLetsTheJobBeStopped) {
+  JobManager jobs(runs_.root(), SIEVE_BINARY, 2, testing::kTestThreads);
+  const std::string run = jobs.launch(JobsRunsRoot::tiny_form("doomed", kLongSteps));
+  ASSERT_TRUE(eventually([&] { return last_train_step(root() / run) >= 5; }, 60s));
+  fs::remove_all(root() / run);
+  jobs.stop(run);
+  ASSERT_TRUE(jobs.wait_until_ended(run, 60s));
+  EXPECT_FALSE(jobs.status(run)->active());
+  // The manager goes on.
+  const std::string next = jobs.launch(JobsRunsRoot::tiny_form("next", 10));
+  ASSERT_TRUE(jobs.wait_until_ended(next, 120s));
+  EXPECT_EQ(jobs.status(next)->state, "finished");
+}
+
 TEST_F(JobManagerTest, RestartSettlesRecordsOfVanishedProcesses) {
   {
     JobManager jobs(runs_.root(), SIEVE_BINARY, 2, testing::kTestThreads);

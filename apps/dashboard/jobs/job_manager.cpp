@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include "apps/dashboard/jobs/child_process.h"
@@ -34,6 +35,11 @@ std::string outcome_of_vanished(const fs::path& dir) {
                                                                                                    : "failed";
 }
 
+// Signals a job's whole process group; never pid 0 or below (our own group, or every process).
+void signal_job(pid_t pid, int signal) {
+  if (pid > 0) ::kill(-pid, signal);
+}
+
 }  // namespace
 
 JobManager::JobManager(fs::path runs_root, fs::path sieve_binary, int cores, int threads_per_job)
@@ -55,14 +61,14 @@ JobManager::~JobManager() {
   for (auto& [run, job] : jobs_) {
     if (!job.status.active()) continue;
     job.stop_requested = true;
-    ::kill(-job.status.pid, SIGTERM);
+    signal_job(job.status.pid, SIGTERM);
   }
   const auto any_active = [this] {
     return std::any_of(jobs_.begin(), jobs_.end(), [](const auto& entry) { return entry.second.status.active(); });
   };
   if (!changed_.wait_for(lock, kStopGrace, [&] { return !any_active(); }))
     for (auto& [run, job] : jobs_)
-      if (job.status.active()) ::kill(-job.status.pid, SIGKILL);
+      if (job.status.active()) signal_job(job.status.pid, SIGKILL);
   changed_.wait(lock, [&] { return !any_active(); });
   lock.unlock();
   reaper_.join();
@@ -96,9 +102,14 @@ void JobManager::enqueue(const std::string& run, fs::path dir, JobCommand comman
 }
 
 void JobManager::stop(const std::string& run) {
-  existing_run_directory(root_, run);
-  std::lock_guard lock(mutex_);
-  Job& job = known_job(run);
+  std::unique_lock lock(mutex_);
+  const auto it = jobs_.find(run);
+  if (it == jobs_.end()) {
+    lock.unlock();
+    existing_run_directory(root_, run);  // a malformed or unknown name says so
+    throw JobConflict(fmt::format("run '{}' is not running", run));
+  }
+  Job& job = it->second;
   if (job.status.state == "queued") {
     queue_.erase(std::find(queue_.begin(), queue_.end(), run));
     settle(job, "stopped", std::nullopt);
@@ -108,7 +119,7 @@ void JobManager::stop(const std::string& run) {
   if (job.status.state != "running") throw JobConflict(fmt::format("run '{}' is not running ({})", run, job.status.state));
   job.stop_requested = true;
   job.status.state = "stopping";
-  ::kill(-job.status.pid, SIGTERM);
+  signal_job(job.status.pid, SIGTERM);
   changed_.notify_all();
 }
 
@@ -182,12 +193,6 @@ int JobManager::running_count() const {
   }));
 }
 
-JobManager::Job& JobManager::known_job(const std::string& run) {
-  const auto it = jobs_.find(run);
-  if (it == jobs_.end()) throw JobConflict(fmt::format("run '{}' is not running", run));
-  return it->second;
-}
-
 // With the lock held.
 void JobManager::start_queued() {
   while (!closing_ && !queue_.empty() && running_count() < cores_) {
@@ -253,7 +258,12 @@ void JobManager::record(const Job& job) const {
                         {"started_unix_time", status.started_unix_time > 0 ? nlohmann::json(status.started_unix_time) : nlohmann::json(nullptr)},
                         {"ended_unix_time", status.ended_unix_time > 0 ? nlohmann::json(status.ended_unix_time) : nlohmann::json(nullptr)}};
   if (!job.command.verb.empty()) record["command"] = command_json(job.command);
-  write_job_record(job.dir, record);
+  try {
+    write_job_record(job.dir, record);
+  } catch (const std::exception& e) {
+    // The run directory was removed or is not writable: the job goes on, only unrecorded.
+    std::fprintf(stderr, "dashboard: %s\n", e.what());
+  }
 }
 
 void JobManager::recover_recorded_jobs() {
@@ -275,6 +285,7 @@ void JobManager::recover_recorded_jobs() {
       try {
         job.command = command_from_json(record["command"]);
       } catch (const core::UserError&) {
+        // A malformed command record: the run cannot be resumed from it; its state still counts.
       }
     }
     job.status.pid = record.value("pid", nlohmann::json()).is_number_integer() ? record["pid"].get<pid_t>() : 0;

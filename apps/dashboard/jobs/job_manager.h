@@ -67,8 +67,9 @@ class JobManager {
   // try-it build their own commands). `threads` > 0 fixes its thread count; 0 follows
   // `threads_per_job`.
   void start(const std::string& run, const JobCommand& command, int threads = 0);
-  // SIGTERM to a running job's process group (a queued one just leaves the queue). Throws
-  // NoSuchRun for an unknown run and JobConflict when it is not running or queued.
+  // SIGTERM to a running job's process group (a queued one just leaves the queue), even when its
+  // directory has been removed meanwhile. Throws NoSuchRun for an unknown run and JobConflict
+  // when it is not running or queued.
   void stop(const std::string& run);
   // Queues the run again with its recorded command (command.json, or the one kept in job.json)
   // plus --resume, with the thread count it was started with. Throws NoSuchRun, JobConflict when it is active or finished, core::UserError
@@ -100,7 +101,6 @@ class JobManager {
   void record(const Job& job) const;
   void recover_recorded_jobs();
   int running_count() const;
-  Job& known_job(const std::string& run);
 
   std::filesystem::path root_;
   std::filesystem::path binary_;

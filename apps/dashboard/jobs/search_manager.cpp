@@ -1,6 +1,7 @@
 #include "apps/dashboard/jobs/search_manager.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -108,7 +109,15 @@ json SearchManager::search(const std::string& id) const {
 void SearchManager::monitor() {
   std::unique_lock lock(mutex_);
   while (!closing_) {
-    for (auto& [id, search] : searches_) advance(search);
+    for (auto& [id, search] : searches_) {
+      try {
+        advance(search);
+      } catch (const std::exception& e) {
+        // Its directory was removed or cannot be written: the search cannot go on.
+        std::fprintf(stderr, "dashboard: search %s: %s\n", id.c_str(), e.what());
+        stop_trials(search);
+      }
+    }
     wake_.wait_for(lock, kPollInterval);
   }
 }
@@ -147,8 +156,8 @@ void SearchManager::observe(Search& search, Trial& trial) {
       trial.stop_sent = true;
       try {
         jobs_.stop(trial.plan.run);
-      } catch (const JobConflict&) {
-        // It ended meanwhile: the next look settles it.
+      } catch (const std::exception&) {
+        // It ended meanwhile (the next look settles it), or its directory is gone (it fails).
       }
     }
     return;
@@ -232,8 +241,8 @@ void SearchManager::stop_trials(Search& search) {
     if (is_active(trial.state)) {
       try {
         jobs_.stop(trial.plan.run);
-      } catch (const JobConflict&) {
-        // Ended meanwhile.
+      } catch (const std::exception&) {
+        // Ended meanwhile, or its directory is gone.
       }
     }
     if (is_active(trial.state) || trial.state == "pending" || trial.state == "waiting") trial.state = "stopped";
@@ -265,8 +274,12 @@ json SearchManager::search_json(const Search& search) const {
 void SearchManager::save(Search& search) const {
   std::string text = search_json(search).dump(2) + "\n";
   if (text == search.saved) return;
-  core::write_file_atomically(jobs_.root() / search.plan.name / "search.json", text);
-  search.saved = std::move(text);
+  search.saved = text;
+  try {
+    core::write_file_atomically(jobs_.root() / search.plan.name / "search.json", text);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dashboard: %s\n", e.what());  // listed while the dashboard runs, not after
+  }
 }
 
 }  // namespace sieve::dashboard

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <regex>
 #include <set>
 
@@ -231,8 +232,8 @@ std::string TryItManager::train(const std::string& run, const JobCommand& comman
     if (!closing) continue;
     try {
       jobs_.stop(run);
-    } catch (const JobConflict&) {
-      // Ended meanwhile.
+    } catch (const std::exception&) {
+      // Ended meanwhile, or its directory is gone.
     }
     jobs_.wait_until_ended(run, 24h);
     return "the dashboard stopped before the trial finished";
@@ -262,7 +263,11 @@ void TryItManager::conclude(Trial& trial) {
 }
 
 void TryItManager::save(const Trial& trial) const {
-  core::write_file_atomically(trial.dir / "try.json", trial.json.dump(2) + "\n");
+  try {
+    core::write_file_atomically(trial.dir / "try.json", trial.json.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dashboard: %s\n", e.what());  // listed while the dashboard runs, not after
+  }
 }
 
 }  // namespace sieve::dashboard
