@@ -30,9 +30,8 @@ class JobsRunsRoot {
 
   // The tiny preset on corpus.txt: batch 2 × context 32, 2 validation windows.
   static nlohmann::json tiny_form(const std::string& name, int steps) {
-    return {{"name", name},     {"preset", "tiny"},        {"dataset", "corpus.txt"}, {"batch", 2},
-            {"context", 32},    {"steps", steps},          {"eval_windows", 2},       {"val_fraction", 0.05},
-            {"log_interval", 5}};
+    return {{"name", name},   {"preset", "tiny"},  {"dataset", "corpus.txt"}, {"batch", 2},       {"context", 32},
+            {"steps", steps}, {"eval_windows", 2}, {"val_fraction", 0.05},    {"log_interval", 5}};
   }
 
  private:

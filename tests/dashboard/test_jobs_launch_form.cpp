@@ -53,8 +53,13 @@ class LaunchForm : public ::testing::Test {
 
 TEST_F(LaunchForm, PresetRunBecomesSieveTrain) {
   json form = JobsRunsRoot::tiny_form("run-1", 40);
-  form.update({{"precision", "bf16"}, {"lr", 0.003}, {"grad_accum", 2}, {"attention", "sparse"}, {"tau", 0.4},
-               {"max_bytes", 5000}, {"eval_interval", 10}});
+  form.update({{"precision", "bf16"},
+               {"lr", 0.003},
+               {"grad_accum", 2},
+               {"attention", "sparse"},
+               {"tau", 0.4},
+               {"max_bytes", 5000},
+               {"eval_interval", 10}});
   const LaunchPlan plan = plan_launch(form, root());
   EXPECT_EQ(plan.run, "run-1");
   EXPECT_EQ(plan.dir, root() / "run-1");

@@ -26,8 +26,9 @@ using testing::read_text;
 
 // The words of the tiny command line, relative to the runs directory, as command.json keeps them.
 std::vector<std::string> cli_args(int steps) {
-  return {"--data", "corpus.txt", "--out", "cli", "--preset", "tiny", "--batch", "2", "--context", "32",
-          "--steps", std::to_string(steps), "--eval-windows", "2", "--val-fraction", "0.05", "--log-interval", "5"};
+  return {"--data",         "corpus.txt", "--out",          "cli",  "--preset",       "tiny",
+          "--batch",        "2",          "--context",      "32",   "--steps",        std::to_string(steps),
+          "--eval-windows", "2",          "--val-fraction", "0.05", "--log-interval", "5"};
 }
 
 class ModelRuns : public ::testing::Test {
@@ -55,9 +56,8 @@ class ModelRuns : public ::testing::Test {
 
 TEST_F(ModelRuns, TrainsARunsModelFurtherAndFineTunesItWithLora) {
   JobManager jobs(root(), SIEVE_BINARY, 2, testing::kTestThreads);
-  json more = {{"name", "more"},         {"model", "cli"},      {"dataset", "corpus.txt"},
-               {"batch", 2},             {"context", 32},       {"steps", 10},
-               {"eval_windows", 2},      {"val_fraction", 0.05}};
+  json more = {{"name", "more"}, {"model", "cli"}, {"dataset", "corpus.txt"}, {"batch", 2},
+               {"context", 32},  {"steps", 10},    {"eval_windows", 2},       {"val_fraction", 0.05}};
   jobs.launch(more);
   json lora = more;
   lora["name"] = "lora";
@@ -91,7 +91,8 @@ TEST_F(ModelRuns, TriesAChangeOnARunStartedFromTheCommandLine) {
   TryItManager tries(jobs);
   const std::string id = tries.try_suggestion("cli", "bigger-batch", {{"--batch", 4}}, "tokens_per_s", 10);
   json trial;
-  ASSERT_TRUE(eventually([&] { return (trial = tries.trial(id))["state"] != "queued" && trial["state"] != "running"; }, 120s));
+  ASSERT_TRUE(
+      eventually([&] { return (trial = tries.trial(id))["state"] != "queued" && trial["state"] != "running"; }, 120s));
   ASSERT_EQ(trial["state"], "done") << trial.dump(2);
   // Relative paths resolved in the run's directory of origin; the model's tokenizer reused.
   const auto args = read_json(root() / id / "variant" / "job.json")["command"]["args"].get<std::vector<std::string>>();

@@ -38,11 +38,12 @@ std::string refusal(const json& spec, const fs::path& root) {
 
 TEST(SearchSpec, GridCoversEveryCombinationAndSetsTheRungs) {
   JobsRunsRoot runs;
-  const json spec = {{"name", "grid"},
-                     {"base", tiny_base()},
-                     {"parameters", {{{"name", "lr"}, {"values", {0.01, 0.001}}}, {{"name", "batch"}, {"values", {2, 4, 8}}}}},
-                     {"rungs", {20, 60}},
-                     {"eta", 2}};
+  const json spec = {
+      {"name", "grid"},
+      {"base", tiny_base()},
+      {"parameters", {{{"name", "lr"}, {"values", {0.01, 0.001}}}, {{"name", "batch"}, {"values", {2, 4, 8}}}}},
+      {"rungs", {20, 60}},
+      {"eta", 2}};
   const SearchPlan plan = plan_search(spec, fs::canonical(runs.root()), 2);
   ASSERT_EQ(plan.trials.size(), 6u);
   EXPECT_EQ(plan.trials[0].run, "grid/trial-01");
@@ -92,7 +93,9 @@ TEST(SearchSpec, RandomDrawsAreSeededAndInRange) {
 TEST(SearchSpec, RefusesBadSpecs) {
   JobsRunsRoot runs;
   const fs::path root = fs::canonical(runs.root());
-  const json good = {{"name", "s"}, {"base", tiny_base()}, {"parameters", {{{"name", "lr"}, {"values", {0.01}}}}},
+  const json good = {{"name", "s"},
+                     {"base", tiny_base()},
+                     {"parameters", {{{"name", "lr"}, {"values", {0.01}}}}},
                      {"rungs", {10, 20}}};
   ASSERT_EQ(refusal(good, root), "");
   const auto with = [&](const char* field, const json& value) {

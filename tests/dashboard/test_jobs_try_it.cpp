@@ -79,8 +79,8 @@ TEST_F(TryItTest, BaselineAndVariantRunOneAfterTheOtherAndAreJudged) {
   TryItManager tries(jobs);
   const std::string id = tries.try_suggestion("base", "lower-lr", {{"--lr", "0.00001"}}, "val_loss", 30);
   EXPECT_EQ(id, "base.try-lower-lr-1");
-  const std::string again = tries.try_suggestion("base", "checkpointing", {{"--activation-checkpointing", ""}},
-                                                 "tokens_per_s", 30);
+  const std::string again =
+      tries.try_suggestion("base", "checkpointing", {{"--activation-checkpointing", ""}}, "tokens_per_s", 30);
   EXPECT_EQ(again, "base.try-checkpointing-1");
   json trial;
   ASSERT_TRUE(eventually([&] { return (trial = tries.trial(again))["state"] == "done"; }, 120s)) << trial.dump(2);

@@ -20,7 +20,9 @@ std::size_t end_of_values(const std::vector<std::string>& args, std::size_t at) 
 
 }  // namespace
 
-bool has_flag(const std::vector<std::string>& args, std::string_view flag) { return flag_value(args, flag).has_value(); }
+bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
+  return flag_value(args, flag).has_value();
+}
 
 std::optional<std::string> flag_value(const std::vector<std::string>& args, std::string_view flag) {
   for (std::size_t i = 0; i < args.size(); ++i) {

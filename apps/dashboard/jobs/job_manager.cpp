@@ -116,7 +116,8 @@ void JobManager::stop(const std::string& run) {
     return;
   }
   if (job.status.state == "stopping") return;
-  if (job.status.state != "running") throw JobConflict(fmt::format("run '{}' is not running ({})", run, job.status.state));
+  if (job.status.state != "running")
+    throw JobConflict(fmt::format("run '{}' is not running ({})", run, job.status.state));
   job.stop_requested = true;
   job.status.state = "stopping";
   signal_job(job.status.pid, SIGTERM);
@@ -168,13 +169,16 @@ nlohmann::json JobManager::jobs() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [run, job] : jobs_) {
     const JobStatus& status = job.status;
-    list.push_back({{"run", run},
-                    {"state", status.state},
-                    {"pid", status.pid > 0 ? nlohmann::json(status.pid) : nlohmann::json(nullptr)},
-                    {"exit_code", status.exit_code ? nlohmann::json(*status.exit_code) : nlohmann::json(nullptr)},
-                    {"started_unix_time", status.started_unix_time > 0 ? nlohmann::json(status.started_unix_time) : nlohmann::json(nullptr)},
-                    {"ended_unix_time", status.ended_unix_time > 0 ? nlohmann::json(status.ended_unix_time) : nlohmann::json(nullptr)},
-                    {"threads", job.running_threads > 0 ? nlohmann::json(job.running_threads) : nlohmann::json(nullptr)}});
+    list.push_back(
+        {{"run", run},
+         {"state", status.state},
+         {"pid", status.pid > 0 ? nlohmann::json(status.pid) : nlohmann::json(nullptr)},
+         {"exit_code", status.exit_code ? nlohmann::json(*status.exit_code) : nlohmann::json(nullptr)},
+         {"started_unix_time",
+          status.started_unix_time > 0 ? nlohmann::json(status.started_unix_time) : nlohmann::json(nullptr)},
+         {"ended_unix_time",
+          status.ended_unix_time > 0 ? nlohmann::json(status.ended_unix_time) : nlohmann::json(nullptr)},
+         {"threads", job.running_threads > 0 ? nlohmann::json(job.running_threads) : nlohmann::json(nullptr)}});
   }
   return {{"jobs", list}};
 }
@@ -200,7 +204,7 @@ void JobManager::start_queued() {
     queue_.pop_front();
     Job& job = jobs_.at(run);
     const int sharing = std::min(cores_, running_count() + 1 + static_cast<int>(queue_.size()));
-    job.running_threads = job.threads > 0             ? job.threads
+    job.running_threads = job.threads > 0        ? job.threads
                           : threads_per_job_ > 0 ? threads_per_job_
                                                  : std::max(1, cores_ / sharing);
     try {
@@ -255,8 +259,10 @@ void JobManager::record(const Job& job) const {
   nlohmann::json record{{"pid", status.pid > 0 ? nlohmann::json(status.pid) : nlohmann::json(nullptr)},
                         {"state", status.state == "stopping" ? "running" : status.state},
                         {"exit_code", status.exit_code ? nlohmann::json(*status.exit_code) : nlohmann::json(nullptr)},
-                        {"started_unix_time", status.started_unix_time > 0 ? nlohmann::json(status.started_unix_time) : nlohmann::json(nullptr)},
-                        {"ended_unix_time", status.ended_unix_time > 0 ? nlohmann::json(status.ended_unix_time) : nlohmann::json(nullptr)}};
+                        {"started_unix_time", status.started_unix_time > 0 ? nlohmann::json(status.started_unix_time)
+                                                                           : nlohmann::json(nullptr)},
+                        {"ended_unix_time", status.ended_unix_time > 0 ? nlohmann::json(status.ended_unix_time)
+                                                                       : nlohmann::json(nullptr)}};
   if (!job.command.verb.empty()) record["command"] = command_json(job.command);
   try {
     write_job_record(job.dir, record);

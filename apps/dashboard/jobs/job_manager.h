@@ -72,8 +72,8 @@ class JobManager {
   // when it is not running or queued.
   void stop(const std::string& run);
   // Queues the run again with its recorded command (command.json, or the one kept in job.json)
-  // plus --resume, with the thread count it was started with. Throws NoSuchRun, JobConflict when it is active or finished, core::UserError
-  // when it has no usable command record.
+  // plus --resume, with the thread count it was started with. Throws NoSuchRun, JobConflict when it is active or
+  // finished, core::UserError when it has no usable command record.
   void resume(const std::string& run);
 
   // The status of a job this manager knows (launched, or found in a job.json at start).
@@ -88,9 +88,9 @@ class JobManager {
     std::filesystem::path dir;
     JobCommand command;
     JobStatus status;
-    int threads = 0;           // requested; 0: chosen at start
-    int running_threads = 0;   // what the process got
-    bool child = true;         // false: found running at start, not our child (polled, not waited)
+    int threads = 0;          // requested; 0: chosen at start
+    int running_threads = 0;  // what the process got
+    bool child = true;        // false: found running at start, not our child (polled, not waited)
     bool stop_requested = false;
   };
 

@@ -15,10 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::array kFields{"name",      "preset",       "model",        "dataset",   "precision",
-                             "lr",        "batch",        "grad_accum",   "context",   "attention",
-                             "tau",       "lora_rank",    "steps",        "max_bytes", "eval_interval",
-                             "log_interval", "eval_windows", "val_fraction"};
+constexpr std::array kFields{"name",  "preset",     "model",         "dataset",      "precision",    "lr",
+                             "batch", "grad_accum", "context",       "attention",    "tau",          "lora_rank",
+                             "steps", "max_bytes",  "eval_interval", "log_interval", "eval_windows", "val_fraction"};
 constexpr std::array kBuiltinDatasets{"gcide", "foldoc", "wikitext-2"};
 
 // The form's fields, read with type and range checks.
@@ -41,8 +40,8 @@ class Form {
   template <std::size_t N>
   std::string choice(const char* field, const std::array<const char*, N>& options) const {
     const std::string value = text(field);
-    SIEVE_USER_CHECK(std::find(options.begin(), options.end(), value) != options.end(), "'{}' must be one of {}, not '{}'",
-                     field, fmt::join(options, ", "), value);
+    SIEVE_USER_CHECK(std::find(options.begin(), options.end(), value) != options.end(),
+                     "'{}' must be one of {}, not '{}'", field, fmt::join(options, ", "), value);
     return value;
   }
 
@@ -73,7 +72,8 @@ class Form {
 std::string number_text(double value) { return fmt::format("{:.9g}", value); }
 
 std::string dataset_argument(const Form& form, const fs::path& root) {
-  SIEVE_USER_CHECK(form.has("dataset"), "'dataset' is required: gcide, foldoc, wikitext-2 or a file under the runs directory");
+  SIEVE_USER_CHECK(form.has("dataset"),
+                   "'dataset' is required: gcide, foldoc, wikitext-2 or a file under the runs directory");
   const std::string dataset = form.text("dataset");
   if (std::find(kBuiltinDatasets.begin(), kBuiltinDatasets.end(), dataset) != kBuiltinDatasets.end()) return dataset;
   const fs::path file = existing_under_root(root, dataset, "dataset file");
@@ -103,7 +103,8 @@ LaunchPlan plan_launch(const json& body, const fs::path& root, bool allow_nested
   plan.dir = new_run_directory(root, plan.run);
   plan.command.cwd = root;
 
-  SIEVE_USER_CHECK(form.has("preset") != form.has("model"), "give exactly one of 'preset' (a new model) and 'model' (a run's model)");
+  SIEVE_USER_CHECK(form.has("preset") != form.has("model"),
+                   "give exactly one of 'preset' (a new model) and 'model' (a run's model)");
   const std::int64_t lora_rank = form.has("lora_rank") ? form.integer("lora_rank", 0, 1024) : 0;
   std::vector<std::string>& args = plan.command.args;
   if (form.has("preset")) {
@@ -116,7 +117,8 @@ LaunchPlan plan_launch(const json& body, const fs::path& root, bool allow_nested
                      "'attention' and 'tau' are for new models: a model keeps the attention in its config.json");
     if (lora_rank > 0) {
       plan.command.verb = "finetune";
-      args = {"--model", model.string(), "--out", plan.dir.string(), "--lora", "--lora-rank", std::to_string(lora_rank)};
+      args = {"--model",     model.string(),           "--out", plan.dir.string(), "--lora",
+              "--lora-rank", std::to_string(lora_rank)};
     } else {
       plan.command.verb = "train";
       args = {"--model-path", model.string(), "--out", plan.dir.string()};
@@ -125,14 +127,16 @@ LaunchPlan plan_launch(const json& body, const fs::path& root, bool allow_nested
   args.insert(args.end(), {"--data", dataset_argument(form, root)});
 
   const auto add = [&](const char* flag, std::string value) { args.insert(args.end(), {flag, std::move(value)}); };
-  if (form.has("precision")) add("--precision", form.choice("precision", std::array{"fp32", "bf16", "fp16", "tf32", "auto"}));
+  if (form.has("precision"))
+    add("--precision", form.choice("precision", std::array{"fp32", "bf16", "fp16", "tf32", "auto"}));
   if (form.has("lr")) add("--lr", number_text(form.real("lr", 0.0, 1.0, true)));
   if (form.has("batch")) add("--batch", std::to_string(form.integer("batch", 1, 1024)));
   if (form.has("grad_accum")) add("--grad-accum", std::to_string(form.integer("grad_accum", 1, 1024)));
   if (form.has("context")) add("--context", std::to_string(form.integer("context", 8, 65536)));
   if (form.has("attention")) add("--attention", form.choice("attention", std::array{"dense", "local", "sparse"}));
   if (form.has("tau")) {
-    SIEVE_USER_CHECK(form.has("attention") && form.text("attention") == "sparse", "'tau' needs 'attention': \"sparse\"");
+    SIEVE_USER_CHECK(form.has("attention") && form.text("attention") == "sparse",
+                     "'tau' needs 'attention': \"sparse\"");
     add("--dynamic-sparse-threshold", number_text(form.real("tau", 0.0, 1.0, false)));
   }
   if (form.has("steps")) add("--steps", std::to_string(form.integer("steps", 1, 10'000'000)));

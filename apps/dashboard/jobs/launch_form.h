@@ -13,8 +13,8 @@ namespace sieve::dashboard {
 
 // A form's run and the command that trains it (absolute paths, run from the runs root).
 struct LaunchPlan {
-  std::string run;               // the new run's name under the root
-  std::filesystem::path dir;     // root/run, not created yet
+  std::string run;            // the new run's name under the root
+  std::filesystem::path dir;  // root/run, not created yet
   JobCommand command;
 };
 

@@ -64,8 +64,8 @@ fs::path existing_run_directory(const fs::path& root, std::string_view name) {
 
 fs::path existing_under_root(const fs::path& root, std::string_view relative, std::string_view what) {
   const fs::path path{std::string(relative)};
-  SIEVE_USER_CHECK(!relative.empty() && path.is_relative(), "{} '{}': give a path relative to the runs directory",
-                   what, relative);
+  SIEVE_USER_CHECK(!relative.empty() && path.is_relative(), "{} '{}': give a path relative to the runs directory", what,
+                   relative);
   SIEVE_USER_CHECK(std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".."; }),
                    "{} '{}': '..' is not allowed", what, relative);
   std::error_code error;

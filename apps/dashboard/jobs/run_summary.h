@@ -13,12 +13,12 @@
 namespace sieve::dashboard {
 
 struct RunSummary {
-  std::int64_t step = 0;                 // the last train or eval record's step
-  std::int64_t steps = 0;                // the last start record's target
-  std::optional<double> val_loss;        // the last eval record's
-  std::optional<double> tokens_per_s;    // mean over the train records but the first (warm-up)
-  std::optional<double> skipped_total;   // the last train record's
-  std::optional<double> peak_rss_mb;     // the largest any train record reports
+  std::int64_t step = 0;                // the last train or eval record's step
+  std::int64_t steps = 0;               // the last start record's target
+  std::optional<double> val_loss;       // the last eval record's
+  std::optional<double> tokens_per_s;   // mean over the train records but the first (warm-up)
+  std::optional<double> skipped_total;  // the last train record's
+  std::optional<double> peak_rss_mb;    // the largest any train record reports
   bool reached_end() const { return steps > 0 && step >= steps; }
 };
 

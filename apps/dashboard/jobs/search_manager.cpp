@@ -61,7 +61,8 @@ std::string SearchManager::start_search(const json& spec) {
 
 void SearchManager::load_earlier_searches() {
   std::error_code error;
-  for (auto it = fs::directory_iterator(jobs_.root(), error); !error && it != fs::directory_iterator(); it.increment(error)) {
+  for (auto it = fs::directory_iterator(jobs_.root(), error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
     json search = read_json_record(it->path() / "search.json");
     if (!search.is_object() || !search.contains("id") || !search["id"].is_string() || !search.contains("trials") ||
         !search["trials"].is_array())
@@ -70,7 +71,8 @@ void SearchManager::load_earlier_searches() {
       search["state"] = "stopped";
       for (json& trial : search["trials"])
         if (trial.is_object() && trial["state"].is_string() &&
-            (is_active(trial["state"].get<std::string>()) || trial["state"] == "pending" || trial["state"] == "waiting"))
+            (is_active(trial["state"].get<std::string>()) || trial["state"] == "pending" ||
+             trial["state"] == "waiting"))
           trial["state"] = "stopped";
     }
     const std::string id = search["id"];
@@ -265,9 +267,10 @@ json SearchManager::search_json(const Search& search) const {
                       {"rung", trial->reported_rung},
                       {"val_loss", trial->reported_loss ? json(*trial->reported_loss) : json(nullptr)},
                       {"step", trial->step}});
-  return {{"id", search.plan.name},         {"name", search.plan.name},   {"state", search.state},
-          {"rungs", search.plan.rungs},     {"eta", search.plan.eta},     {"parallel", search.plan.parallel},
-          {"rung", search.rung},            {"created_unix_time", search.created_unix_time},
+  return {{"id", search.plan.name}, {"name", search.plan.name},
+          {"state", search.state},  {"rungs", search.plan.rungs},
+          {"eta", search.plan.eta}, {"parallel", search.plan.parallel},
+          {"rung", search.rung},    {"created_unix_time", search.created_unix_time},
           {"trials", trials}};
 }
 

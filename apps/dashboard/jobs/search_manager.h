@@ -58,11 +58,11 @@ class SearchManager {
   struct Trial {
     SearchTrialPlan plan;
     std::string state = "pending";
-    int rung = 0;                   // the rung it works towards (or has reached, when waiting)
-    int reported_rung = -1;         // the furthest rung whose validation it has
+    int rung = 0;            // the rung it works towards (or has reached, when waiting)
+    int reported_rung = -1;  // the furthest rung whose validation it has
     std::optional<double> reported_loss;
     std::int64_t step = 0;
-    bool started = false;           // its run directory exists (later rungs resume it)
+    bool started = false;  // its run directory exists (later rungs resume it)
     bool stop_sent = false;
     std::unique_ptr<MetricsFile> metrics;
   };

@@ -20,7 +20,8 @@ constexpr std::size_t kMaxTrials = 64;
 constexpr std::size_t kMaxParameters = 8;
 constexpr std::size_t kMaxValues = 32;
 constexpr std::size_t kMaxRungs = 8;
-const std::set<std::string> kIntegerFields{"batch",    "grad_accum",   "context",       "lora_rank",   "steps",
+const std::set<std::string> kSpecFields{"name", "base", "mode", "trials", "seed", "parameters", "rungs", "eta", "parallel"};
+const std::set<std::string> kIntegerFields{"batch",     "grad_accum",    "context",      "lora_rank",   "steps",
                                            "max_bytes", "eval_interval", "log_interval", "eval_windows"};
 
 struct Parameter {
@@ -53,8 +54,9 @@ Parameter parse_parameter(const json& entry, bool random) {
     return parameter;
   }
   SIEVE_USER_CHECK(random, "parameter '{}': a grid search needs a 'values' list", parameter.name);
-  SIEVE_USER_CHECK(entry.contains("min") && entry["min"].is_number() && entry.contains("max") && entry["max"].is_number(),
-                   "parameter '{}' needs 'values', or numbers 'min' and 'max'", parameter.name);
+  SIEVE_USER_CHECK(
+      entry.contains("min") && entry["min"].is_number() && entry.contains("max") && entry["max"].is_number(),
+      "parameter '{}' needs 'values', or numbers 'min' and 'max'", parameter.name);
   parameter.min = entry["min"].get<double>();
   parameter.max = entry["max"].get<double>();
   parameter.log = entry.value("log", false);
@@ -68,8 +70,9 @@ json draw(const Parameter& parameter, std::mt19937_64& generator) {
   if (!parameter.values.empty())
     return parameter.values[std::uniform_int_distribution<std::size_t>(0, parameter.values.size() - 1)(generator)];
   const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(generator);
-  const double value = parameter.log ? std::exp(std::log(parameter.min) + unit * (std::log(parameter.max) - std::log(parameter.min)))
-                                     : parameter.min + unit * (parameter.max - parameter.min);
+  const double value =
+      parameter.log ? std::exp(std::log(parameter.min) + unit * (std::log(parameter.max) - std::log(parameter.min)))
+                    : parameter.min + unit * (parameter.max - parameter.min);
   if (kIntegerFields.contains(parameter.name)) return static_cast<std::int64_t>(std::llround(value));
   return value;
 }
@@ -99,14 +102,12 @@ std::vector<json> grid(const std::vector<Parameter>& parameters) {
 SearchPlan plan_search(const json& spec, const std::filesystem::path& root, int cores) {
   SIEVE_USER_CHECK(spec.is_object(), "the search must be a JSON object");
   for (const auto& [key, value] : spec.items())
-    SIEVE_USER_CHECK(std::set<std::string>({"name", "base", "mode", "trials", "seed", "parameters", "rungs", "eta",
-                                            "parallel"})
-                         .contains(key),
-                     "unknown search field '{}'", key);
+    SIEVE_USER_CHECK(kSpecFields.contains(key), "unknown search field '{}'", key);
   SearchPlan plan;
-  SIEVE_USER_CHECK(spec.contains("name") && spec["name"].is_string() && is_run_name_part(spec["name"].get<std::string>()),
-                   "'name' must be a new run directory name: letters, digits, '.', '_' and '-', starting with a letter "
-                   "or digit");
+  SIEVE_USER_CHECK(
+      spec.contains("name") && spec["name"].is_string() && is_run_name_part(spec["name"].get<std::string>()),
+      "'name' must be a new run directory name: letters, digits, '.', '_' and '-', starting with a letter "
+      "or digit");
   plan.name = spec["name"].get<std::string>();
   new_run_directory(root, plan.name);
   SIEVE_USER_CHECK(spec.contains("base") && spec["base"].is_object(), "'base' must be a launch form (without 'name')");
@@ -123,15 +124,17 @@ SearchPlan plan_search(const json& spec, const std::filesystem::path& root, int 
   std::set<std::string> seen;
   for (const json& entry : spec["parameters"]) {
     parameters.push_back(parse_parameter(entry, random));
-    SIEVE_USER_CHECK(seen.insert(parameters.back().name).second, "parameter '{}' is given twice", parameters.back().name);
+    SIEVE_USER_CHECK(seen.insert(parameters.back().name).second, "parameter '{}' is given twice",
+                     parameters.back().name);
   }
 
   std::vector<json> combinations;
   if (random) {
     const int trials = integer_field(spec, "trials", 1, static_cast<int>(kMaxTrials), 0);
     SIEVE_USER_CHECK(trials > 0, "a random search needs 'trials'");
-    SIEVE_USER_CHECK(!spec.contains("seed") || (spec["seed"].is_number_integer() && spec["seed"].get<std::int64_t>() >= 0),
-                     "'seed' must be a whole number >= 0");
+    SIEVE_USER_CHECK(
+        !spec.contains("seed") || (spec["seed"].is_number_integer() && spec["seed"].get<std::int64_t>() >= 0),
+        "'seed' must be a whole number >= 0");
     std::mt19937_64 generator(spec.contains("seed") ? spec["seed"].get<std::uint64_t>() : 0);
     for (int t = 0; t < trials; ++t) {
       json params = json::object();
@@ -145,10 +148,12 @@ SearchPlan plan_search(const json& spec, const std::filesystem::path& root, int 
 
   if (spec.contains("rungs") && !spec["rungs"].is_null()) {
     const json& rungs = spec["rungs"];
-    SIEVE_USER_CHECK(rungs.is_array() && !rungs.empty() && rungs.size() <= kMaxRungs, "'rungs' must list 1 to {} step counts", kMaxRungs);
+    SIEVE_USER_CHECK(rungs.is_array() && !rungs.empty() && rungs.size() <= kMaxRungs,
+                     "'rungs' must list 1 to {} step counts", kMaxRungs);
     for (const json& rung : rungs) {
-      SIEVE_USER_CHECK(rung.is_number_integer() && rung.get<std::int64_t>() >= 1 && rung.get<std::int64_t>() <= 10'000'000,
-                       "'rungs' must be step counts from 1 to 10^7");
+      SIEVE_USER_CHECK(
+          rung.is_number_integer() && rung.get<std::int64_t>() >= 1 && rung.get<std::int64_t>() <= 10'000'000,
+          "'rungs' must be step counts from 1 to 10^7");
       SIEVE_USER_CHECK(plan.rungs.empty() || rung.get<std::int64_t>() > plan.rungs.back(), "'rungs' must be ascending");
       plan.rungs.push_back(rung.get<std::int64_t>());
     }

@@ -16,10 +16,10 @@
 namespace sieve::dashboard {
 
 struct SearchTrialPlan {
-  std::string run;          // "<search>/trial-NN"
-  nlohmann::json params;    // the drawn values, {"lr": 0.003, ...}
-  nlohmann::json form;      // base + params + name + steps and eval_interval from the rungs
-  JobCommand command;       // what the form runs
+  std::string run;        // "<search>/trial-NN"
+  nlohmann::json params;  // the drawn values, {"lr": 0.003, ...}
+  nlohmann::json form;    // base + params + name + steps and eval_interval from the rungs
+  JobCommand command;     // what the form runs
 };
 
 struct SearchPlan {
@@ -33,9 +33,9 @@ struct SearchPlan {
 // Fields: "name" (a new run directory, one part), "base" (a LaunchForm without "name"), "mode"
 // ("grid", the default, or "random" with "trials" 1..64 and optional "seed"), "parameters" (1..8
 // of {"name": <form field>, "values": [...]} or, random only, {"name", "min", "max", "log"}),
-// "rungs" (1..8 ascending step counts; absent: one rung, the base's "steps"), "eta" (2..16, default 3), "parallel" (1..cores, default
-// cores). At most 64 trials. Every trial's form is checked as a launch form. Throws
-// core::UserError naming the field.
+// "rungs" (1..8 ascending step counts; absent: one rung, the base's "steps"), "eta" (2..16, default 3), "parallel"
+// (1..cores, default cores). At most 64 trials. Every trial's form is checked as a launch form. Throws core::UserError
+// naming the field.
 SearchPlan plan_search(const nlohmann::json& spec, const std::filesystem::path& root, int cores);
 
 }  // namespace sieve::dashboard

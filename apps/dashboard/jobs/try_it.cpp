@@ -10,6 +10,7 @@
 
 #include "apps/dashboard/jobs/command_args.h"
 #include "apps/dashboard/jobs/run_location.h"
+#include "apps/dashboard/jobs/run_summary.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 
@@ -119,8 +120,8 @@ std::string TryItManager::try_suggestion(const std::string& run, const std::stri
   const fs::path& root = jobs_.root();
   const fs::path run_dir = existing_run_directory(root, run);
   SIEVE_USER_CHECK(is_run_name_part(rule), "'{}' is not a suggestion rule", rule);
-  SIEVE_USER_CHECK(kMeasures.contains(measure), "'{}' is not a measure: val_loss, tokens_per_s, skipped_total or peak_rss_mb",
-                   measure);
+  SIEVE_USER_CHECK(kMeasures.contains(measure),
+                   "'{}' is not a measure: val_loss, tokens_per_s, skipped_total or peak_rss_mb", measure);
   if (steps == 0) steps = kDefaultSteps;
   SIEVE_USER_CHECK(steps >= 1 && steps <= kMaxSteps, "'steps' must be between 1 and {}, not {}", kMaxSteps, steps);
   const auto flags = parse_change(change);
@@ -155,11 +156,19 @@ std::string TryItManager::try_suggestion(const std::string& run, const std::stri
   trial.dir = dir;
   trial.baseline = std::move(baseline);
   trial.variant = std::move(variant);
-  trial.json = {{"id", id},           {"run", run},           {"rule", rule},
-                {"state", "queued"},  {"steps", steps},       {"change", change},
-                {"measure", measure}, {"baseline", {{"run", id + "/baseline"}}},
-                {"variant", {{"run", id + "/variant"}}},      {"difference", nullptr},
-                {"relative", nullptr}, {"verdict", nullptr}, {"created_unix_time", unix_time_now()}};
+  trial.json = {{"id", id},
+                {"run", run},
+                {"rule", rule},
+                {"state", "queued"},
+                {"steps", steps},
+                {"change", change},
+                {"measure", measure},
+                {"baseline", {{"run", id + "/baseline"}}},
+                {"variant", {{"run", id + "/variant"}}},
+                {"difference", nullptr},
+                {"relative", nullptr},
+                {"verdict", nullptr},
+                {"created_unix_time", unix_time_now()}};
   save(trial);
   queue_.push_back(id);
   wake_.notify_all();

@@ -17,16 +17,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/dashboard/jobs/job_manager.h"
-#include "apps/dashboard/jobs/run_summary.h"
 
 namespace sieve::dashboard {
 
@@ -54,7 +53,7 @@ class TryItManager {
 
  private:
   struct Trial {
-    nlohmann::json json;   // TryIt JSON
+    nlohmann::json json;  // TryIt JSON
     std::filesystem::path dir;
     JobCommand baseline;
     JobCommand variant;
