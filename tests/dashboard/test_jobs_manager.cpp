@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "apps/dashboard/jobs/job_manager.h"
+#include "apps/dashboard/jobs/job_services.h"
 #include "apps/dashboard/jobs/run_location.h"
 #include "jobs_test_runs.h"
 #include "sieve/core/error.h"
@@ -148,6 +149,24 @@ TEST_F(JobManagerTest, RemovedRunDirectoryStillLetsTheJobBeStopped) {
   const std::string next = jobs.launch(JobsRunsRoot::tiny_form("next", 10));
   ASSERT_TRUE(jobs.wait_until_ended(next, 120s));
   EXPECT_EQ(jobs.status(next)->state, "finished");
+}
+
+TEST_F(JobManagerTest, ServicesStopEverythingWhenDestroyed) {
+  pid_t pid = 0;
+  {
+    JobServices services(runs_.root(), SIEVE_BINARY, 2, testing::kTestThreads);
+    json base = JobsRunsRoot::tiny_form("unused", 10);
+    base.erase("name");
+    services.searches.start_search({{"name", "search"},
+                                    {"base", base},
+                                    {"parameters", {{{"name", "lr"}, {"values", {1e-3}}}}},
+                                    {"rungs", {kLongSteps}}});
+    ASSERT_TRUE(eventually([&] { return last_train_step(root() / "search" / "trial-01") >= 5; }, 60s));
+    pid = services.jobs.status("search/trial-01")->pid;
+  }
+  EXPECT_NE(::kill(pid, 0), 0);
+  EXPECT_EQ(read_json(root() / "search" / "trial-01" / "job.json")["state"], "stopped");
+  EXPECT_EQ(read_json(root() / "search" / "search.json")["state"], "stopped");
 }
 
 TEST_F(JobManagerTest, RestartSettlesRecordsOfVanishedProcesses) {
