@@ -10,7 +10,7 @@
 
 #include "apps/dashboard/jobs/job_manager.h"
 #include "apps/dashboard/jobs/job_services.h"
-#include "apps/dashboard/jobs/run_location.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "jobs_test_runs.h"
 #include "sieve/core/error.h"
 
@@ -194,8 +194,8 @@ TEST_F(JobManagerTest, RestartSettlesRecordsOfVanishedProcesses) {
 
 TEST_F(JobManagerTest, RefusesWhatCannotBeDone) {
   JobManager jobs(runs_.root(), SIEVE_BINARY, 2, testing::kTestThreads);
-  EXPECT_THROW(jobs.stop("nowhere"), NoSuchRun);
-  EXPECT_THROW(jobs.resume("nowhere"), NoSuchRun);
+  EXPECT_THROW(jobs.stop("nowhere"), RunNotFound);
+  EXPECT_THROW(jobs.resume("nowhere"), RunNotFound);
   EXPECT_THROW(jobs.stop("../etc"), core::UserError);
   EXPECT_THROW(jobs.resume("a/../../b"), core::UserError);
   fs::create_directories(root() / "bare");

@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "apps/dashboard/jobs/job_manager.h"
-#include "apps/dashboard/jobs/run_location.h"
 #include "apps/dashboard/jobs/search_manager.h"
 #include "apps/dashboard/jobs/search_spec.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "jobs_test_runs.h"
 #include "sieve/core/error.h"
 
@@ -153,7 +153,7 @@ TEST(SearchManagerTest, SuccessiveHalvingPrunesTheWorseTrialsAndRanksThem) {
   const std::string id = searches.start_search(spec);
   EXPECT_EQ(id, "halving");
   EXPECT_THROW(searches.start_search(spec), core::UserError);  // the name is taken
-  EXPECT_THROW(searches.search("nothing"), NoSuchRun);
+  EXPECT_THROW(searches.search("nothing"), RunNotFound);
   json search;
   ASSERT_TRUE(eventually([&] { return (search = searches.search(id))["state"] != "running"; }, 120s)) << search.dump(2);
   EXPECT_EQ(search["state"], "done") << search.dump(2);

@@ -5,8 +5,8 @@
 
 #include "apps/dashboard/jobs/command_args.h"
 #include "apps/dashboard/jobs/job_manager.h"
-#include "apps/dashboard/jobs/run_location.h"
 #include "apps/dashboard/jobs/try_it.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "jobs_test_runs.h"
 #include "sieve/core/error.h"
 
@@ -134,7 +134,7 @@ TEST_F(TryItTest, RefusesBadRequests) {
   JobManager jobs(root(), SIEVE_BINARY, 2, testing::kTestThreads);
   TryItManager tries(jobs);
   const json lower = {{"--lr", "0.0001"}};
-  EXPECT_THROW(tries.try_suggestion("nowhere", "r", lower, "val_loss", 10), NoSuchRun);
+  EXPECT_THROW(tries.try_suggestion("nowhere", "r", lower, "val_loss", 10), RunNotFound);
   EXPECT_THROW(tries.try_suggestion("../base", "r", lower, "val_loss", 10), core::UserError);
   EXPECT_THROW(tries.try_suggestion("base", "../r", lower, "val_loss", 10), core::UserError);
   EXPECT_THROW(tries.try_suggestion("base", "r", lower, "loss", 10), core::UserError);
@@ -145,7 +145,7 @@ TEST_F(TryItTest, RefusesBadRequests) {
   EXPECT_THROW(tries.try_suggestion("base", "r", {{"--lr", "--out"}}, "val_loss", 10), core::UserError);
   fs::create_directories(root() / "no-command");
   EXPECT_THROW(tries.try_suggestion("no-command", "r", lower, "val_loss", 10), core::UserError);
-  EXPECT_THROW(tries.trial("base.try-r-1"), NoSuchRun);  // nothing was queued
+  EXPECT_THROW(tries.trial("base.try-r-1"), RunNotFound);  // nothing was queued
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 #include "apps/dashboard/jobs/child_process.h"
 #include "apps/dashboard/jobs/command_args.h"
 #include "apps/dashboard/jobs/launch_form.h"
-#include "apps/dashboard/jobs/run_location.h"
 #include "apps/dashboard/jobs/run_summary.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/error.h"
 
 namespace sieve::dashboard {
@@ -106,7 +106,7 @@ void JobManager::stop(const std::string& run) {
   const auto it = jobs_.find(run);
   if (it == jobs_.end()) {
     lock.unlock();
-    existing_run_directory(root_, run);  // a malformed or unknown name says so
+    run_directory(root_, run);  // a malformed or unknown name says so
     throw JobConflict(fmt::format("run '{}' is not running", run));
   }
   Job& job = it->second;
@@ -125,7 +125,7 @@ void JobManager::stop(const std::string& run) {
 }
 
 void JobManager::resume(const std::string& run) {
-  const fs::path dir = existing_run_directory(root_, run);
+  const fs::path dir = run_directory(root_, run);
   {
     std::lock_guard lock(mutex_);
     if (const auto it = jobs_.find(run); it != jobs_.end()) {

@@ -68,11 +68,11 @@ class JobManager {
   // `threads_per_job`.
   void start(const std::string& run, const JobCommand& command, int threads = 0);
   // SIGTERM to a running job's process group (a queued one just leaves the queue), even when its
-  // directory has been removed meanwhile. Throws NoSuchRun for an unknown run and JobConflict
+  // directory has been removed meanwhile. Throws RunNotFound for an unknown run and JobConflict
   // when it is not running or queued.
   void stop(const std::string& run);
   // Queues the run again with its recorded command (command.json, or the one kept in job.json)
-  // plus --resume, with the thread count it was started with. Throws NoSuchRun, JobConflict when it is active or
+  // plus --resume, with the thread count it was started with. Throws RunNotFound, JobConflict when it is active or
   // finished, core::UserError when it has no usable command record.
   void resume(const std::string& run);
 

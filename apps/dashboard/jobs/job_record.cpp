@@ -1,32 +1,14 @@
 #include "apps/dashboard/jobs/job_record.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "apps/dashboard/runs/run_json.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 
 namespace sieve::dashboard {
-namespace {
 
 namespace fs = std::filesystem;
-
-// Job files are small; anything larger is not one of ours.
-constexpr std::uintmax_t kMaxRecordBytes = 1 << 20;
-
-}  // namespace
-
-nlohmann::json read_json_record(const fs::path& file) {
-  std::error_code error;
-  const std::uintmax_t size = fs::file_size(file, error);
-  if (error || size > kMaxRecordBytes) return nullptr;
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json value = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  return value.is_discarded() ? nlohmann::json(nullptr) : value;
-}
 
 nlohmann::json command_json(const JobCommand& command) {
   return {{"verb", command.verb}, {"args", command.args}, {"cwd", command.cwd.string()}};
@@ -51,14 +33,14 @@ JobCommand command_from_json(const nlohmann::json& json) {
 }
 
 std::optional<JobCommand> recorded_command(const fs::path& run_dir) {
-  const nlohmann::json command = read_json_record(run_dir / "command.json");
+  const nlohmann::json command = read_run_json(run_dir / "command.json");
   if (command.is_object()) return command_from_json(command);
   const nlohmann::json job = read_job_record(run_dir);
   if (job.is_object() && job.contains("command")) return command_from_json(job["command"]);
   return std::nullopt;
 }
 
-nlohmann::json read_job_record(const fs::path& run_dir) { return read_json_record(run_dir / "job.json"); }
+nlohmann::json read_job_record(const fs::path& run_dir) { return read_run_json(run_dir / "job.json"); }
 
 void write_job_record(const fs::path& run_dir, const nlohmann::json& record) {
   core::write_file_atomically(run_dir / "job.json", record.dump(2) + "\n");

@@ -33,9 +33,6 @@ std::optional<JobCommand> recorded_command(const std::filesystem::path& run_dir)
 nlohmann::json read_job_record(const std::filesystem::path& run_dir);
 void write_job_record(const std::filesystem::path& run_dir, const nlohmann::json& record);
 
-// A small JSON file the jobs wrote (job.json, search.json, try.json); null when absent or unreadable.
-nlohmann::json read_json_record(const std::filesystem::path& file);
-
 double unix_time_now();
 
 }  // namespace sieve::dashboard

@@ -1,7 +1,7 @@
 // The dashboard's job side in one object: the job manager and the searches and try-it trials
 // that use it, built and destroyed in the right order (trials and searches stop before the
 // manager stops the processes). The HTTP server holds one and maps the exceptions: core::UserError
-// to 400, NoSuchRun to 404, JobConflict to 409.
+// to 400, RunNotFound to 404, JobConflict to 409.
 #pragma once
 
 #include <filesystem>

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "apps/dashboard/jobs/run_location.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/error.h"
 
 namespace sieve::dashboard {

@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "apps/dashboard/jobs/run_location.h"
 #include "apps/dashboard/jobs/run_summary.h"
+#include "apps/dashboard/runs/run_json.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 
@@ -63,7 +64,7 @@ void SearchManager::load_earlier_searches() {
   std::error_code error;
   for (auto it = fs::directory_iterator(jobs_.root(), error); !error && it != fs::directory_iterator();
        it.increment(error)) {
-    json search = read_json_record(it->path() / "search.json");
+    json search = read_run_json(it->path() / "search.json");
     if (!search.is_object() || !search.contains("id") || !search["id"].is_string() || !search.contains("trials") ||
         !search["trials"].is_array())
       continue;
@@ -84,7 +85,7 @@ void SearchManager::stop_search(const std::string& id) {
   std::lock_guard lock(mutex_);
   if (earlier_.contains(id)) throw JobConflict(fmt::format("search '{}' is {}", id, earlier_.at(id)["state"].dump()));
   const auto it = searches_.find(id);
-  if (it == searches_.end()) throw NoSuchRun(fmt::format("no search '{}'", id));
+  if (it == searches_.end()) throw RunNotFound(fmt::format("no search '{}'", id));
   if (it->second.state != "running") throw JobConflict(fmt::format("search '{}' is {}", id, it->second.state));
   stop_trials(it->second);
 }
@@ -104,7 +105,7 @@ json SearchManager::search(const std::string& id) const {
   std::lock_guard lock(mutex_);
   if (const auto earlier = earlier_.find(id); earlier != earlier_.end()) return earlier->second;
   const auto it = searches_.find(id);
-  if (it == searches_.end()) throw NoSuchRun(fmt::format("no search '{}'", id));
+  if (it == searches_.end()) throw RunNotFound(fmt::format("no search '{}'", id));
   return search_json(it->second);
 }
 

@@ -45,13 +45,13 @@ class SearchManager {
   // Checks a SearchSpec (search_spec.h), creates the search's directory and starts its first
   // trials; returns the search's id (its name). Throws core::UserError for a bad spec.
   std::string start_search(const nlohmann::json& spec);
-  // Stops the search's running trials and starts no more. Throws NoSuchRun for an unknown id,
+  // Stops the search's running trials and starts no more. Throws RunNotFound for an unknown id,
   // JobConflict when it is no longer running.
   void stop_search(const std::string& id);
 
   // {"searches":[Search JSON]}, newest first.
   nlohmann::json searches() const;
-  // Throws NoSuchRun for an unknown id.
+  // Throws RunNotFound for an unknown id.
   nlohmann::json search(const std::string& id) const;
 
  private:

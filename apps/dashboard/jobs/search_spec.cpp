@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "apps/dashboard/jobs/launch_form.h"
-#include "apps/dashboard/jobs/run_location.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/error.h"
 
 namespace sieve::dashboard {

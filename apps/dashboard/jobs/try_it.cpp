@@ -9,8 +9,9 @@
 #include <fmt/format.h>
 
 #include "apps/dashboard/jobs/command_args.h"
-#include "apps/dashboard/jobs/run_location.h"
 #include "apps/dashboard/jobs/run_summary.h"
+#include "apps/dashboard/runs/run_json.h"
+#include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/atomic_file.h"
 #include "sieve/core/error.h"
 
@@ -103,7 +104,7 @@ void TryItManager::load_earlier_trials() {
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     if (it->is_directory() && it.depth() >= kMaxScanDepth) it.disable_recursion_pending();
     if (it->path().filename() != "try.json") continue;
-    json trial = read_json_record(it->path());
+    json trial = read_run_json(it->path());
     if (!trial.is_object() || !trial.contains("id") || !trial["id"].is_string()) continue;
     if (trial["state"] == "queued" || trial["state"] == "running") {
       trial["state"] = "failed";
@@ -118,7 +119,7 @@ void TryItManager::load_earlier_trials() {
 std::string TryItManager::try_suggestion(const std::string& run, const std::string& rule, const json& change,
                                          const std::string& measure, std::int64_t steps) {
   const fs::path& root = jobs_.root();
-  const fs::path run_dir = existing_run_directory(root, run);
+  const fs::path run_dir = run_directory(root, run);
   SIEVE_USER_CHECK(is_run_name_part(rule), "'{}' is not a suggestion rule", rule);
   SIEVE_USER_CHECK(kMeasures.contains(measure),
                    "'{}' is not a measure: val_loss, tokens_per_s, skipped_total or peak_rss_mb", measure);
@@ -188,7 +189,7 @@ json TryItManager::trials() const {
 json TryItManager::trial(const std::string& id) const {
   std::lock_guard lock(mutex_);
   const auto it = trials_.find(id);
-  if (it == trials_.end()) throw NoSuchRun(fmt::format("no trial '{}'", id));
+  if (it == trials_.end()) throw RunNotFound(fmt::format("no trial '{}'", id));
   return it->second.json;
 }
 

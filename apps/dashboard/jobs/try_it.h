@@ -41,14 +41,14 @@ class TryItManager {
   TryItManager& operator=(const TryItManager&) = delete;
 
   // Queues an A/B trial of `change` ({"--flag": "value"}, "" for a switch) on run `run`, `steps`
-  // steps each (0: 200); `rule` names the suggestion. Returns the trial's id. Throws NoSuchRun,
+  // steps each (0: 200); `rule` names the suggestion. Returns the trial's id. Throws RunNotFound,
   // core::UserError for a bad change, measure or rule, or a run without a command record.
   std::string try_suggestion(const std::string& run, const std::string& rule, const nlohmann::json& change,
                              const std::string& measure, std::int64_t steps);
 
   // {"trials":[TryIt JSON]}, oldest first.
   nlohmann::json trials() const;
-  // Throws NoSuchRun for an unknown id.
+  // Throws RunNotFound for an unknown id.
   nlohmann::json trial(const std::string& id) const;
 
  private:
