@@ -20,6 +20,7 @@ struct DashboardArgs {
   std::string listen = "127.0.0.1:8787";
   std::string results = "bench/results.jsonl";
   int cores = 0;
+  int threads_per_run = 0;
 };
 
 std::filesystem::path this_executable() {
@@ -32,6 +33,7 @@ std::filesystem::path this_executable() {
 void run_dashboard(const DashboardArgs& args) {
   const auto [host, port] = parse_listen_address(args.listen, "--listen", "sieve dashboard");
   SIEVE_USER_CHECK(args.cores >= 0, "--cores must be >= 0, got {}", args.cores);
+  SIEVE_USER_CHECK(args.threads_per_run >= 0, "--threads-per-run must be >= 0, got {}", args.threads_per_run);
   // Only the main thread's sigwait sees the stop signals; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -43,7 +45,8 @@ void run_dashboard(const DashboardArgs& args) {
                                      .port = port,
                                      .results = args.results,
                                      .sieve_binary = this_executable(),
-                                     .cores = args.cores});
+                                     .cores = args.cores,
+                                     .threads_per_run = args.threads_per_run});
   server.start();
   std::printf("sieve dashboard: %s\n", server.url().c_str());
   std::printf("sieve dashboard: write token %s (launching and stopping runs)\n", server.token().c_str());
@@ -65,6 +68,9 @@ void add_dashboard_verb(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--results", args->results, "Benchmark results (JSON lines) for the tables view")->capture_default_str();
   cmd->add_option("--cores", args->cores, "Training processes at once (0: the machine's cores)")->capture_default_str();
+  cmd->add_option("--threads-per-run", args->threads_per_run,
+                  "Threads each launched run uses (0: the cores shared among the runs at the time)")
+      ->capture_default_str();
   cmd->callback([args] { run_dashboard(*args); });
 }
 

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/dashboard/server/dashboard_server.h"
+#include "sieve/core/error.h"
+#include "jobs_test_runs.h"
 #include "temp_dir.h"
 
 namespace sieve::dashboard {
@@ -28,9 +30,27 @@ class DashboardApi : public ::testing::Test {
     write(outside / "metrics.jsonl", "{\"event\":\"train\",\"step\":1,\"loss\":1.0,\"secret\":\"outside\"}\n");
     std::filesystem::create_directory_symlink(outside.path(), runs / "escape");
     write(runs.path().parent_path() / "results.jsonl", "");
-    server = std::make_unique<DashboardServer>(DashboardOptions{.runs = runs.path(), .port = 0, .cores = 1});
+    sieve::testing::write_made_up_corpus(runs / "corpus.txt", 7);
+    DashboardOptions options;
+    options.runs = runs.path();
+    options.port = 0;
+    options.sieve_binary = SIEVE_BINARY;
+    options.cores = 1;
+    options.threads_per_run = testing::kTestThreads;
+    server = std::make_unique<DashboardServer>(options);
     server->start();
     client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+  }
+
+  nlohmann::json post_json(const std::string& path, const std::string& body, int expected_status,
+                           bool with_token = true) {
+    httplib::Headers headers;
+    if (with_token) headers.emplace("Authorization", "Bearer " + server->token());
+    const auto reply = client->Post(path.c_str(), headers, body, "application/json");
+    EXPECT_TRUE(reply) << path;
+    if (!reply) return nullptr;
+    EXPECT_EQ(reply->status, expected_status) << path << ": " << reply->body;
+    return nlohmann::json::parse(reply->body);
   }
 
   nlohmann::json get_json(const std::string& path, int expected_status) {
@@ -42,8 +62,8 @@ class DashboardApi : public ::testing::Test {
     return nlohmann::json::parse(reply->body);
   }
 
-  testing::TempDir runs;
-  testing::TempDir outside;
+  sieve::testing::TempDir runs;
+  sieve::testing::TempDir outside;
   std::unique_ptr<DashboardServer> server;
   std::unique_ptr<httplib::Client> client;
 };
@@ -139,8 +159,65 @@ TEST_F(DashboardApi, AdviceOnFixtureRunsAndTheMachine) {
   EXPECT_GT(machine["gemm_gflops"]["fp32"].get<double>(), 0.0);
 }
 
+TEST_F(DashboardApi, WritesNeedTheToken) {
+  const std::string form = testing::JobsRunsRoot::tiny_form("t", 5).dump();
+  EXPECT_EQ(post_json("/api/launch", form, 401, /*with_token=*/false)["error"]["code"], "unauthenticated");
+  const auto wrong = client->Post("/api/launch", {{"Authorization", "Bearer 0123456789abcdef0123456789abcdef"}}, form,
+                                  "application/json");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  for (const char* path : {"/api/runs/alpha/stop", "/api/runs/alpha/resume", "/api/runs/alpha/try", "/api/searches"})
+    post_json(path, "{}", 401, /*with_token=*/false);
+  EXPECT_FALSE(std::filesystem::exists(runs / "t"));
+}
+
+TEST_F(DashboardApi, BadRequestsAreRefusedWithTheReason) {
+  EXPECT_EQ(post_json("/api/launch", "{not json", 400)["error"]["message"], "the request body must be a JSON object");
+  post_json("/api/launch", "[1,2]", 400);
+  nlohmann::json form = testing::JobsRunsRoot::tiny_form("t", 5);
+  form["dataset"] = "../../etc/passwd";
+  post_json("/api/launch", form.dump(), 400);
+  form = testing::JobsRunsRoot::tiny_form("../escape", 5);
+  post_json("/api/launch", form.dump(), 400);
+  form = testing::JobsRunsRoot::tiny_form("t", 5);
+  form["lr"] = "fast";
+  post_json("/api/launch", form.dump(), 400);
+  post_json("/api/runs/nope/stop", "", 404);
+  post_json("/api/runs/..%2Fx/resume", "", 400);
+  EXPECT_EQ(post_json("/api/runs/alpha/try", R"({"rule":"divergence"})", 400)["error"]["param"], "rule");
+  post_json("/api/runs/alpha/try", R"({"rule":7})", 400);
+  post_json("/api/searches", R"({"name":"s"})", 400);
+  get_json("/api/searches/nope", 404);
+  get_json("/api/trials/nope", 404);
+  const auto too_big = client->Post("/api/launch", {{"Authorization", "Bearer " + server->token()}},
+                                    std::string(2 << 20, ' '), "application/json");
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+}
+
+TEST_F(DashboardApi, LaunchedRunTrainsIsListedAndCannotBeStoppedOnceFinished) {
+  const nlohmann::json launched = post_json("/api/launch", testing::JobsRunsRoot::tiny_form("tiny", 10).dump(), 201);
+  EXPECT_EQ(launched["run"], "tiny");
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        const nlohmann::json runs_json = get_json("/api/runs", 200);
+        for (const nlohmann::json& run : runs_json["runs"])
+          if (run["name"] == "tiny" && run["status"] == "finished") return true;
+        return false;
+      },
+      std::chrono::seconds(120)));
+  const nlohmann::json detail = get_json("/api/runs/tiny", 200);
+  EXPECT_EQ(detail["progress"]["step"], 10);
+  EXPECT_EQ(detail["command"]["verb"], "train");
+  EXPECT_FALSE(detail["log_tail"].get<std::string>().empty());
+  EXPECT_EQ(post_json("/api/runs/tiny/stop", "", 409)["error"]["code"], "conflict");
+  post_json("/api/launch", testing::JobsRunsRoot::tiny_form("tiny", 10).dump(), 400);  // the name is taken
+}
+
 TEST_F(DashboardApi, MissingRunsDirectoryIsAClearError) {
-  EXPECT_THROW(DashboardServer(DashboardOptions{.runs = runs / "missing", .port = 0}), std::exception);
+  DashboardOptions options;
+  options.runs = runs / "missing";
+  EXPECT_THROW(DashboardServer{options}, core::UserError);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "apps/dashboard/server/api_reply.h"
 
+#include "apps/dashboard/jobs/job_manager.h"
 #include "apps/dashboard/runs/run_path.h"
 #include "sieve/serve_http/http_reply.h"
 
@@ -17,6 +18,8 @@ serve_http::RouteHandler finding_runs(serve_http::RouteHandler handler) {
       handler(call, response);
     } catch (const RunNotFound& error) {
       serve_http::reply_error(response, serve::Status::error(serve::Code::not_found, error.what()));
+    } catch (const JobConflict& error) {
+      serve_http::reply_http_error(response, 409, "conflict", error.what());
     }
   };
 }

@@ -1,5 +1,5 @@
-// Helpers the dashboard's routes share: the JSON body of a request, the errors a run lookup
-// raises turned into 404, and the token check of write requests.
+// Helpers the dashboard's routes share: the JSON body of a request, the errors of run lookups and
+// job requests turned into 404 and 409, and the token check of write requests.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,7 +12,8 @@ namespace sieve::dashboard {
 // The body as a JSON object; serve_http::BadRequest (400) when it is not one.
 nlohmann::json json_body(const serve_http::HttpCall& call);
 
-// `handler` with RunNotFound answered as 404.
+// `handler` with an unknown run, search or trial answered as 404 and a request the job's state
+// does not allow (jobs/JobConflict) as 409.
 serve_http::RouteHandler finding_runs(serve_http::RouteHandler handler);
 
 // `handler` only for requests whose Authorization header carries `token`; others get 401.

@@ -3,13 +3,16 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <thread>
 
+#include "apps/dashboard/jobs/job_services.h"
 #include "apps/dashboard/runs/run_catalog.h"
 #include "apps/dashboard/server/advice_routes.h"
+#include "apps/dashboard/server/job_routes.h"
 #include "apps/dashboard/server/run_routes.h"
 #include "apps/dashboard/server/web_routes.h"
 #include "sieve/core/error.h"
@@ -24,6 +27,8 @@ constexpr std::size_t kMaxRequestBytes = 1 << 20;
 constexpr std::size_t kMaxPathBytes = 2048;
 constexpr std::size_t kIoThreads = 16;
 
+int machine_cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
 bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
 
 // The host part of a Host header ("127.0.0.1:8787", "[::1]:8787", "localhost").
@@ -36,11 +41,22 @@ std::string host_name(const std::string& header) {
 
 struct DashboardServer::Impl {
   explicit Impl(DashboardOptions options_in)
-      : options(std::move(options_in)), catalog(options.runs), token(serve::AdminToken::random()) {
-    add_run_routes(routes, catalog, nullptr, options.results);
-    add_advice_routes(routes, catalog);
+      : options(std::move(options_in)),
+        catalog(options.runs),
+        token(serve::AdminToken::random()),
+        jobs(catalog.root(), options.sieve_binary, options.cores > 0 ? options.cores : machine_cores(),
+             options.threads_per_run) {
+    add_run_routes(routes, catalog, [this](const std::string& run) { return live_state(run); }, options.results);
+    add_advice_routes(routes, catalog, jobs.tries, token);
+    add_job_routes(routes, jobs, token);
     add_web_routes(routes);
     configure();
+  }
+
+  // What the job manager knows of a run it launched (empty: nothing; the files tell).
+  std::string live_state(const std::string& run) const {
+    const std::optional<JobStatus> status = jobs.jobs.status(run);
+    return status ? status->state : "";
   }
 
   void configure();
@@ -48,6 +64,7 @@ struct DashboardServer::Impl {
   DashboardOptions options;
   RunCatalog catalog;
   serve::AdminToken token;
+  JobServices jobs;
   serve_http::RouteTable routes;
   httplib::Server server;
   std::thread listener;

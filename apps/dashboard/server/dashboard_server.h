@@ -16,6 +16,7 @@ struct DashboardOptions {
   std::filesystem::path results;       // bench/results.jsonl: the tables view (missing: none)
   std::filesystem::path sieve_binary;  // what launched runs execute
   int cores = 0;                       // training processes at once (0: the machine's cores)
+  int threads_per_run = 0;             // threads each launched run uses (0: the cores shared out)
 };
 
 class DashboardServer {
