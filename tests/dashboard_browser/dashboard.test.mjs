@@ -246,7 +246,7 @@ test('a tiny run launched from the form trains live and stops', { timeout: 24000
   await page.fill(`${form} [name=eval_interval]`, '100000');
   await page.fill(`${form} [name=eval_windows]`, '2');
   await page.click(`${form} button[type=submit]`);
-  await page.waitForFunction(() => window.location.hash === '#/run/from-the-form', null, { timeout: 10000 });
+  await page.waitForFunction(() => window.location.hash === '#/run/from-the-form', null, { timeout: 60000 });
   // The curve grows while the page is open.
   await page.waitForFunction(() => window.sieveDashboard.charts.loss && window.sieveDashboard.charts.loss.data[0].length >= 2,
     null, { timeout: 120000 });

@@ -1,10 +1,23 @@
 // Tune: launch a run from a form (POST /api/launch, then its page), and start or follow
 // hyperparameter searches (search.js).
-import { postJson } from './api.js';
+import { getJson, postJson } from './api.js';
 import { h, fill, toast } from './dom.js';
 import { subscribe, runHref } from './runs.js';
 import { runFields, bindConditionalFields, readRunFields } from './forms.js';
 import { searchForm, searchList } from './search.js';
+
+// A run is listed once its metrics.jsonl exists, which `sieve train` writes after preparing the
+// data (a tokenizer may be trained first): wait for that before opening its page. False after
+// `seconds` without it.
+async function waitUntilListed(name, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const answer = await getJson('/api/runs');
+    if (answer.runs.some((run) => run.name === name)) return true;
+    await new Promise((resolve) => { setTimeout(resolve, 500); });
+  }
+  return false;
+}
 
 function launchForm(runNames) {
   const message = h('p', { class: 'form-message', role: 'alert' });
@@ -24,8 +37,13 @@ function launchForm(runNames) {
     submit.disabled = true;
     try {
       const answer = await postJson('/api/launch', body);
-      toast(`Launched ${answer.run}.`);
-      window.location.hash = runHref(answer.run);
+      fill(message, h('span', { class: 'muted' }, `Started ${answer.run}; waiting for its first metrics…`));
+      if (await waitUntilListed(answer.run, 120)) {
+        toast(`Launched ${answer.run}.`);
+        window.location.hash = runHref(answer.run);
+      } else {
+        fill(message, `${answer.run} has written no metrics after two minutes: see its train.log under --runs.`);
+      }
     } catch (error) {
       fill(message, error.message);
     } finally {
