@@ -100,7 +100,9 @@ export function stepsOf(metricsFile, event) {
   return steps;
 }
 
+// Saves build/test-artifacts/dashboard/<name>.png, without a passing toast message over it.
 export async function screenshot(page, name, options = {}) {
   fs.mkdirSync(config.artifacts, { recursive: true });
+  await page.evaluate(() => { document.getElementById('toast').hidden = true; });
   await page.screenshot({ path: path.join(config.artifacts, `${name}.png`), ...options });
 }
