@@ -260,6 +260,39 @@ test('a tiny run launched from the form trains live and stops', { timeout: 24000
   assert.deepEqual(page.problems, []);
 });
 
+test('a search started from the form ranks its trials live and halves them at each rung', { timeout: 240000 }, async () => {
+  await page.goto(`${dashboard.base}/#/tune`);
+  const form = '#search-form';
+  await page.waitForSelector(form);
+  await page.fill(`${form} [name=name]`, 'search-lr');
+  await page.fill(`${form} .param-values`, '0.0003, 0.003');
+  await page.fill(`${form} [name=rungs]`, '10, 20');
+  await page.fill(`${form} [name=eta]`, '2');
+  await page.fill(`${form} [name=dataset]`, 'tiny.txt');  // written by the launch test
+  await page.fill(`${form} [name=batch]`, '2');
+  await page.fill(`${form} [name=context]`, '32');
+  await page.fill(`${form} [name=log_interval]`, '1');
+  await page.fill(`${form} [name=eval_windows]`, '2');
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction(() => window.location.hash.startsWith('#/search/'), null, { timeout: 10000 });
+  await page.waitForSelector('.page-head .pill.status-done', { timeout: 200000 });
+  await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr').length === 2);
+  const rows = await page.$$eval('#trials-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  // Best first: the trial kept after the first rung, then the pruned one (which, on a fast
+  // machine, may have run past its rung before it was stopped: then the lower loss ranks first).
+  assert.deepEqual(rows.map((r) => r[3]), ['finished', 'pruned'], JSON.stringify(rows));
+  const [best, pruned] = rows.map((r) => ({ rung: Number(r[4]), loss: Number(r[6]) }));
+  assert.ok(Number.isFinite(best.loss) && Number.isFinite(pruned.loss), JSON.stringify(rows));
+  assert.ok(best.rung > pruned.rung || best.loss <= pruned.loss, JSON.stringify(rows));
+  // The trials' validation losses are plotted, one curve per trial.
+  await page.waitForFunction(() => {
+    const plot = window.sieveDashboard.charts.search_val_loss;
+    return plot && plot.series.length === 5;
+  });
+  await screenshot(page, 'search', { fullPage: false });
+  assert.deepEqual(page.problems, []);
+});
+
 test('Try it measures a suggestion with a short A/B run and shows the difference', { timeout: 300000 }, async () => {
   // A run with the diverging fixture's metrics and the command of the tiny run launched above,
   // so that the advisor fires and the A/B trial trains in seconds.

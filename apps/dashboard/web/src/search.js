@@ -1,10 +1,11 @@
 // Hyperparameter searches: the form that starts one (POST /api/searches, a SearchSpec), the
-// list of searches, and a search's page with its trials ranked live (GET /api/searches/{id}).
+// list of searches, and a search's page with its trials ranked live (GET /api/searches/{id})
+// and a Stop button (POST /api/searches/{id}/stop).
 import { getJson, postJson } from './api.js';
-import { h, fill, statusPill } from './dom.js';
+import { h, fill, toast, statusPill } from './dom.js';
 import { num } from './format.js';
 import { every } from './poll.js';
-import { runHref } from './runs.js';
+import { runHref, subscribe } from './runs.js';
 import { runFields, bindConditionalFields, readRunFields } from './forms.js';
 import { MetricsStream } from './stream.js';
 import { overlay } from './metrics.js';
@@ -149,22 +150,34 @@ export function mountSearchPage(view, id) {
   const title = h('h1', {}, 'Search');
   const stateSlot = h('span');
   const compareLink = h('a', { class: 'button ghost', href: '#/compare' }, 'Compare trials');
+  const stopButton = h('button', { class: 'button danger', type: 'button', disabled: true, onclick: async () => {
+    try {
+      await postJson(`/api/searches/${encodeURIComponent(id)}/stop`);
+      toast('Stopping the search and its trials…');
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  } }, 'Stop search');
   const body = h('tbody');
   const curvesSlot = h('div', { class: 'search-curves' });
   const curves = trialCurves(curvesSlot);
   const numeric = new Set(['rank', 'rung', 'step', 'val loss']);
   fill(view,
-    h('div', { class: 'page-head' }, title, stateSlot, h('div', { class: 'actions' }, compareLink)),
+    h('div', { class: 'page-head' }, title, stateSlot, h('div', { class: 'actions' }, compareLink, stopButton)),
     h('section', { class: 'card' },
       h('table', { class: 'data-table', id: 'trials-table' },
         h('thead', {}, h('tr', {}, ['rank', 'run', 'parameters', 'state', 'rung', 'step', 'val loss']
           .map((c) => h('th', { class: numeric.has(c) ? 'numeric' : null }, c)))),
         body)),
     curvesSlot);
+  // Trials are plotted once listed: before its first metrics a trial's run does not exist.
+  let listed = new Set();
+  const unsubscribe = subscribe((runs) => { listed = new Set(runs.map((r) => r.name)); });
   const stop = every(2000, async () => {
     const search = await getJson(`/api/searches/${encodeURIComponent(id)}`);
     title.textContent = search.name || search.id;
     fill(stateSlot, statusPill(search.state));
+    stopButton.disabled = search.state !== 'running';
     compareLink.href = `#/compare?runs=${encodeURIComponent(search.trials.map((t) => t.run).join(','))}`;
     fill(body, search.trials.map((t, i) => h('tr', { dataset: { run: t.run } },
       h('td', { class: 'numeric' }, String(i + 1)),
@@ -174,11 +187,11 @@ export function mountSearchPage(view, id) {
       h('td', { class: 'numeric' }, num(t.rung)),
       h('td', { class: 'numeric' }, num(t.step)),
       h('td', { class: 'numeric' }, num(t.val_loss)))));
-    // A queued trial has no run directory yet.
-    await curves.update(search.trials.filter((t) => t.state !== 'queued').map((t) => t.run));
+    await curves.update(search.trials.map((t) => t.run).filter((run) => listed.has(run)));
   });
   return () => {
     stop();
+    unsubscribe();
     curves.destroy();
   };
 }
