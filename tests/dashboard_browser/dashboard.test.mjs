@@ -73,7 +73,7 @@ test('a plot holds one point per record of metrics.jsonl', async () => {
   const trainSteps = stepsOf(metrics, 'train').size;
   const evalSteps = stepsOf(metrics, 'eval').size;
   assert.ok(trainSteps > 10, `the fixture has ${trainSteps} train records`);
-  await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length === n, trainSteps, { timeout: 5000 });
+  await page.waitForFunction((n) => window.sieveDashboard.charts.loss.data[0].length === n, trainSteps, { timeout: 10000 });
   const plotted = await page.evaluate(() => {
     const { charts } = window.sieveDashboard;
     const loss = charts.loss.data;
@@ -102,7 +102,7 @@ test('a record appended to metrics.jsonl appears on the open page within seconds
     skipped: 0, skipped_total: 0, unix_time: Date.now() / 1000 };
   fs.appendFileSync(metrics, `${JSON.stringify(record)}\n`);
   const started = Date.now();
-  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 5000 });
+  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 10000 });
   const last = await page.evaluate(() => {
     const data = window.sieveDashboard.charts.loss.data;
     return data[data.length - 1][data[0].length - 1];
@@ -133,7 +133,7 @@ test('plots zoom by dragging, reset on double-click, smooth and switch to a log 
   const metrics = path.join(runsDir, 'growing', 'metrics.jsonl');
   const step = Math.max(...stepsOf(metrics, 'train')) + 2000;
   fs.appendFileSync(metrics, `${JSON.stringify({ event: 'train', step, loss: 0.5, lr: 1e-4 })}\n`);
-  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 5000 });
+  await page.waitForFunction((s) => window.sieveDashboard.charts.loss.data[0].includes(s), step, { timeout: 10000 });
   assert.deepEqual(await range(), zoomed);
   await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
   const reset = await range();
