@@ -9,7 +9,7 @@ import { every } from './poll.js';
 import { runHref } from './runs.js';
 
 // {"--lr": "3e-4", "--bf16": ""} → "--lr 3e-4 --bf16".
-export function flagText(change) {
+function flagText(change) {
   return Object.entries(change || {}).map(([flag, value]) => (value === '' ? flag : `${flag} ${value}`)).join(' ');
 }
 

@@ -6,7 +6,7 @@
 
 const TOKEN_KEY = 'sieve-dashboard-token';
 
-export const NO_TOKEN_MESSAGE =
+const NO_TOKEN_MESSAGE =
   'This needs the dashboard\'s token: open the URL that `sieve dashboard` printed (it ends in ?token=…).';
 
 export function initToken() {

@@ -7,12 +7,12 @@
 import { h } from './dom.js';
 import { num, tick } from './format.js';
 
-export const PALETTE = ['#4f6bed', '#e0803a', '#23a58a', '#d64b5b', '#8c6bd6', '#b89a1e', '#3a9fc8', '#7d7d86'];
+const PALETTE = ['#4f6bed', '#e0803a', '#23a58a', '#d64b5b', '#8c6bd6', '#b89a1e', '#3a9fc8', '#7d7d86'];
 const HEIGHT = 210;
 
 // Exponential moving average with TensorBoard's debiasing (the first points are not pulled
 // towards 0); `weight` 0 returns the values. Nulls stay null and do not move the average.
-export function ema(values, weight) {
+function ema(values, weight) {
   if (!weight) return values;
   const out = new Array(values.length);
   let average = 0;

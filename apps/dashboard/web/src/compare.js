@@ -86,6 +86,9 @@ export function mount(view, initial) {
     streams = [...selected].map((name) => kept.get(name) || new MetricsStream(name));
     hint.hidden = selected.size >= 2;
     renderCharts();
+    // A newly picked run's curves now rather than at the next poll.
+    const fresh = streams.filter((s) => !kept.has(s.name));
+    Promise.all(fresh.map((s) => s.poll())).then(renderCharts, () => {});
     refreshTables().catch(() => {});
   }
 

@@ -3,11 +3,11 @@
 // so that `sieve train`'s defaults apply.
 import { h } from './dom.js';
 
-export const PRESETS = ['tiny', 'demo', 'lm-17m'];
-export const DATASETS = ['gcide', 'foldoc', 'wikitext-2'];
+const PRESETS = ['tiny', 'demo', 'lm-17m'];
+const DATASETS = ['gcide', 'foldoc', 'wikitext-2'];
 
 // type: text | int | float | select | model; `hint` is the placeholder.
-export const RUN_FIELDS = [
+const RUN_FIELDS = [
   { name: 'preset', label: 'Model preset', type: 'select', options: ['', ...PRESETS], value: 'tiny',
     help: 'A new model of this size, or leave empty and pick a model directory below.' },
   { name: 'model', label: 'or model directory', type: 'model', hint: 'run name (fine-tune)',
