@@ -20,3 +20,6 @@ for prompt in "Apple, n." "Run, v. i." "The river"; do
   echo "--- prompt: $prompt"
   build/sieve generate --model "$run" --prompt "$prompt" --max-new-tokens 60 --temperature 0.8 --top-k 40 --seed 1
 done
+
+echo
+echo "== watch, compare and tune runs in the browser: build/sieve dashboard --runs $(dirname "$run")"

@@ -4,9 +4,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include "apps/dashboard/jobs/job_services.h"
@@ -19,6 +16,7 @@
 #include "sieve/serve/service.h"
 #include "sieve/serve_http/http_reply.h"
 #include "sieve/serve_http/route_table.h"
+#include "sieve/serve_http/server_listener.h"
 
 namespace sieve::dashboard {
 namespace {
@@ -68,7 +66,6 @@ struct DashboardServer::Impl {
   serve_http::RouteTable routes;
   httplib::Server server;
   std::thread listener;
-  std::atomic<bool> listener_ended{false};
   int port = 0;
 };
 
@@ -114,21 +111,8 @@ DashboardServer::~DashboardServer() { stop(); }
 
 void DashboardServer::start() {
   SIEVE_CHECK(!impl_->listener.joinable(), "DashboardServer::start called twice");
-  const DashboardOptions& options = impl_->options;
-  errno = 0;
-  impl_->port = options.port == 0 ? impl_->server.bind_to_any_port(options.host)
-                                  : (impl_->server.bind_to_port(options.host, options.port) ? options.port : -1);
-  if (impl_->port < 0) {
-    const int error = errno;
-    impl_->port = 0;
-    core::throw_user_error("cannot serve the dashboard on {}:{}{}", options.host, options.port,
-                           error != 0 ? fmt::format(" ({})", std::strerror(error)) : "");
-  }
-  impl_->listener = std::thread([impl = impl_.get()] {
-    impl->server.listen_after_bind();
-    impl->listener_ended = true;
-  });
-  while (!impl_->server.is_running() && !impl_->listener_ended) std::this_thread::yield();
+  impl_->port = serve_http::bind_http_server(impl_->server, impl_->options.host, impl_->options.port, "the dashboard");
+  impl_->listener = serve_http::run_accept_loop(impl_->server);
 }
 
 int DashboardServer::port() const { return impl_->port; }

@@ -23,7 +23,9 @@ class DashboardServer {
  public:
   // Throws core::UserError for a missing runs directory.
   explicit DashboardServer(DashboardOptions options);
-  ~DashboardServer();  // stop()
+  // Stops serving, then the training processes it started (SIGTERM: each checkpoints first, and
+  // a later dashboard's Resume continues it).
+  ~DashboardServer();
   DashboardServer(const DashboardServer&) = delete;
   DashboardServer& operator=(const DashboardServer&) = delete;
 
@@ -33,7 +35,7 @@ class DashboardServer {
   // The write token; the app's address with it is url().
   const std::string& token() const;
   std::string url() const;
-  // Stops serving, then stops the training processes it started. Idempotent.
+  // Stops serving (the training processes go on until destruction). Idempotent.
   void stop();
 
  private:

@@ -3,9 +3,6 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include "sieve/core/error.h"
@@ -14,6 +11,7 @@
 #include "sieve/serve_http/http_reply.h"
 #include "sieve/serve_http/info_endpoints.h"
 #include "sieve/serve_http/route_table.h"
+#include "sieve/serve_http/server_listener.h"
 
 namespace sieve::serve_http {
 namespace {
@@ -93,7 +91,6 @@ struct HttpServer::Impl {
   RouteTable routes;
   BacklogListener server;
   std::thread listener;
-  std::atomic<bool> listener_ended{false};
   int port = 0;
 };
 
@@ -152,23 +149,9 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start() {
   SIEVE_CHECK(!impl_->listener.joinable(), "HttpServer::start called twice");
-  const HttpServerOptions& options = impl_->options;
-  errno = 0;
-  impl_->port = options.port == 0 ? impl_->server.bind_to_any_port(options.host)
-                                  : (impl_->server.bind_to_port(options.host, options.port) ? options.port : -1);
-  if (impl_->port < 0) {
-    const int error = errno;
-    impl_->port = 0;
-    core::throw_user_error("cannot serve HTTP on {}:{}{}", options.host, options.port,
-                           error != 0 ? fmt::format(" ({})", std::strerror(error)) : "");
-  }
+  impl_->port = bind_http_server(impl_->server, impl_->options.host, impl_->options.port, "HTTP");
   impl_->server.widen_backlog();
-  impl_->listener = std::thread([impl = impl_.get()] {
-    impl->server.listen_after_bind();
-    impl->listener_ended = true;
-  });
-  // stop() is a no-op until the accept loop runs; wait for it so a prompt stop() is not lost.
-  while (!impl_->server.is_running() && !impl_->listener_ended) std::this_thread::yield();
+  impl_->listener = run_accept_loop(impl_->server);
 }
 
 int HttpServer::port() const { return impl_->port; }
