@@ -227,7 +227,7 @@ test('writes need the token: a tab without it says how to get one', async () => 
   await anonymous.close();
 });
 
-test('a tiny run launched from the form trains live and stops', { timeout: 240000 }, async () => {
+test('a tiny run launched from the form trains live, stops and resumes', { timeout: 240000 }, async () => {
   // A text file under --runs is the data set: the project's docs, a few hundred KB of English.
   const docs = new URL('../../docs/', import.meta.url);
   const text = fs.readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => fs.readFileSync(new URL(f, docs), 'utf8'));
@@ -257,6 +257,14 @@ test('a tiny run launched from the form trains live and stops', { timeout: 24000
   await page.waitForSelector('.page-head .pill.status-stopped', { timeout: 60000 });
   const job = JSON.parse(fs.readFileSync(path.join(runsDir, 'from-the-form', 'job.json'), 'utf8'));
   assert.notEqual(job.state, 'running');
+
+  // Resume continues from the checkpoint the stop wrote: the curve grows again; then stop it.
+  const stoppedAt = await page.evaluate(() => Math.max(...window.sieveDashboard.charts.loss.data[0]));
+  await page.click('.page-head button:text-is("Resume")');
+  await page.waitForFunction((s) => Math.max(...window.sieveDashboard.charts.loss.data[0]) > s, stoppedAt, { timeout: 120000 });
+  await page.waitForSelector('.page-head .pill.status-running');
+  await page.click('.page-head button.danger');
+  await page.waitForSelector('.page-head .pill.status-stopped', { timeout: 60000 });
   assert.deepEqual(page.problems, []);
 });
 
