@@ -298,6 +298,10 @@ test('a search started from the form ranks its trials live and halves them at ea
     return plot && plot.series.length === 5;
   });
   await screenshot(page, 'search', { fullPage: false });
+  // A trial's page: a nested run name ("search-lr/trial-02") is one URL segment.
+  await page.click('#trials-table tbody tr:first-child a');
+  await page.waitForFunction(() => window.sieveDashboard.charts.loss && window.sieveDashboard.charts.loss.data[0].length === 20);
+  assert.equal(await page.textContent('.page-head h1'), rows[0][1]);
   assert.deepEqual(page.problems, []);
 });
 
