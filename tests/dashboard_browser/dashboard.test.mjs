@@ -1,14 +1,17 @@
 // The dashboard's web app in a real browser (headless Debian chromium through playwright-core)
 // against `sieve dashboard` over copies of the fixture runs (tests/fixtures/dashboard_runs):
 // the page loads without console errors, lists the runs, plots every record, follows a growing
-// metrics.jsonl, shows the advisor's suggestions where the fixtures call for them, compares
-// runs, launches and stops a tiny run from the form, and keeps writes behind the token. Saves
-// screenshots of the main views to SIEVE_TEST_ARTIFACTS (docs/dashboard.md uses them).
+// metrics.jsonl, zooms, smooths and switches to a log scale, shows the advisor's suggestions
+// where the fixtures call for them, compares runs, keeps writes behind the token, launches,
+// stops and resumes a tiny run from the form, runs a search with successive halving, and
+// measures a suggestion with Try it. The tests run in order on one page and one runs directory
+// (later ones use what earlier ones launched). Saves screenshots of the main views to
+// SIEVE_TEST_ARTIFACTS (docs/dashboard.md uses them).
 import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { config, copyFixtureRuns, startDashboard, launchBrowser, openPage, stepsOf, screenshot } from './harness.mjs';
+import { copyFixtureRuns, startDashboard, launchBrowser, openPage, stepsOf, screenshot } from './harness.mjs';
 
 const WITH_ADVICE = ['diverging', 'fp16-overflows', 'plateau'];
 
