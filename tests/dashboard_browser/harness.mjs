@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 // Set by tests/dashboard_browser/CMakeLists.txt.
-export const config = {
+const config = {
   sieve: process.env.SIEVE_BINARY,
   fixtures: process.env.SIEVE_DASHBOARD_FIXTURES,
   playwright: process.env.SIEVE_PLAYWRIGHT_DIR,
