@@ -2,6 +2,7 @@
 // hyperparameter searches (search.js).
 import { getJson, postJson } from './api.js';
 import { h, fill, toast } from './dom.js';
+import { num } from './format.js';
 import { subscribe, runHref } from './runs.js';
 import { runFields, bindConditionalFields, readRunFields } from './forms.js';
 import { searchForm, searchList } from './search.js';
@@ -53,12 +54,21 @@ function launchForm(runNames) {
   return form;
 }
 
+// GET /api/machine in one line: what the settings will run on.
+function machineLine(machine) {
+  const gflops = machine.gemm_gflops || {};
+  return `This machine: ${machine.cores} cores · ${num(machine.memory_mb / 1024, 3)} GiB · ${machine.isa}`
+    + ` · matrix products ${num(gflops.fp32, 3)} GFLOP/s in fp32, ${num(gflops.bf16, 3)} in bf16`
+    + `${machine.bf16_native === false ? ' (emulated)' : ''}.`;
+}
+
 export function mount(view) {
+  const machineSlot = h('p', { class: 'muted small', id: 'machine' });
   const launchSlot = h('div');
   const searchSlot = h('div');
   const listSlot = h('div');
   fill(view,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Tune')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Tune'), machineSlot),
     h('section', { class: 'card' }, h('h2', {}, 'Launch a run'),
       h('p', { class: 'muted' }, 'Starts `sieve train` with these settings in a new directory under --runs; its page opens and follows it live.'),
       launchSlot),
@@ -77,6 +87,7 @@ export function mount(view) {
     fill(searchSlot, searchForm(names));
   });
   const stopList = searchList(listSlot);
+  getJson('/api/machine').then((machine) => { machineSlot.textContent = machineLine(machine); }, () => {});
   return () => {
     unsubscribe();
     stopList();
