@@ -125,6 +125,7 @@ test('plots zoom by dragging, reset on double-click, smooth and switch to a log 
   });
   const full = await range();
   const over = await page.$('[data-metric="loss"] .u-over');
+  await over.scrollIntoViewIfNeeded();
   const box = await over.boundingBox();
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
   await page.mouse.down();
