@@ -208,6 +208,8 @@ TEST_F(DashboardApi, LaunchedRunTrainsIsListedAndCannotBeStoppedOnceFinished) {
       std::chrono::seconds(120)));
   const nlohmann::json detail = get_json("/api/runs/tiny", 200);
   EXPECT_EQ(detail["progress"]["step"], 10);
+  EXPECT_TRUE(detail["managed"]);
+  EXPECT_FALSE(get_json("/api/runs/alpha", 200)["managed"]);  // not started by this dashboard
   EXPECT_EQ(detail["command"]["verb"], "train");
   EXPECT_FALSE(detail["log_tail"].get<std::string>().empty());
   EXPECT_EQ(post_json("/api/runs/tiny/stop", "", 409)["error"]["code"], "conflict");

@@ -34,8 +34,10 @@ TEST(RunCatalog, FindsRunsAtDepthAndSkipsOthers) {
   write(root / ".hidden" / "metrics.jsonl", "");
   write(root / "model-only" / "config.json", "{}");
   write(root / "d1" / "d2" / "d3" / "d4" / "metrics.jsonl", "");  // too deep
+  write(root / "launched" / "job.json", R"({"state":"queued"})");   // launched, no metrics yet
   RunCatalog catalog(root.path());
-  EXPECT_EQ(catalog.names(), (std::vector<std::string>{"a", "search/trial-01"}));
+  EXPECT_EQ(catalog.names(), (std::vector<std::string>{"a", "launched", "search/trial-01"}));
+  EXPECT_TRUE(catalog.snapshot("launched").records.empty());
   EXPECT_THROW(catalog.snapshot("model-only"), RunNotFound);
   EXPECT_EQ(catalog.snapshot("a").records.size(), 3u);
 }

@@ -11,6 +11,7 @@
 #include "apps/dashboard/jobs/command_args.h"
 #include "apps/dashboard/jobs/launch_form.h"
 #include "apps/dashboard/jobs/run_summary.h"
+#include "apps/dashboard/runs/run_json.h"
 #include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/error.h"
 
@@ -277,7 +278,7 @@ void JobManager::recover_recorded_jobs() {
   for (auto it = fs::recursive_directory_iterator(root_, fs::directory_options::skip_permission_denied, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
     if (it->is_directory() && it.depth() >= kMaxScanDepth) it.disable_recursion_pending();
-    if (it->path().filename() != "job.json") continue;
+    if (it->path().filename() != kJobRecordFile) continue;
     const fs::path dir = it->path().parent_path();
     const nlohmann::json record = read_job_record(dir);
     if (!record.is_object() || !record.contains("state") || !record["state"].is_string()) continue;

@@ -40,10 +40,10 @@ std::optional<JobCommand> recorded_command(const fs::path& run_dir) {
   return std::nullopt;
 }
 
-nlohmann::json read_job_record(const fs::path& run_dir) { return read_run_json(run_dir / "job.json"); }
+nlohmann::json read_job_record(const fs::path& run_dir) { return read_run_json(run_dir / kJobRecordFile); }
 
 void write_job_record(const fs::path& run_dir, const nlohmann::json& record) {
-  core::write_file_atomically(run_dir / "job.json", record.dump(2) + "\n");
+  core::write_file_atomically(run_dir / kJobRecordFile, record.dump(2) + "\n");
 }
 
 double unix_time_now() {

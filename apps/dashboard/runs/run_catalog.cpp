@@ -2,12 +2,20 @@
 
 #include <algorithm>
 
+#include "apps/dashboard/runs/run_json.h"
 #include "apps/dashboard/runs/run_path.h"
 #include "sieve/core/error.h"
 #include "sieve/train/metrics_log.h"
 
 namespace sieve::dashboard {
 namespace {
+
+// A run has written metrics, or the dashboard has launched it (job.json) and it has not yet.
+bool is_run_directory(const std::filesystem::path& dir) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(dir / train::kMetricsFile, error) ||
+         std::filesystem::is_regular_file(dir / kJobRecordFile, error);
+}
 
 void find_runs(const std::filesystem::path& dir, const std::string& prefix, int depth, std::vector<std::string>& out) {
   std::error_code error;
@@ -16,7 +24,7 @@ void find_runs(const std::filesystem::path& dir, const std::string& prefix, int 
     if (child.is_symlink(error) || !child.is_directory(error)) continue;
     const std::string run_name = prefix.empty() ? name : prefix + "/" + name;
     if (!is_valid_run_name(run_name)) continue;  // hidden folders among them
-    if (std::filesystem::is_regular_file(child.path() / train::kMetricsFile, error)) {
+    if (is_run_directory(child.path())) {
       out.push_back(run_name);
     } else if (depth < kMaxRunDepth) {
       find_runs(child.path(), run_name, depth + 1, out);
@@ -43,8 +51,7 @@ std::vector<std::string> RunCatalog::names() const {
 
 std::shared_ptr<RunCatalog::Entry> RunCatalog::entry(std::string_view name) {
   const std::filesystem::path dir = run_directory(root_, name);
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(dir / train::kMetricsFile, error))
+  if (!is_run_directory(dir))
     throw RunNotFound(fmt::format("'{}' is not a run: it has no {}", name, train::kMetricsFile));
   std::lock_guard lock(mutex_);
   auto it = entries_.find(name);

@@ -122,7 +122,7 @@ nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
 }  // namespace
 
 std::string run_status(const RunSnapshot& run, double now_unix_time) {
-  const nlohmann::json job = read_run_json(run.dir / "job.json");
+  const nlohmann::json job = read_run_json(run.dir / kJobRecordFile);
   if (job.is_object() && job.value("state", nlohmann::json()).is_string()) return job.at("state");
   if (run.records.empty()) return "idle";
   const RunSeries series = series_of(run.records);

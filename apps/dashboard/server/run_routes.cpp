@@ -38,9 +38,12 @@ std::vector<std::string> split_names(const std::string& list) {
   return names;
 }
 
+// The job manager's state of a run it started replaces the files' guess; "managed" tells the
+// page whether Stop applies (the dashboard stops only processes it started).
 void apply_overlay(nlohmann::json& view, const StatusOverlay& overlay) {
-  if (!overlay) return;
-  if (std::string status = overlay(view["name"]); !status.empty()) view["status"] = std::move(status);
+  std::string status = overlay ? overlay(view["name"]) : "";
+  view["managed"] = !status.empty();
+  if (!status.empty()) view["status"] = std::move(status);
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 
 namespace sieve::dashboard {
 
-// `catalog` must outlive the routes. `overlay` may replace a run's status ("running", ...) with
-// what the process that trains it says; it returns an empty string to keep the files' view.
+// `catalog` must outlive the routes. `overlay` gives the state the job manager knows of a run it
+// started ("running", ...), which replaces the files' view, or an empty string for other runs.
 using StatusOverlay = std::function<std::string(const std::string& run)>;
 void add_run_routes(serve_http::RouteTable& routes, RunCatalog& catalog, StatusOverlay overlay,
                     std::filesystem::path results_file);

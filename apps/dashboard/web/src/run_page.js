@@ -120,9 +120,11 @@ export function mount(view, name) {
     if (detail.status !== status) {
       status = detail.status;
       fill(statusSlot, statusPill(status));
-      stopButton.disabled = status !== 'running';
       resumeButton.disabled = !(status === 'stopped' || status === 'failed');
     }
+    // The dashboard stops only the processes it started itself.
+    stopButton.disabled = !(detail.managed && (status === 'running' || status === 'queued'));
+    stopButton.title = detail.managed ? '' : 'started outside this dashboard: stop it where it runs';
     fill(progressSlot, progressBar(detail.progress, status));
     const configText = JSON.stringify([detail.config, detail.command]);
     if (configText !== shownConfig) {
