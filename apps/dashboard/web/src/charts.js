@@ -34,7 +34,8 @@ const positiveOnly = (values) => values.map((v) => (v !== null && v > 0 ? v : nu
 
 export class Chart {
   // series: [{label, axis?: 'right', color?}];
-  // options: {log, smoothing, syncKey, registry, spanGaps, showLatest (default true)}.
+  // options: {log, smoothing, syncKey, registry, spanGaps, showLatest (default true),
+  // time (the x values are Unix times in seconds, shown as clock times; default: steps)}.
   constructor(parent, key, title, series, options = {}) {
     this.key = key;
     this.series = series;
@@ -44,6 +45,7 @@ export class Chart {
     this.registry = options.registry || {};
     this.spanGaps = Boolean(options.spanGaps);
     this.showsLatest = options.showLatest !== false;
+    this.time = Boolean(options.time);
     this.x = [];
     this.values = series.map(() => []);
     this.zoomed = false;
@@ -131,21 +133,28 @@ export class Chart {
     }));
     const axis = { stroke: '#6b7280', grid: { stroke: '#eef0f4', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 },
       values: (u, splits) => splits.map(tick), size: 48 };
+    // Steps with the compact numbers of the y axes; times with uPlot's clock labels.
+    const xAxis = this.time
+      ? { stroke: axis.stroke, grid: axis.grid, ticks: axis.ticks, label: 'time', labelSize: 18, size: 36 }
+      : { ...axis, label: 'step', labelSize: 18, size: 36 };
+    const xValue = this.time
+      ? (u, v) => (v === null || v === undefined ? '–' : new Date(v * 1000).toLocaleTimeString())
+      : (u, v) => num(v);
     const options = {
       width: this.width(),
       height: HEIGHT,
       cursor: { drag: { x: true, y: false, setScale: true }, ...(this.syncKey ? { sync: { key: this.syncKey } } : {}) },
       scales: {
-        x: { time: false },
+        x: { time: this.time },
         y: this.log ? { distr: 3 } : {},
         ...(hasRight ? { right: {} } : {}),
       },
       axes: [
-        { ...axis, label: 'step', labelSize: 18, size: 36 },
+        xAxis,
         { ...axis, scale: 'y' },
         ...(hasRight ? [{ ...axis, scale: 'right', side: 1, grid: { show: false } }] : []),
       ],
-      series: [{ label: 'step', value: (u, v) => num(v) }, ...faint, ...shown],
+      series: [{ label: this.time ? 'time' : 'step', value: xValue }, ...faint, ...shown],
       legend: { live: true },
       hooks: {
         setSelect: [(u) => { if (u.select.width > 0) this.zoomed = true; }],
