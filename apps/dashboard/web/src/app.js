@@ -1,6 +1,6 @@
 // The single-page app's entry: the token, the run list beside every view, and a hash router
-// (#/, #/run/<name>, #/compare?runs=a,b, #/tune, #/search/<id>, #/tables). Each view's mount()
-// returns a function that stops its polling when the user leaves it.
+// (#/, #/run/<name>, #/compare?runs=a,b, #/tune, #/search/<id>, #/serving, #/tables). Each
+// view's mount() returns a function that stops its polling when the user leaves it.
 import { initToken, hasToken } from './api.js';
 import { h, fill } from './dom.js';
 import { startRunList, highlightRun } from './runs.js';
@@ -9,10 +9,12 @@ import * as runPage from './run_page.js';
 import * as compare from './compare.js';
 import * as tune from './tune.js';
 import * as search from './search.js';
+import * as serving from './serving.js';
 import * as tables from './tables.js';
 
-// What tests and the console can inspect: the uPlot instances by metric, and the current view.
-window.sieveDashboard = { charts: {}, compareCharts: {}, view: null };
+// What tests and the console can inspect: the uPlot instances by metric (the Serving view's by
+// server URL, then plot), and the current view.
+window.sieveDashboard = { charts: {}, compareCharts: {}, servingCharts: {}, view: null };
 
 const routes = [
   { pattern: /^#?\/?$/, tab: 'runs', mount: (el) => overview.mount(el) },
@@ -21,6 +23,7 @@ const routes = [
     mount: (el, m) => compare.mount(el, m[1] ? decodeURIComponent(m[1]).split(',').filter(Boolean) : []) },
   { pattern: /^#\/tune$/, tab: 'tune', mount: (el) => tune.mount(el) },
   { pattern: /^#\/search\/(.+)$/, tab: 'tune', mount: (el, m) => search.mountSearchPage(el, decodeURIComponent(m[1])) },
+  { pattern: /^#\/serving$/, tab: 'serving', mount: (el) => serving.mount(el) },
   { pattern: /^#\/tables$/, tab: 'tables', mount: (el) => tables.mount(el) },
 ];
 

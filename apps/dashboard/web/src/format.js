@@ -27,6 +27,19 @@ export function percent(fraction, digits = 1) {
   return `${(fraction * 100).toFixed(digits)}%`;
 }
 
+// 1536 → "1.5 KiB"; 0 → "0 B".
+export function bytes(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let scaled = value;
+  let unit = 0;
+  while (Math.abs(scaled) >= 1024 && unit < units.length - 1) {
+    scaled /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? scaled : Number(scaled.toPrecision(3))} ${units[unit]}`;
+}
+
 // 3725 → "1 h 2 min"; 42 → "42 s".
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
