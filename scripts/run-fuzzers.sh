@@ -15,7 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD_DIR:-$root/build-san}
 jobs=${FUZZ_JOBS:-2}
-targets=${FUZZ_TARGETS:-"safetensors config model_dir dictd idx image checkpoint_state adapter quantized_model_dir torch_pickle torch_checkpoint gguf wav run_metrics dashboard_request"}
+targets=${FUZZ_TARGETS:-"safetensors config model_dir dictd idx image checkpoint_state adapter quantized_model_dir torch_pickle torch_checkpoint gguf wav run_metrics dashboard_request prometheus_text"}
 
 "$root/scripts/configure-sanitized.sh" "$build"
 # shellcheck disable=SC2046 # one ninja target per word

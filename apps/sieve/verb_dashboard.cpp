@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/dashboard/server/dashboard_server.h"
 #include "apps/sieve/listen_address.h"
@@ -21,6 +22,7 @@ struct DashboardArgs {
   std::string results = "bench/results.jsonl";
   int cores = 0;
   int threads_per_run = 0;
+  std::vector<std::string> serve_urls;
 };
 
 std::filesystem::path this_executable() {
@@ -46,7 +48,8 @@ void run_dashboard(const DashboardArgs& args) {
                                      .results = args.results,
                                      .sieve_binary = this_executable(),
                                      .cores = args.cores,
-                                     .threads_per_run = args.threads_per_run});
+                                     .threads_per_run = args.threads_per_run,
+                                     .serve_urls = args.serve_urls});
   server.start();
   std::printf("sieve dashboard: %s\n", server.url().c_str());
   std::printf("sieve dashboard: write token %s (launching and stopping runs)\n", server.token().c_str());
@@ -71,6 +74,8 @@ void add_dashboard_verb(CLI::App& app) {
   cmd->add_option("--threads-per-run", args->threads_per_run,
                   "Threads each launched run uses (0: the cores shared among the runs at the time)")
       ->capture_default_str();
+  cmd->add_option("--serve", args->serve_urls,
+                  "A `sieve serve` instance to watch, http://HOST:PORT (repeatable): its /metrics in the Serving view");
   cmd->callback([args] { run_dashboard(*args); });
 }
 

@@ -159,6 +159,10 @@ TEST_F(DashboardApi, AdviceOnFixtureRunsAndTheMachine) {
   EXPECT_GT(machine["gemm_gflops"]["fp32"].get<double>(), 0.0);
 }
 
+TEST_F(DashboardApi, ServingIsEmptyWithoutServersToWatch) {
+  EXPECT_EQ(get_json("/api/serving", 200), nlohmann::json({{"targets", nlohmann::json::array()}}));
+}
+
 TEST_F(DashboardApi, WritesNeedTheToken) {
   const std::string form = testing::JobsRunsRoot::tiny_form("t", 5).dump();
   EXPECT_EQ(post_json("/api/launch", form, 401, /*with_token=*/false)["error"]["code"], "unauthenticated");

@@ -8,9 +8,11 @@
 
 #include "apps/dashboard/jobs/job_services.h"
 #include "apps/dashboard/runs/run_catalog.h"
+#include "apps/dashboard/serving/serving_watch.h"
 #include "apps/dashboard/server/advice_routes.h"
 #include "apps/dashboard/server/job_routes.h"
 #include "apps/dashboard/server/run_routes.h"
+#include "apps/dashboard/server/serving_routes.h"
 #include "apps/dashboard/server/web_routes.h"
 #include "sieve/core/error.h"
 #include "sieve/serve/service.h"
@@ -43,10 +45,12 @@ struct DashboardServer::Impl {
         catalog(options.runs),
         token(serve::AdminToken::random()),
         jobs(catalog.root(), options.sieve_binary, options.cores > 0 ? options.cores : machine_cores(),
-             options.threads_per_run) {
+             options.threads_per_run),
+        serving(options.serve_urls) {
     add_run_routes(routes, catalog, [this](const std::string& run) { return live_state(run); }, options.results);
     add_advice_routes(routes, catalog, jobs.tries, token);
     add_job_routes(routes, jobs, token);
+    add_serving_routes(routes, serving);
     add_web_routes(routes);
     configure();
   }
@@ -63,6 +67,7 @@ struct DashboardServer::Impl {
   RunCatalog catalog;
   serve::AdminToken token;
   JobServices jobs;
+  ServingWatch serving;
   serve_http::RouteTable routes;
   httplib::Server server;
   std::thread listener;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sieve::dashboard {
 
@@ -17,6 +18,7 @@ struct DashboardOptions {
   std::filesystem::path sieve_binary;  // what launched runs execute
   int cores = 0;                       // training processes at once (0: the machine's cores)
   int threads_per_run = 0;             // threads each launched run uses (0: the cores shared out)
+  std::vector<std::string> serve_urls;  // `sieve serve` instances to watch ("http://HOST:PORT")
 };
 
 class DashboardServer {
