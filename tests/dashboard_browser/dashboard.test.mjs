@@ -4,9 +4,10 @@
 // metrics.jsonl, zooms, smooths and switches to a log scale, shows the advisor's suggestions
 // where the fixtures call for them, compares runs, keeps writes behind the token, launches,
 // stops and resumes a tiny run from the form, runs a search with successive halving, and
-// measures a suggestion with Try it. The tests run in order on one page and one runs directory
-// (later ones use what earlier ones launched). Saves screenshots of the main views to
-// SIEVE_TEST_ARTIFACTS (docs/dashboard.md uses them).
+// measures a suggestion with Try it; without --serve the Serving view says how to add a server.
+// The tests run in order on one page and one runs directory (later ones use what earlier ones
+// launched). Saves screenshots of the main views to SIEVE_TEST_ARTIFACTS (docs/dashboard.md
+// uses them).
 import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -211,6 +212,14 @@ test('the tables view renders the benchmark results', async () => {
   await page.waitForSelector('section[data-bench="compression_table"] tbody tr');
   const rows = await page.$$eval('section[data-bench="compression_table"] tbody tr', (trs) => trs.length);
   assert.equal(rows, 2);
+  assert.deepEqual(page.problems, []);
+});
+
+test('the Serving view, without --serve, says how to add a server', async () => {
+  await page.goto(`${dashboard.base}/#/serving`);
+  await page.waitForSelector('.serving-empty');
+  assert.match(await page.textContent('.serving-empty'), /--serve http:\/\/HOST:PORT/);
+  assert.equal(await page.evaluate(() => Object.keys(window.sieveDashboard.servingCharts).length), 0);
   assert.deepEqual(page.problems, []);
 });
 

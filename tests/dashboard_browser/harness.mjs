@@ -23,38 +23,58 @@ export function copyFixtureRuns() {
   return dir;
 }
 
-// Starts `sieve dashboard --runs DIR --listen 127.0.0.1:0` and reads the URL (with the token)
-// it prints.
-export function startDashboard(runsDir, extraArgs = []) {
-  const child = spawn(config.sieve, ['dashboard', '--runs', runsDir, '--listen', '127.0.0.1:0', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+// Runs `sieve ARGS…` to its end; rejects with its output when it fails.
+export function runSieve(args) {
+  const child = spawn(config.sieve, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sieve dashboard printed no URL in 20 s:\n${output}`)), 20000);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`sieve ${args.join(' ')} exited (${code}):\n${output}`))));
+  });
+}
+
+// Starts `sieve ARGS…` and waits (20 s at most) for its output to match `ready`. Resolves to
+// {match, output(), stop()}; stop() sends SIGTERM and waits for the process to end.
+export function startProcess(args, ready) {
+  const child = spawn(config.sieve, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let started = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sieve ${args[0]} printed nothing like ${ready} in 20 s:\n${output}`)), 20000);
     const onData = (chunk) => {
       output += chunk;
-      const match = output.match(/(http:\/\/127\.0\.0\.1:\d+)\/\?token=([0-9a-fA-F]+)/);
+      const match = !started && output.match(ready);
       if (!match) return;
+      started = true;
       clearTimeout(timer);
       resolve({
-        base: match[1],
-        token: match[2],
-        url: `${match[1]}/?token=${match[2]}`,
+        match,
         output: () => output,
         stop: () => new Promise((done) => {
-          if (child.exitCode !== null) return done();
+          if (child.exitCode !== null || child.signalCode !== null) return done();
           child.once('exit', () => done());
           child.kill('SIGTERM');
         }),
       });
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
+      if (started) return;
       clearTimeout(timer);
-      reject(new Error(`sieve dashboard exited (${code}) before printing its URL:\n${output}`));
+      reject(new Error(`sieve ${args[0]} exited (${code}) before it was ready:\n${output}`));
     });
   });
+}
+
+// Starts `sieve dashboard --runs DIR --listen 127.0.0.1:0` and reads the URL (with the token)
+// it prints.
+export async function startDashboard(runsDir, extraArgs = []) {
+  const started = await startProcess(['dashboard', '--runs', runsDir, '--listen', '127.0.0.1:0', ...extraArgs],
+    /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([0-9a-fA-F]+)/);
+  const [, base, token] = started.match;
+  return { base, token, url: `${base}/?token=${token}`, output: started.output, stop: started.stop };
 }
 
 export async function launchBrowser() {
