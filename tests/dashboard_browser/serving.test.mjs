@@ -1,9 +1,10 @@
 // The dashboard's Serving view in a real browser (headless Debian chromium through
 // playwright-core) against a live `sieve serve`: an untrained tiny model served as two models,
 // a and b, behind an A/B route; `sieve dashboard --serve URL` reads the server's /metrics. Sends
-// completions through the route and checks that the view shows the server up, each variant's
-// requests and tokens as the server answered them, and plots with points; saves a screenshot
-// to SIEVE_TEST_ARTIFACTS/serving.png (docs/dashboard.md uses it).
+// completions through the route for 10 s and checks that the view shows the server up, each
+// variant's requests and tokens as the server answered them, and plots with points; then that
+// a stopped server is shown down. Saves a screenshot to SIEVE_TEST_ARTIFACTS/serving.png
+// (docs/dashboard.md uses it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { startDashboard, startProcess, launchBrowser, openPage, runSieve, screenshot } from './harness.mjs';
 
 const ROUTE = 'ab';
-const REQUESTS = 8;
+const LOAD_MS = 10000;
 
 let dir;
 let server;
@@ -59,18 +60,22 @@ test('the Serving view shows a live server\'s variants, their requests and plots
   await page.waitForSelector(`${target} .pill.status-up`, { timeout: 20000 });
   assert.deepEqual(await page.$$eval(`${target} .model-version`, (els) => els.map((el) => el.textContent)), ['a v1', 'b v1']);
 
-  // Completions through the route, each with its own client key; the answer names the variant.
+  // Completions through the route for a few seconds (the dashboard reads /metrics every 2 s,
+  // so the plots get several points), each with its own client key; the answer names the
+  // variant that answered.
   const sent = { a: { requests: 0, tokens: 0 }, b: { requests: 0, tokens: 0 } };
-  for (let i = 0; i < REQUESTS; ++i) {
+  const started = Date.now();
+  for (let i = 0; Date.now() - started < LOAD_MS; ++i) {
     const response = await fetch(`${serverUrl}/v1/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: ROUTE, prompt: 'a', max_tokens: 4, user: `client-${i}` }),
+      body: JSON.stringify({ model: ROUTE, prompt: 'a', max_tokens: 4 + (i % 4) * 4, user: `client-${i}` }),
     });
     assert.equal(response.status, 200);
     const answer = await response.json();
     sent[answer.model].requests += 1;
     sent[answer.model].tokens += answer.usage.completion_tokens;
+    await new Promise((resolve) => { setTimeout(resolve, 100 + (i % 5) * 50); });
   }
 
   // Each variant's row counts what the server answered, once the dashboard has read /metrics.
@@ -85,14 +90,14 @@ test('the Serving view shows a live server\'s variants, their requests and plots
     assert.match(await cellOf(model, 'latency_p95'), /^[\d.,]+$/, model);
   }
 
-  // The requests/s plot has a point above zero for a variant that answered: uPlot's data is
-  // [times, the faint copies of the series, the series], one series per variant.
-  await page.waitForFunction((url) => {
+  // The requests/s plot has one series per variant, each with points above zero while the
+  // load ran: uPlot's data is [times, the faint copies of the series, the series].
+  await page.waitForFunction(([url, n]) => {
     const plot = (window.sieveDashboard.servingCharts[url] || {}).requests_per_s;
-    if (!plot) return false;
-    const shown = plot.data.slice(1 + (plot.data.length - 1) / 2);
-    return plot.data[0].length >= 2 && shown.some((values) => values.some((v) => v > 0));
-  }, serverUrl, { timeout: 30000 });
+    if (!plot || plot.data.length !== 1 + 2 * n) return false;
+    const shown = plot.data.slice(1 + n);
+    return shown.every((values) => values.filter((v) => v > 0).length >= 3);
+  }, [serverUrl, answered.length], { timeout: 30000 });
   const plots = await page.evaluate((url) => Object.keys(window.sieveDashboard.servingCharts[url]).sort(), serverUrl);
   assert.deepEqual(plots, ['load', 'p95_ms', 'requests_per_s', 'tokens_per_s']);
   await screenshot(page, 'serving', { fullPage: false });
