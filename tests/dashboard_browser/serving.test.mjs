@@ -82,10 +82,10 @@ test('the Serving view shows a live server\'s variants, their requests and plots
   const answered = Object.entries(sent).filter(([, s]) => s.requests > 0);
   await page.waitForFunction(([url, route, expected]) => expected.every(([model, s]) => {
     const row = document.querySelector(`.serving-target[data-url="${url}"] tr[data-route="${route}"][data-model="${model}"]`);
-    return row && row.querySelector('td[data-column="requests"]').textContent === String(s.requests);
+    return row && row.querySelector('td[data-column="requests"]').textContent === s.requests.toLocaleString('en-US');
   }), [serverUrl, ROUTE, answered], { timeout: 20000 });
   for (const [model, s] of answered) {
-    assert.equal(await cellOf(model, 'completion_tokens'), String(s.tokens), model);
+    assert.equal(await cellOf(model, 'completion_tokens'), s.tokens.toLocaleString('en-US'), model);
     assert.equal(await cellOf(model, 'errors'), '0', model);
     assert.match(await cellOf(model, 'latency_p95'), /^[\d.,]+$/, model);
   }
