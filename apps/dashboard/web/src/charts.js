@@ -35,7 +35,8 @@ const positiveOnly = (values) => values.map((v) => (v !== null && v > 0 ? v : nu
 export class Chart {
   // series: [{label, axis?: 'right', color?}];
   // options: {log, smoothing, syncKey, registry, spanGaps, showLatest (default true),
-  // time (the x values are Unix times in seconds, shown as clock times; default: steps)}.
+  // time (the x values are Unix times in seconds, shown as clock times; default: steps),
+  // fromZero (a linear y axis starts at 0 and reaches at least 1: rates and counts)}.
   constructor(parent, key, title, series, options = {}) {
     this.key = key;
     this.series = series;
@@ -46,6 +47,7 @@ export class Chart {
     this.spanGaps = Boolean(options.spanGaps);
     this.showsLatest = options.showLatest !== false;
     this.time = Boolean(options.time);
+    this.fromZero = Boolean(options.fromZero);
     this.x = [];
     this.values = series.map(() => []);
     this.zoomed = false;
@@ -146,7 +148,7 @@ export class Chart {
       cursor: { drag: { x: true, y: false, setScale: true }, ...(this.syncKey ? { sync: { key: this.syncKey } } : {}) },
       scales: {
         x: { time: this.time },
-        y: this.log ? { distr: 3 } : {},
+        y: this.log ? { distr: 3 } : this.fromZero ? { range: (u, min, max) => [0, Math.max(1, max * 1.05)] } : {},
         ...(hasRight ? { right: {} } : {}),
       },
       axes: [

@@ -14,16 +14,17 @@ import { Chart } from './charts.js';
 
 // One plot per per-variant rate of a history point; `load` plots the queue instead.
 const VARIANT_PLOTS = [
-  { key: 'requests_per_s', title: 'Requests/s per variant' },
+  { key: 'requests_per_s', title: 'Requests/s per variant', fromZero: true },
   { key: 'p95_ms', title: 'p95 latency per variant (ms; intervals with requests)', spanGaps: true },
-  { key: 'tokens_per_s', title: 'Completion tokens/s per variant' },
+  { key: 'tokens_per_s', title: 'Completion tokens/s per variant', fromZero: true },
 ];
 
 const COLUMNS = [
   { key: 'route', label: 'route', value: (v) => v.route },
   { key: 'model', label: 'model', value: (v) => v.model },
   { key: 'shadow', label: 'shadow', value: (v) => (v.shadow ? 'shadow' : '') },
-  { key: 'share', label: 'share', numeric: true, value: (v, share) => share, title: 'of the route\'s requests (shadows get a copy of each)' },
+  { key: 'share', label: 'share', numeric: true, value: (v, share) => share,
+    title: 'of the route\'s requests (shadows get a copy of each)' },
   { key: 'requests', label: 'requests', numeric: true, value: (v) => num(v.requests) },
   { key: 'errors', label: 'errors', numeric: true, value: (v) => num(v.errors) },
   { key: 'latency_p50', label: 'latency p50 (ms)', numeric: true, value: (v) => num(quantile(v.latency_ms, 'p50')) },
@@ -42,7 +43,8 @@ const variantLabel = (v) => (v.route === v.model ? v.model : `${v.route} → ${v
 
 // Variants ordered by route, so that a route's A/B variants are neighbours, then by model.
 function byRoute(a, b) {
-  return a.route.localeCompare(b.route) || Number(Boolean(a.shadow)) - Number(Boolean(b.shadow)) || a.model.localeCompare(b.model);
+  return a.route.localeCompare(b.route) || Number(Boolean(a.shadow)) - Number(Boolean(b.shadow))
+    || a.model.localeCompare(b.model);
 }
 
 // "45 %" of the route's requests that went to this variant; none for a shadow (it sees all).
@@ -65,8 +67,10 @@ function variantTable(variants) {
   const sorted = [...variants].sort(byRoute);
   const share = shares(sorted);
   return h('div', { class: 'table-scroll' }, h('table', { class: 'data-table variants-table' },
-    h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { class: c.numeric ? 'numeric' : null, title: c.title || null }, c.label)))),
-    h('tbody', {}, sorted.map((v, i) => h('tr', { dataset: { route: v.route, model: v.model }, class: v.shadow ? 'shadow-variant' : null },
+    h('thead', {}, h('tr', {},
+      COLUMNS.map((c) => h('th', { class: c.numeric ? 'numeric' : null, title: c.title || null }, c.label)))),
+    h('tbody', {}, sorted.map((v, i) => h('tr',
+      { dataset: { route: v.route, model: v.model }, class: v.shadow ? 'shadow-variant' : null },
       COLUMNS.map((c) => h('td', { class: c.numeric ? 'numeric' : null, dataset: { column: c.key } }, c.value(v, share[i]))))))));
 }
 
@@ -79,7 +83,8 @@ class TargetView {
     this.head = h('div', { class: 'serving-head' });
     this.stats = h('div', { class: 'stats' });
     this.variants = h('div');
-    this.slots = Object.fromEntries([...VARIANT_PLOTS.map((p) => p.key), 'load'].map((key) => [key, h('div', { class: 'chart-slot' })]));
+    this.slots = Object.fromEntries([...VARIANT_PLOTS.map((p) => p.key), 'load']
+      .map((key) => [key, h('div', { class: 'chart-slot' })]));
     this.noHistory = h('p', { class: 'muted' }, 'The plots start with the second reading of /metrics.');
     this.element = h('section', { class: 'serving-target', dataset: { url } },
       this.head, this.stats,
@@ -126,10 +131,10 @@ class TargetView {
         return found && typeof found[spec.key] === 'number' ? found[spec.key] : null;
       }));
       this.draw(spec.key, spec.title, variants.map((v) => ({ label: variantLabel(v) })), x, values,
-        { spanGaps: Boolean(spec.spanGaps), showLatest: false });
+        { spanGaps: Boolean(spec.spanGaps), fromZero: Boolean(spec.fromZero), showLatest: false });
     }
     this.draw('load', 'Queued and active', [{ label: 'queued' }, { label: 'active' }], x,
-      [history.map((p) => p.queued ?? null), history.map((p) => p.active ?? null)], { showLatest: false });
+      [history.map((p) => p.queued ?? null), history.map((p) => p.active ?? null)], { fromZero: true, showLatest: false });
   }
 
   // Updates a plot, or makes it anew when its series changed (a variant appeared).
