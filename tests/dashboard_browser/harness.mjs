@@ -30,7 +30,10 @@ export function runSieve(args) {
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`sieve ${args.join(' ')} exited (${code}):\n${output}`))));
+    child.once('exit', (code) => {
+      if (code === 0) resolve(output);
+      else reject(new Error(`sieve ${args.join(' ')} exited (${code}):\n${output}`));
+    });
   });
 }
 
@@ -41,7 +44,8 @@ export function startProcess(args, ready) {
   let output = '';
   let started = false;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sieve ${args[0]} printed nothing like ${ready} in 20 s:\n${output}`)), 20000);
+    const timer = setTimeout(
+      () => reject(new Error(`sieve ${args[0]} printed nothing like ${ready} in 20 s:\n${output}`)), 20000);
     const onData = (chunk) => {
       output += chunk;
       const match = !started && output.match(ready);
