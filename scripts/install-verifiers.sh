@@ -23,17 +23,25 @@ onnxruntime_version=1.22.0
 playwright_version=1.65.2
 
 npm_dir="$dir/npm"
-package_json="$npm_dir/node_modules/node-llama-cpp/package.json"
-installed=""
-[ -f "$package_json" ] && installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$package_json" | head -1)
-if [ "$installed" != "$llama_version" ] || [ ! -d "$npm_dir/node_modules/@node-llama-cpp/linux-x64/bins" ]; then
-  echo "install-verifiers: node-llama-cpp $llama_version (llama.cpp's libraries) into $npm_dir"
+# The installed version of npm package $1 in $npm_dir ("" when absent).
+installed_version() {
+  local package_json="$npm_dir/node_modules/$1/package.json"
+  [ -f "$package_json" ] && sed -n 's/^ *"version": "\(.*\)",/\1/p' "$package_json" | head -1
+  return 0
+}
+# npm install with these arguments into $npm_dir (a private package.json made first).
+npm_install() {
   mkdir -p "$npm_dir"
   [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
+  (cd "$npm_dir" && npm install --no-audit --no-fund "$@")
+}
+
+if [ "$(installed_version node-llama-cpp)" != "$llama_version" ] ||
+   [ ! -d "$npm_dir/node_modules/@node-llama-cpp/linux-x64/bins" ]; then
+  echo "install-verifiers: node-llama-cpp $llama_version (llama.cpp's libraries) into $npm_dir"
   # --ignore-scripts: the install script would download or build other variants;
   # --omit=optional: skips the CUDA and Vulkan builds.
-  (cd "$npm_dir" && npm install --ignore-scripts --omit=optional --no-audit --no-fund \
-    "node-llama-cpp@$llama_version" "@node-llama-cpp/linux-x64@$llama_version")
+  npm_install --ignore-scripts --omit=optional "node-llama-cpp@$llama_version" "@node-llama-cpp/linux-x64@$llama_version"
   rm -rf "$dir/llama.cpp"
 fi
 
@@ -43,26 +51,16 @@ if [ ! -f "$dir/llama.cpp/include/llama.h" ]; then
   git -c advice.detachedHead=false clone -q "$npm_dir/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$dir/llama.cpp"
 fi
 
-ort_package_json="$npm_dir/node_modules/onnxruntime-node/package.json"
-ort_installed=""
-[ -f "$ort_package_json" ] && ort_installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$ort_package_json" | head -1)
-if [ "$ort_installed" != "$onnxruntime_version" ]; then
+if [ "$(installed_version onnxruntime-node)" != "$onnxruntime_version" ]; then
   echo "install-verifiers: onnxruntime-node $onnxruntime_version (ONNX Runtime's CPU library) into $npm_dir"
-  mkdir -p "$npm_dir"
-  [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
   # --ignore-scripts: the install script would download the GPU libraries (and fails offline);
   # the CPU library ships in the package.
-  (cd "$npm_dir" && npm install --ignore-scripts --no-audit --no-fund "onnxruntime-node@$onnxruntime_version")
+  npm_install --ignore-scripts "onnxruntime-node@$onnxruntime_version"
 fi
 
-playwright_package_json="$npm_dir/node_modules/playwright-core/package.json"
-playwright_installed=""
-[ -f "$playwright_package_json" ] && playwright_installed=$(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$playwright_package_json" | head -1)
-if [ "$playwright_installed" != "$playwright_version" ]; then
+if [ "$(installed_version playwright-core)" != "$playwright_version" ]; then
   echo "install-verifiers: playwright-core $playwright_version (drives Debian's chromium) into $npm_dir"
-  mkdir -p "$npm_dir"
-  [ -f "$npm_dir/package.json" ] || echo '{"name": "sieve-verifiers", "private": true}' > "$npm_dir/package.json"
   # playwright-core downloads no browser: the tests use /usr/bin/chromium (install-deps.sh --test).
   # --ignore-scripts --omit=optional as above, so this install leaves node-llama-cpp's as it is.
-  (cd "$npm_dir" && npm install --ignore-scripts --omit=optional --no-audit --no-fund "playwright-core@$playwright_version")
+  npm_install --ignore-scripts --omit=optional "playwright-core@$playwright_version"
 fi
