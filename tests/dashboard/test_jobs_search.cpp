@@ -106,6 +106,7 @@ TEST(SearchSpec, RefusesBadSpecs) {
   EXPECT_NE(with("name", "../up").find("'name'"), std::string::npos);
   EXPECT_NE(with("name", "corpus.txt").find("already exists"), std::string::npos);
   EXPECT_NE(with("mode", "bayes").find("'mode'"), std::string::npos);
+  EXPECT_NE(with("mode", json::array()).find("'mode'"), std::string::npos);  // a wrong type, not a crash
   EXPECT_NE(with("rungs", {20, 10}).find("ascending"), std::string::npos);
   EXPECT_NE(with("rungs", {0}).find("'rungs'"), std::string::npos);
   EXPECT_NE(with("eta", 1).find("'eta'"), std::string::npos);
@@ -132,6 +133,9 @@ TEST(SearchSpec, RefusesBadSpecs) {
   json random = good;
   random["mode"] = "random";
   EXPECT_NE(refusal(random, root).find("needs 'trials'"), std::string::npos);
+  random["trials"] = 2;
+  random["parameters"] = {{{"name", "lr"}, {"min", 0.001}, {"max", 0.01}, {"log", "yes"}}};
+  EXPECT_NE(refusal(random, root).find("'log' must be true or false"), std::string::npos);
 }
 
 // Three learning rates, two rungs, eta 3: after the first rung only the best goes on, resumed from

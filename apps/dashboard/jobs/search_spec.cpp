@@ -59,6 +59,8 @@ Parameter parse_parameter(const json& entry, bool random) {
       "parameter '{}' needs 'values', or numbers 'min' and 'max'", parameter.name);
   parameter.min = entry["min"].get<double>();
   parameter.max = entry["max"].get<double>();
+  SIEVE_USER_CHECK(!entry.contains("log") || entry["log"].is_boolean(), "parameter '{}': 'log' must be true or false",
+                   parameter.name);
   parameter.log = entry.value("log", false);
   SIEVE_USER_CHECK(std::isfinite(parameter.min) && std::isfinite(parameter.max) && parameter.min <= parameter.max,
                    "parameter '{}': 'min' must not exceed 'max'", parameter.name);
@@ -114,8 +116,10 @@ SearchPlan plan_search(const json& spec, const std::filesystem::path& root, int 
   const json& base = spec["base"];
   SIEVE_USER_CHECK(!base.contains("name"), "'base' must not have a 'name': each trial gets its own");
 
-  const std::string mode = spec.value("mode", std::string("grid"));
-  SIEVE_USER_CHECK(mode == "grid" || mode == "random", "'mode' must be \"grid\" or \"random\", not '{}'", mode);
+  const json mode_field = spec.value("mode", json("grid"));
+  SIEVE_USER_CHECK(mode_field == "grid" || mode_field == "random", "'mode' must be \"grid\" or \"random\", not {}",
+                   mode_field.dump());
+  const std::string mode = mode_field.get<std::string>();
   const bool random = mode == "random";
   SIEVE_USER_CHECK(spec.contains("parameters") && spec["parameters"].is_array() && !spec["parameters"].empty() &&
                        spec["parameters"].size() <= kMaxParameters,
