@@ -73,12 +73,11 @@ std::vector<std::string> checkpoint_names(const std::filesystem::path& dir) {
 }
 
 // key → value for one run: config.json's fields, the start record's, and the command's flags.
-std::map<std::string, nlohmann::json> settings_of(const RunSnapshot& run) {
+std::map<std::string, nlohmann::json> settings_of(const RunSnapshot& run, const RunSeries& series) {
   std::map<std::string, nlohmann::json> settings;
   const nlohmann::json config = read_run_json(run.dir / "config.json");
   if (config.is_object())
     for (const auto& [key, value] : config.items()) settings["config." + key] = value;
-  const RunSeries series = series_of(run.records);
   if (series.start.is_object())
     for (const auto& [key, value] : series.start.items())
       if (key != "event" && key != "step" && key != "unix_time") settings["start." + key] = value;
@@ -95,8 +94,7 @@ std::map<std::string, nlohmann::json> settings_of(const RunSnapshot& run) {
   return settings;
 }
 
-nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
-  const RunSeries series = series_of(run.records);
+nlohmann::json final_metrics(const std::string& name, const RunSeries& series) {
   nlohmann::json row = {{"name", name}};
   if (!series.train.empty()) {
     const nlohmann::json& last = series.train.back();
@@ -119,29 +117,42 @@ nlohmann::json final_metrics(const std::string& name, const RunSnapshot& run) {
   return row;
 }
 
-}  // namespace
+// A run's series, the train records of its current session and its status, read once per view.
+struct RunState {
+  RunSeries series;
+  std::vector<nlohmann::json> session;
+  std::string status;
+};
 
-std::string run_status(const RunSnapshot& run, double now_unix_time) {
+std::string status_of(const RunSnapshot& run, const RunSeries& series, double now_unix_time) {
   const nlohmann::json job = read_run_json(run.dir / kJobRecordFile);
   if (job.is_object() && job.value("state", nlohmann::json()).is_string()) return job.at("state");
   if (run.records.empty()) return "idle";
-  const RunSeries series = series_of(run.records);
   const double steps = number_or(series.start, "steps", -1);
   if (!series.train.empty() && steps > 0 && number_or(series.train.back(), "step", 0) >= steps) return "finished";
   return now_unix_time - run.modified_unix_time < kActiveSeconds ? "running" : "stopped";
 }
 
-nlohmann::json run_progress(const RunSnapshot& run, double now_unix_time) {
-  const RunSeries series = series_of(run.records);
-  const std::vector<nlohmann::json> session = current_session(run.records);
+RunState state_of(const RunSnapshot& run, double now_unix_time) {
+  RunState state{series_of(run.records), current_session(run.records), ""};
+  state.status = status_of(run, state.series, now_unix_time);
+  return state;
+}
+
+nlohmann::json progress_of(const RunState& state) {
+  const RunSeries& series = state.series;
+  const std::vector<nlohmann::json>& session = state.session;
   const auto steps = static_cast<std::int64_t>(number_or(series.start, "steps", 0));
   const auto step = static_cast<std::int64_t>(
       series.train.empty() ? number_or(series.start, "step", 0) : number_or(series.train.back(), "step", 0));
-  nlohmann::json progress = {{"step", step}, {"steps", steps}, {"fraction", steps > 0 ? std::min(1.0, static_cast<double>(step) / static_cast<double>(steps)) : 0.0},
-                             {"elapsed_s", session.empty() ? 0.0 : number_or(session.back(), "time_s", 0)},
-                             {"tokens_per_s", nullptr}, {"eta_s", nullptr}};
-  if (!session.empty()) progress["tokens_per_s"] = session.back().value("tokens_per_s", nlohmann::json());
-  if (session.size() >= 2 && step < steps && run_status(run, now_unix_time) == "running") {
+  nlohmann::json progress = {
+      {"step", step},
+      {"steps", steps},
+      {"fraction", steps > 0 ? std::min(1.0, static_cast<double>(step) / static_cast<double>(steps)) : 0.0},
+      {"elapsed_s", session.empty() ? 0.0 : number_or(session.back(), "time_s", 0)},
+      {"tokens_per_s", session.empty() ? nlohmann::json() : session.back().value("tokens_per_s", nlohmann::json())},
+      {"eta_s", nullptr}};
+  if (session.size() >= 2 && step < steps && state.status == "running") {
     const nlohmann::json& first = session[session.size() - std::min(session.size(), kPaceRecords)];
     const nlohmann::json& last = session.back();
     const double seconds = number_or(last, "unix_time", 0) - number_or(first, "unix_time", 0);
@@ -151,22 +162,37 @@ nlohmann::json run_progress(const RunSnapshot& run, double now_unix_time) {
   return progress;
 }
 
-nlohmann::json run_summary(const std::string& name, const RunSnapshot& run, double now_unix_time) {
-  const nlohmann::json progress = run_progress(run, now_unix_time);
+nlohmann::json summary_of(const std::string& name, const RunSnapshot& run, const RunState& state) {
+  const nlohmann::json progress = progress_of(state);
   return {{"name", name},
-          {"status", run_status(run, now_unix_time)},
+          {"status", state.status},
           {"step", progress["step"]},
           {"steps", progress["steps"]},
           {"updated_unix_time", run.modified_unix_time},
           {"latest", latest_values(run.records)}};
 }
 
+}  // namespace
+
+std::string run_status(const RunSnapshot& run, double now_unix_time) {
+  return status_of(run, series_of(run.records), now_unix_time);
+}
+
+nlohmann::json run_progress(const RunSnapshot& run, double now_unix_time) {
+  return progress_of(state_of(run, now_unix_time));
+}
+
+nlohmann::json run_summary(const std::string& name, const RunSnapshot& run, double now_unix_time) {
+  return summary_of(name, run, state_of(run, now_unix_time));
+}
+
 nlohmann::json run_detail(const std::string& name, const RunSnapshot& run, double now_unix_time) {
-  nlohmann::json detail = run_summary(name, run, now_unix_time);
+  const RunState state = state_of(run, now_unix_time);
+  nlohmann::json detail = summary_of(name, run, state);
   detail["config"] = read_run_json(run.dir / "config.json");
   detail["command"] = read_run_json(run.dir / "command.json");
-  detail["start"] = series_of(run.records).start;
-  detail["progress"] = run_progress(run, now_unix_time);
+  detail["start"] = state.series.start;
+  detail["progress"] = progress_of(state);
   detail["checkpoints"] = checkpoint_names(run.dir);
   detail["log_tail"] = log_tail(run.dir / "train.log");
   detail["bad_lines"] = run.bad_lines;
@@ -178,8 +204,9 @@ nlohmann::json compare_runs(const std::vector<std::string>& names, const std::ve
   std::vector<std::map<std::string, nlohmann::json>> settings;
   std::set<std::string> keys;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    final_rows.push_back(final_metrics(names[i], runs[i]));
-    settings.push_back(settings_of(runs[i]));
+    const RunSeries series = series_of(runs[i].records);
+    final_rows.push_back(final_metrics(names[i], series));
+    settings.push_back(settings_of(runs[i], series));
     for (const auto& [key, value] : settings.back()) keys.insert(key);
   }
   nlohmann::json differences = nlohmann::json::array();
